@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: GPL-2.0
+# lockprof build: BPF object -> skeleton -> user space binary, unit tests, functional tests.
+OUTPUT := .output
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+CC ?= gcc
+ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
+PYTEST ?= python3 -m pytest
+VERSION := 0.1.0
+
+# Debian's libbpf 1.1 (pkg-config libbpf) is the library we build against; bpf/compat.bpf.h
+# covers the few helpers it lacks (BPF_UPROBE arrived in 1.2).
+LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wimplicit-fallthrough -Wmissing-prototypes \
+	-Wstrict-prototypes -Wpointer-arith -Wundef -Wvla -Werror
+CFLAGS ?= -g -O2
+ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DLOCKPROF_VERSION='"$(VERSION)"' \
+	-Iinclude -Isrc -I$(OUTPUT) $(LIBBPF_CFLAGS)
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz
+
+# clang -target bpf does not see the host's multiarch include dirs; add them after its own.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
+	-Werror -Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(OBJS))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
+ELF_FIXTURE := $(OUTPUT)/tests/fixture_syms.so
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all clean test check-unit check-functional demo deps vmlinux format check-format
+.DELETE_ON_ERROR:
+
+all: lockprof
+
+lockprof: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT) $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/lockprof.bpf.o: bpf/lockprof.bpf.c $(VMLINUX_H) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $(OUTPUT)/lockprof.bpf.d -MT $@ -c $< -o $(OUTPUT)/lockprof.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(OUTPUT)/lockprof.tmp.bpf.o
+
+$(OUTPUT)/lockprof.skel.h: $(OUTPUT)/lockprof.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name lockprof_bpf > $@
+
+# Only the files that load the BPF object need the skeleton.
+$(OUTPUT)/main.o $(OUTPUT)/probes.o: $(OUTPUT)/lockprof.skel.h
+
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Unit tests: no root, no BPF. Each links the pure modules it needs from src/.
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# A tiny shared object with known symbols for the ELF reader's tests.
+$(ELF_FIXTURE): tests/unit/fixtures/fixture_syms.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -shared -fPIC -O1 -Wl,--version-script=tests/unit/fixtures/fixture_syms.map $< -o $@
+
+check-unit: $(UNIT_TESTS) $(ELF_FIXTURE)
+	$(Q)set -e; for t in $(UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
+		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) $$t; done
+
+check-functional: lockprof
+	$(Q)$(PYTEST) -q tests/functional
+
+test: deps lockprof check-unit check-functional
+
+deps:
+	$(Q)tools/install-deps.sh
+
+demo: deps lockprof
+	$(Q)tools/demo.sh
+
+vmlinux:
+	$(Q)tools/gen_vmlinux_h.sh $(VMLINUX_BTF) > $(VMLINUX_H)
+
+format:
+	$(Q)clang-format -i $(wildcard src/*.[ch] bpf/*.[ch] include/lockprof/*.h tests/unit/*.[ch])
+
+check-format:
+	$(Q)clang-format --dry-run -Werror $(wildcard src/*.[ch] bpf/*.[ch] include/lockprof/*.h)
+
+clean:
+	$(Q)rm -rf $(OUTPUT) lockprof
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The ABI between lockprof's BPF programs and its user space: configuration handed to the BPF
+ * object before load, map keys and values, ring buffer events and the .bss counters. Plain C only;
+ * 8-byte fields first, explicit padding, no pointers. */
+#ifndef LOCKPROF_ABI_H
+#define LOCKPROF_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LP_MAX_FRAMES 64	/* Python frames kept per stack (leaf first) */
+#define LP_FRAME_ITERS 96	/* frames visited per walk, shims included */
+#define LP_MAX_THREADS 256	/* thread states visited to find the current one */
+#define LP_FRAME_READ_MAX 128	/* bytes of one frame struct read in a single copy */
+#define LP_HIST_SLOTS 40	/* log2(ns) buckets: the last holds everything >= 2^39 ns (9 min) */
+
+/* What a stats entry measures. */
+enum lp_kind {
+	LP_KIND_WAIT = 0, /* a thread blocked acquiring the lock (waiter's stack) */
+};
+
+/* Where CPython keeps what the frame walk needs, for one minor version. Filled by user space from
+ * its offset tables (src/pyoffsets.c); CPython types are not CO-RE-relocatable. */
+struct lp_py_offsets {
+	__u64 runtime_addr;	   /* &_PyRuntime in the target's address space */
+	__u64 code_mask;	   /* applied to the frame's code pointer (3.14 tags _PyStackRef) */
+	__s32 runtime_interp_head; /* _PyRuntime.interpreters.head */
+	__s32 interp_threads_head; /* PyInterpreterState.tstate_head / threads.head */
+	__s32 tstate_next;
+	__s32 tstate_thread_id;	   /* pthread_self() of the thread owning the tstate */
+	__s32 tstate_frame;	   /* tstate -> frame, or -> cframe when cframe_frame >= 0 */
+	__s32 cframe_frame;	   /* offset of current_frame in _PyCFrame, -1 when direct */
+	__s32 frame_previous;
+	__s32 frame_code;
+	__s32 frame_instr;	   /* f_lasti (int) or prev_instr/instr_ptr (pointer) */
+	__s32 frame_instr_size;	   /* 4 or 8 */
+	__s32 frame_owner;	   /* -1 when frames have no owner byte */
+	__s32 frame_owner_skip;	   /* frames whose owner is >= this are C-stack shims */
+	__s32 frame_read_size;	   /* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
+	__s32 pad;
+};
+
+/* How the wait probe finds the lock from its first argument. */
+struct lp_wait_config {
+	__s32 lock_deref;      /* 0: arg0 is the lock; else lock = *(arg0 + lock_deref) */
+	__u32 check_sem_value; /* arg0 is a glibc sem_t: skip calls that will not block */
+};
+
+struct lp_frame {
+	__u64 code;  /* PyCodeObject* (masked) */
+	__u64 instr; /* raw instruction field: byte/unit index or pointer, see frame_instr */
+};
+
+/* A stack, leaf first. Stored in the `stacks` map and announced once on the ring buffer. */
+struct lp_stack {
+	__u64 stack_id; /* hash of the frames */
+	__u32 tid;	/* first thread seen with it */
+	__u16 depth;
+	__u16 truncated;
+	struct lp_frame frames[LP_MAX_FRAMES];
+};
+
+enum lp_event_type {
+	LP_EVENT_STACK = 1, /* payload: struct lp_stack */
+};
+
+struct lp_event_header {
+	__u32 type;
+	__u32 pad;
+};
+
+struct lp_stack_event {
+	struct lp_event_header hdr;
+	struct lp_stack stack;
+};
+
+/* key of the per-CPU `stats` map */
+struct lp_stat_key {
+	__u64 lock;	/* sem_t* (3.8-3.13) or PyMutex* (3.14) */
+	__u64 stack_id; /* 0: no Python stack found */
+	__u32 tid;	/* kernel (init namespace) thread id */
+	__u32 kind;	/* enum lp_kind */
+};
+
+/* value of the per-CPU `stats` map; user space sums the CPUs */
+struct lp_stat_value {
+	__u64 count;
+	__u64 total_ns;
+	__u64 max_ns;
+	__u64 timeouts; /* waits that returned without the lock (timeout or signal) */
+	__u32 hist[LP_HIST_SLOTS];
+};
+
+/* Per-thread state between a wait's entry and its return. */
+struct lp_inflight {
+	__u64 start_ns;
+	__u64 lock;
+	__u64 stack_id;
+};
+
+/* Counters in the BPF object's .bss, printed by the report. */
+struct lp_counters {
+	__u64 probe_hits;	/* every probe run for the target, contended or not */
+	__u64 lost_events;	/* ring buffer full */
+	__u64 read_errors;	/* failed reads of target memory */
+	__u64 stacks_truncated; /* deeper than LP_MAX_FRAMES */
+	__u64 thread_not_found; /* no PyThreadState matched the thread */
+	__u64 stats_dropped;	/* stats map full */
+	__u64 stacks_dropped;	/* stacks map full */
+	__u64 inflight_dropped; /* inflight map full */
+};
+
+#ifdef __cplusplus
+#define LP_STATIC_ASSERT static_assert
+#else
+#define LP_STATIC_ASSERT _Static_assert
+#endif
+LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 32 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
+
+#endif

@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lockprof's lifecycle: parse options, find the target's interpreter, load and configure the BPF
+ * object, attach, collect until told to stop, detach, then write the report. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "elf_syms.h"
+#include "log.h"
+#include "opts.h"
+#include "privilege.h"
+#include "probes.h"
+#include "profile.h"
+#include "pyoffsets.h"
+#include "pyversion.h"
+#include "report.h"
+#include "lockname.h"
+#include "symbolize.h"
+#include "target.h"
+
+#include "lockprof.skel.h"
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* What the interpreter file tells: version, layout and where _PyRuntime is in the target. */
+struct interp_info {
+	struct lp_pyversion version;
+	char version_str[32];
+	const struct lp_pyoffsets *offsets;
+	uint64_t runtime_addr;
+};
+
+static int inspect_interpreter(const struct lp_target *t, struct interp_info *info)
+{
+	const char *name = t->interp_in_exe ? t->exe_name : t->libpython_name;
+	struct elf_symbol sym;
+	struct elf_file *ef;
+	int fd, err = 0;
+
+	fd = target__open_module(t, &t->interp);
+	if (fd < 0) {
+		lp_err("pid %d: cannot open %s: %s", t->pid, t->interp.path, strerror(-fd));
+		return -fd == EACCES || -fd == EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_ERROR;
+	}
+	ef = elf_file__open_fd(fd);
+	if (!ef) {
+		close(fd);
+		lp_err("pid %d: %s is not a readable ELF file", t->pid, t->interp.path);
+		return LP_EXIT_NOT_PYTHON;
+	}
+	if (pyversion__detect(ef, name, &info->version)) {
+		lp_err("pid %d: cannot tell the CPython version of %s", t->pid, t->interp.path);
+		err = LP_EXIT_NOT_PYTHON;
+		goto out;
+	}
+	pyversion__format(&info->version, info->version_str, sizeof(info->version_str));
+	info->offsets = pyoffsets__for(info->version.major, info->version.minor);
+	if (!info->offsets || info->version.free_threaded) {
+		lp_err("pid %d: CPython %s is not supported (lockprof supports CPython 3.%d to 3.%d, "
+		       "default builds)", t->pid, info->version_str, pyoffsets__min_minor(),
+		       pyoffsets__max_minor());
+		err = LP_EXIT_UNSUPPORTED;
+		goto out;
+	}
+	if (elf_file__find_symbol(ef, "_PyRuntime", &sym)) {
+		lp_err("pid %d: %s has no _PyRuntime symbol", t->pid, t->interp.path);
+		err = LP_EXIT_UNSUPPORTED;
+		goto out;
+	}
+	/* Load bias: where the file's first segment landed minus where it asked to be. */
+	info->runtime_addr = t->interp.start - elf_file__first_load_vaddr(ef) + sym.value;
+out:
+	elf_file__close(ef);
+	return err;
+}
+
+static int open_output(const struct lp_opts *opts, FILE **out)
+{
+	int fd;
+
+	*out = stdout;
+	if (!opts->output)
+		return 0;
+	/* Never write through a symlink planted at the path. */
+	fd = open(opts->output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || !(*out = fdopen(fd, "w"))) {
+		lp_err("cannot write output file %s: %s", opts->output, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		*out = NULL;
+		return LP_EXIT_OUTPUT;
+	}
+	return 0;
+}
+
+struct collector {
+	struct lp_profile *profile;
+	struct lp_symbolizer *symbolizer;
+};
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct collector *c = ctx;
+	const struct lp_event_header *hdr = data;
+
+	if (size < sizeof(*hdr))
+		return 0;
+	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event))
+		profile__add_stack(c->profile, &((const struct lp_stack_event *)data)->stack,
+				   c->symbolizer);
+	return 0;
+}
+
+/* Sums the per-CPU stats into the profile. */
+static int collect_stats(struct lockprof_bpf *skel, struct lp_profile *p)
+{
+	int fd = bpf_map__fd(skel->maps.stats), ncpus = libbpf_num_possible_cpus();
+	struct lp_stat_key key, next, *prev = NULL;
+	struct lp_stat_value *percpu, sum;
+	int err = 0;
+
+	if (ncpus <= 0)
+		return -EINVAL;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, percpu))
+			continue;
+		memset(&sum, 0, sizeof(sum));
+		for (int c = 0; c < ncpus; c++) {
+			sum.count += percpu[c].count;
+			sum.total_ns += percpu[c].total_ns;
+			sum.timeouts += percpu[c].timeouts;
+			if (percpu[c].max_ns > sum.max_ns)
+				sum.max_ns = percpu[c].max_ns;
+			for (int s = 0; s < LP_HIST_SLOTS; s++)
+				sum.hist[s] += percpu[c].hist[s];
+		}
+		err = profile__add_stat(p, &key, &sum);
+		if (err)
+			break;
+	}
+	free(percpu);
+	return err;
+}
+
+static const char *stop_reason;
+
+/* Runs until -d, a signal or the target's exit; the ring buffer is drained as stacks arrive. */
+static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd)
+{
+	uint64_t deadline = opts->duration_s > 0 ? now_ns() + (uint64_t)(opts->duration_s * 1e9) : 0;
+
+	while (!exiting) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+		int err = ring_buffer__poll(rb, 100 /* ms */);
+
+		if (err < 0 && err != -EINTR) {
+			lp_warn("ring buffer poll failed: %s", strerror(-err));
+			stop_reason = "error";
+			break;
+		}
+		if (deadline && now_ns() >= deadline) {
+			stop_reason = "duration";
+			break;
+		}
+		if ((pidfd >= 0 && poll(&pfd, 1, 0) > 0) ||
+		    (pidfd < 0 && !target__alive(opts->pid))) {
+			stop_reason = "target exited";
+			break;
+		}
+	}
+	if (!stop_reason)
+		stop_reason = "signal";
+}
+
+int main(int argc, char **argv)
+{
+	struct lp_opts opts;
+	struct lp_target target;
+	struct interp_info info = {};
+	struct lp_probes probes = {};
+	struct lp_profile profile;
+	struct collector collector = {};
+	struct lockprof_bpf *skel = NULL;
+	struct ring_buffer *rb = NULL;
+	struct sigaction sa = { .sa_handler = on_signal };
+	FILE *out = NULL;
+	uint64_t start_ns;
+	int err, pidfd = -1;
+
+	profile__init(&profile);
+	err = opts__parse(argc, argv, &opts);
+	if (err)
+		return err;
+	lp_verbose = opts.verbose;
+	libbpf_set_print(lp_libbpf_print);
+
+	/* Check the target and our rights before loading anything. */
+	err = target__check_alive(opts.pid);
+	if (!err)
+		err = privilege__check(opts.pid);
+	if (!err)
+		err = target__discover(opts.pid, &target);
+	if (!err)
+		err = inspect_interpreter(&target, &info);
+	if (!err)
+		err = open_output(&opts, &out);
+	if (err)
+		goto cleanup;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Open, configure and load the BPF object. */
+	skel = lockprof_bpf__open();
+	if (!skel) {
+		lp_err("failed to open the BPF object: %s", strerror(errno));
+		err = LP_EXIT_KERNEL;
+		goto cleanup;
+	}
+	skel->rodata->targ_tgid = (__u32)opts.pid;
+	skel->rodata->py = info.offsets->walk;
+	skel->rodata->py.runtime_addr = info.runtime_addr;
+	probes__configure(skel, &info.version);
+	err = lockprof_bpf__load(skel);
+	if (err) {
+		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "
+		       "/sys/kernel/btf/vmlinux, BPF and uprobes; -v shows the verifier log)",
+		       strerror(-err));
+		err = err == -EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
+		goto cleanup;
+	}
+
+	collector.profile = &profile;
+	collector.symbolizer = symbolizer__new(opts.pid, info.offsets);
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &collector, NULL);
+	if (!collector.symbolizer || !rb) {
+		lp_err("failed to set up the event ring buffer: %s", strerror(errno));
+		err = LP_EXIT_ERROR;
+		goto cleanup;
+	}
+
+	/* Attach; the banner says the probes are live, so it comes only after this. */
+	err = probes__attach(&probes, skel, &target, &info.version);
+	if (err)
+		goto cleanup;
+	pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
+	start_ns = now_ns();
+	if (opts.duration_s > 0)
+		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention, %g s. Ctrl-C "
+				"stops early.\n", opts.pid, info.version_str, target.interp.path,
+			opts.duration_s);
+	else
+		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention. Ctrl-C stops.\n",
+			opts.pid, info.version_str, target.interp.path);
+
+	collect(rb, &opts, pidfd);
+	profile.duration_ns = now_ns() - start_ns;
+
+	/* Detach first: the target runs at full speed while the report is built. */
+	probes__detach(&probes);
+	ring_buffer__consume(rb);
+	lp_info("stopped: %s", stop_reason);
+
+	profile.pid = opts.pid;
+	snprintf(profile.python, sizeof(profile.python), "%s", info.version_str);
+	snprintf(profile.interpreter, sizeof(profile.interpreter), "%s", target.interp.path);
+	profile.counters = skel->bss->counters;
+	err = collect_stats(skel, &profile);
+	if (err) {
+		lp_err("failed to read the statistics map: %s", strerror(-err));
+		err = LP_EXIT_ERROR;
+		goto cleanup;
+	}
+	profile__finish(&profile);
+	profile.unknown_frames = symbolizer__failures(collector.symbolizer);
+	lockname__name_locks(&profile, &target);
+	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
+
+	err = opts.format == LP_FORMAT_JSON ? report_json__write(out, &profile)
+					    : report_text__write(out, &profile);
+	if (!err && fflush(out))
+		err = -errno;
+	if (err) {
+		lp_err("failed to write the report: %s", strerror(-err));
+		err = LP_EXIT_OUTPUT;
+	}
+
+cleanup:
+	probes__detach(&probes);
+	ring_buffer__free(rb);
+	lockprof_bpf__destroy(skel);
+	symbolizer__free(collector.symbolizer);
+	profile__free(&profile);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (out && out != stdout)
+		fclose(out);
+	return err;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line options: the argp table and the parsed settings; no BPF, no I/O beyond argp's. */
+#ifndef LOCKPROF_SRC_OPTS_H
+#define LOCKPROF_SRC_OPTS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+enum lp_format {
+	LP_FORMAT_TEXT,
+	LP_FORMAT_JSON,
+};
+
+struct lp_opts {
+	pid_t pid;
+	double duration_s; /* 0: until Ctrl-C or target exit */
+	enum lp_format format;
+	const char *output; /* NULL: stdout */
+	int verbose;
+};
+
+/* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */
+int opts__parse(int argc, char **argv, struct lp_opts *opts);
+
+#endif

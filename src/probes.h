@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The attach plan: which functions of which module get lockprof's programs for a CPython
+ * version, the BPF configuration that goes with it, and ownership of the links. */
+#ifndef LOCKPROF_SRC_PROBES_H
+#define LOCKPROF_SRC_PROBES_H
+
+#include "pyversion.h"
+#include "target.h"
+
+struct lockprof_bpf;
+struct bpf_link;
+
+#define LP_MAX_LINKS 32
+
+struct lp_probes {
+	struct bpf_link *links[LP_MAX_LINKS];
+	int nlinks;
+	int nfunctions; /* functions probed */
+};
+
+/* Sets the wait probe's configuration in the skeleton's rodata (before load). */
+void probes__configure(struct lockprof_bpf *skel, const struct lp_pyversion *v);
+
+/* Attaches the contention probes to t, filtered to its pid. Returns 0 or an LP_EXIT_* code after
+ * printing why (everything attached so far is detached then). */
+int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
+		   const struct lp_pyversion *v);
+
+/* Detaches every probe; safe to call twice. */
+void probes__detach(struct lp_probes *pr);
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The in-memory profile every report renders: symbolized stacks, and per lock its waits, histogram
+ * and the stacks that waited, built from the BPF maps' contents. */
+#ifndef LOCKPROF_SRC_PROFILE_H
+#define LOCKPROF_SRC_PROFILE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lockprof/abi.h"
+#include "symbolize.h"
+
+struct lp_stack_sym {
+	uint64_t id;
+	uint32_t depth;
+	bool truncated;
+	struct lp_frame_sym frames[]; /* leaf first */
+};
+
+enum lp_role {
+	LP_ROLE_WAITER,
+};
+
+struct lp_lock_stack {
+	uint64_t stack_id;
+	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) */
+	enum lp_role role;
+	uint64_t count, wait_ns, max_ns;
+	uint32_t *tids;
+	size_t ntids;
+};
+
+struct lp_lock {
+	uint64_t id; /* lock address in the target */
+	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
+	const char *category;
+	uint64_t waits, wait_ns, max_ns, timeouts;
+	uint64_t hist[LP_HIST_SLOTS];
+	struct lp_lock_stack *stacks; /* sorted by wait_ns, largest first */
+	size_t nstacks;
+};
+
+struct lp_profile {
+	pid_t pid;
+	char python[32];
+	char interpreter[PATH_MAX];
+	const char *mode;
+	uint64_t duration_ns;
+	struct lp_counters counters;
+	uint64_t unknown_frames;
+	struct lp_lock *locks; /* sorted by wait_ns, largest first */
+	size_t nlocks;
+	size_t nthreads; /* distinct threads that waited */
+	uint64_t total_waits, total_wait_ns;
+	/* private */
+	void *stacks_by_id;
+	void *locks_by_id;
+	size_t locks_cap;
+};
+
+void profile__init(struct lp_profile *p);
+void profile__free(struct lp_profile *p);
+
+/* Symbolizes a stack BPF announced. Duplicates are ignored. 0 or -ENOMEM. */
+int profile__add_stack(struct lp_profile *p, const struct lp_stack *raw, struct lp_symbolizer *s);
+
+/* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
+int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
+		      const struct lp_stat_value *val);
+
+/* Links stacks, computes totals and sorts. Call once, after the last add. */
+void profile__finish(struct lp_profile *p);
+
+/* The leaf frame of a lock's top stack, or NULL. */
+const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
+
+#endif

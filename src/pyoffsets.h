@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Per-minor-version CPython layouts: what the BPF frame walk needs (struct lp_py_offsets) and what
+ * the user-space symbolizer needs (code objects, strings, line tables). Data only. */
+#ifndef LOCKPROF_SRC_PYOFFSETS_H
+#define LOCKPROF_SRC_PYOFFSETS_H
+
+#include <bpf/libbpf.h>
+
+#include "lockprof/abi.h"
+#include "linetable.h"
+
+/* How a frame's raw instruction field becomes a byte offset into the code. */
+enum lp_instr_kind {
+	LP_INSTR_BYTES,	     /* 3.8, 3.9: f_lasti counts bytes */
+	LP_INSTR_UNITS,	     /* 3.10: f_lasti counts 2-byte code units */
+	LP_INSTR_POINTER,    /* 3.11+: pointer into co_code_adaptive */
+};
+
+struct lp_code_offsets {
+	int firstlineno; /* int */
+	int filename;	 /* PyUnicodeObject* */
+	int name;
+	int qualname; /* -1 before 3.11 */
+	int linetable;	/* PyBytesObject*: co_lnotab or co_linetable */
+	int code_adaptive; /* 3.11+: inline bytecode, base of the instruction pointer */
+	enum linetable_format linetable_format;
+	enum lp_instr_kind instr_kind;
+};
+
+struct lp_pyoffsets {
+	int minor;
+	struct lp_py_offsets walk; /* runtime_addr is filled at attach time */
+	struct lp_code_offsets code;
+	int unicode_ascii_data; /* sizeof(PyASCIIObject) */
+	int unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
+};
+
+/* The table for 3.minor, or NULL when that version is not supported. */
+const struct lp_pyoffsets *pyoffsets__for(int major, int minor);
+
+/* Lowest and highest supported 3.x minor, for messages. */
+int pyoffsets__min_minor(void);
+int pyoffsets__max_minor(void);
+
+#endif

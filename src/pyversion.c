@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CPython version detection for the target's interpreter file. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pyversion.h"
+
+int pyversion__from_name(const char *name, struct lp_pyversion *v)
+{
+	const char *p;
+	char *end;
+	long major, minor;
+
+	if (!strncmp(name, "libpython", 9))
+		p = name + 9;
+	else if (!strncmp(name, "python", 6))
+		p = name + 6;
+	else
+		return -EINVAL;
+	major = strtol(p, &end, 10);
+	if (end == p || *end != '.' || major < 2 || major > 3)
+		return -EINVAL;
+	p = end + 1;
+	minor = strtol(p, &end, 10);
+	if (end == p || minor < 0 || minor > 99)
+		return -EINVAL;
+	v->major = (int)major;
+	v->minor = (int)minor;
+	v->micro = -1;
+	v->free_threaded = *end == 't';
+	return 0;
+}
+
+/* Py_GetVersion's string starts "3.9.18 (main, ...": find "X.Y.Z (" in the read-only data. Only
+ * needed before 3.11, which has no Py_Version. */
+static int micro_from_rodata(const struct elf_file *ef, struct lp_pyversion *v)
+{
+	uint64_t addr, size;
+	char needle[16], *buf, *hit;
+	int n, err = -ENOENT;
+
+	if (elf_file__find_section(ef, ".rodata", &addr, &size) || size > (64u << 20))
+		return -ENOENT;
+	buf = malloc(size + 1);
+	if (!buf)
+		return -ENOMEM;
+	if (elf_file__read_vaddr(ef, addr, buf, size))
+		goto out;
+	buf[size] = '\0';
+	n = snprintf(needle, sizeof(needle), "%d.%d.", v->major, v->minor);
+	for (hit = memmem(buf, size, needle, n); hit;
+	     hit = memmem(hit + 1, size - (hit + 1 - buf), needle, n)) {
+		char *end;
+		long micro = strtol(hit + n, &end, 10);
+
+		/* "3.9.18 (" or "3.9.18+ (": the Py_GetVersion format, not a random "3.9." */
+		if (end > hit + n && micro >= 0 && micro < 100 && (hit == buf || hit[-1] == '\0') &&
+		    (!strncmp(end, " (", 2) || !strncmp(end, "+ (", 3))) {
+			v->micro = (int)micro;
+			err = 0;
+			break;
+		}
+	}
+out:
+	free(buf);
+	return err;
+}
+
+int pyversion__detect(const struct elf_file *ef, const char *name, struct lp_pyversion *v)
+{
+	struct elf_symbol sym;
+	uint32_t hex;
+
+	memset(v, 0, sizeof(*v));
+	v->micro = -1;
+	/* Py_Version (3.11+) = PY_VERSION_HEX: 0xMMmmuuRS, an unsigned long: the low 4 bytes on x86-64 */
+	if (!elf_file__find_symbol(ef, "Py_Version", &sym) && (sym.size == 4 || sym.size == 8) &&
+	    !elf_file__read_vaddr(ef, sym.value, &hex, sizeof(hex))) {
+		v->major = (int)(hex >> 24);
+		v->minor = (int)((hex >> 16) & 0xff);
+		v->micro = (int)((hex >> 8) & 0xff);
+		/* The name is the only static hint of a free-threaded build before debug offsets. */
+		struct lp_pyversion by_name;
+		if (!pyversion__from_name(name, &by_name))
+			v->free_threaded = by_name.free_threaded;
+		return 0;
+	}
+	if (pyversion__from_name(name, v))
+		return -ENOENT;
+	micro_from_rodata(ef, v);
+	return 0;
+}
+
+void pyversion__format(const struct lp_pyversion *v, char *buf, unsigned long len)
+{
+	if (v->micro >= 0)
+		snprintf(buf, len, "%d.%d.%d%s", v->major, v->minor, v->micro,
+			 v->free_threaded ? "t" : "");
+	else
+		snprintf(buf, len, "%d.%d%s", v->major, v->minor, v->free_threaded ? "t" : "");
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Which CPython the target runs: from Py_Version (3.11+), else from the libpython or executable
+ * name, else from the version string the interpreter carries. */
+#ifndef LOCKPROF_SRC_PYVERSION_H
+#define LOCKPROF_SRC_PYVERSION_H
+
+#include <stdbool.h>
+
+#include "elf_syms.h"
+
+struct lp_pyversion {
+	int major, minor, micro; /* micro -1 when unknown */
+	bool free_threaded;
+};
+
+/* name: basename of libpython or the executable. Returns 0, or -ENOENT when nothing tells. */
+int pyversion__detect(const struct elf_file *ef, const char *name, struct lp_pyversion *v);
+
+/* Parses "libpython3.11.so.1.0", "libpython3.13t.so", "python3.9", "python3.7m": 0 or -EINVAL. */
+int pyversion__from_name(const char *name, struct lp_pyversion *v);
+
+/* "3.11.7" or "3.9" into buf. */
+void pyversion__format(const struct lp_pyversion *v, char *buf, unsigned long len);
+
+#endif

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The JSON report (shape documented in the README and shared/DESIGN.md section 7). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "report.h"
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF are invalid */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void json__write_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+	fputc('"', f);
+	while (*s) {
+		size_t n;
+
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*s < 0x20) {
+				fprintf(f, "\\u%04x", *s);
+				break;
+			}
+			n = utf8_seq_len(s);
+			if (!n) {
+				fputs("\\ufffd", f);
+				break;
+			}
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
+		}
+		s++;
+	}
+	fputc('"', f);
+}
+
+static void write_frames(FILE *f, const struct lp_stack_sym *st)
+{
+	fputs("\"frames\": [", f);
+	for (uint32_t i = 0; st && i < st->depth; i++) {
+		fputs(i ? ", {\"function\": " : "{\"function\": ", f);
+		json__write_string(f, st->frames[i].function);
+		fputs(", \"file\": ", f);
+		json__write_string(f, st->frames[i].file);
+		fprintf(f, ", \"line\": %d}", st->frames[i].line);
+	}
+	fputc(']', f);
+}
+
+static void write_lock(FILE *f, const struct lp_lock *lock)
+{
+	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
+	json__write_string(f, lock->name);
+	fputs(", \"created_at\": null, \"category\": ", f);
+	json__write_string(f, lock->category);
+	fprintf(f,
+		", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
+		", \"timeouts\": %" PRIu64 ",\n     \"hist_log2_ns\": [",
+		lock->waits, lock->wait_ns, lock->max_ns, lock->timeouts);
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		fprintf(f, i ? ", %" PRIu64 : "%" PRIu64, lock->hist[i]);
+	fputs("],\n     \"hold_count\": null, \"hold_ns\": null,\n     \"stacks\": [", f);
+	for (size_t s = 0; s < lock->nstacks; s++) {
+		const struct lp_lock_stack *ls = &lock->stacks[s];
+
+		fprintf(f,
+			"%s\n       {\"role\": \"waiter\", \"count\": %" PRIu64
+			", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
+			", \"thread_ids\": [",
+			s ? "," : "", ls->count, ls->wait_ns, ls->max_ns);
+		for (size_t t = 0; t < ls->ntids; t++)
+			fprintf(f, t ? ", %u" : "%u", ls->tids[t]);
+		fputs("], ", f);
+		write_frames(f, ls->stack);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+int report_json__write(FILE *f, const struct lp_profile *p)
+{
+	const struct lp_counters *c = &p->counters;
+
+	fprintf(f, "{\"version\": 1, \"lockprof\": \"%s\", \"mode\": ", LOCKPROF_VERSION);
+	json__write_string(f, p->mode);
+	fprintf(f, ",\n \"target\": {\"pid\": %d, \"python\": ", (int)p->pid);
+	json__write_string(f, p->python);
+	fputs(", \"interpreter\": ", f);
+	json__write_string(f, p->interpreter);
+	fprintf(f,
+		"},\n \"duration_ns\": %" PRIu64 ", \"estimated\": false, \"probe_hits\": %" PRIu64
+		", \"threads\": %zu, \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ",\n",
+		p->duration_ns, (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
+		p->total_wait_ns);
+	fprintf(f,
+		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
+		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64
+		", \"stats\": %" PRIu64 ", \"stacks\": %" PRIu64 ", \"unknown_frames\": %" PRIu64
+		"},\n \"locks\": [",
+		(uint64_t)c->lost_events, (uint64_t)c->read_errors, (uint64_t)c->stacks_truncated,
+		(uint64_t)c->thread_not_found, (uint64_t)c->stats_dropped,
+		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
+	for (size_t i = 0; i < p->nlocks; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		write_lock(f, &p->locks[i]);
+	}
+	fputs("\n ]}\n", f);
+	return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,575 @@
+"""Shared machinery for lockprof's functional tests.
+
+Interpreter discovery
+    LOCKPROF_TEST_PYTHONS (colon-separated interpreter paths) overrides
+    discovery.  Otherwise every pyenv version (``pyenv versions --bare``,
+    interpreter ``$(pyenv prefix V)/bin/python3``) and every distribution
+    interpreter (/usr/bin/python3.X, /usr/local/bin/python3.X, python2.7) is
+    used, deduplicated by real path.  Supported versions (3.8 .. 3.13) are the
+    ``python`` parameter of the profiling tests; older ones (2.x, 3.0 .. 3.7)
+    are the ``old_python`` parameter of the unsupported-version test.  When a
+    list is empty the tests that need it are reported as skipped, with why.
+
+Running
+    Tests need root (BPF, uprobes): without it they are skipped.  The binary
+    is ``<repo>/lockprof`` (or $LOCKPROF); when it is missing the tests fail.
+    Every process a test starts is killed in teardown, and every wait has a
+    timeout: a broken lockprof fails the suite, it never hangs it.
+"""
+
+import json
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS = os.path.join(REPO, "tests", "targets")
+LOCKPROF = os.environ.get("LOCKPROF") or os.path.join(REPO, "lockprof")
+
+SUPPORTED_MIN = (3, 8)
+SUPPORTED_MAX = (3, 13)  # raise when lockprof supports 3.14
+
+BANNER_RE = re.compile(r"^lockprof: pid (\d+): CPython (\d+\.\d+\.\d+)")
+BANNER_TIMEOUT = 20.0  # lockprof start-up: find the interpreter, load BPF, attach
+READY_TIMEOUT = 20.0  # target start-up until it prints "ready"
+TARGET_TIMEOUT = 60.0  # target run after "go"
+EXIT_TIMEOUT = 20.0  # lockprof exit after its stop condition
+SHOW_MAX = 12000  # characters of output shown in a failure message
+
+
+def target_path(name):
+    return os.path.join(TARGETS, name)
+
+
+def clip(text, limit=SHOW_MAX):
+    if text is None:
+        return "<none>"
+    if len(text) <= limit:
+        return text
+    return text[: limit // 2] + "\n...[%d characters cut]...\n" % (len(text) - limit) + text[-limit // 2 :]
+
+
+def show_json(obj, limit=SHOW_MAX):
+    return clip(json.dumps(obj, indent=1, sort_keys=True), limit)
+
+
+# --------------------------------------------------------------------------
+# Interpreter discovery
+
+
+class Interp:
+    """One CPython interpreter found on the machine."""
+
+    def __init__(self, path, version, label, freethreaded=False):
+        self.path = path
+        self.version = version  # (major, minor, micro)
+        self.label = label
+        self.freethreaded = freethreaded
+
+    @property
+    def version_str(self):
+        return "%d.%d.%d" % self.version
+
+    @property
+    def supported(self):
+        return SUPPORTED_MIN <= self.version[:2] <= SUPPORTED_MAX and not self.freethreaded
+
+    @property
+    def too_old(self):
+        return self.version[:2] < SUPPORTED_MIN
+
+    def __repr__(self):
+        return "%s (%s, %s)" % (self.label, self.version_str, self.path)
+
+
+_PROBE = (
+    "import sys, platform\n"
+    "ft = 0\n"
+    "try:\n"
+    "    import sysconfig\n"
+    "    ft = int(bool(sysconfig.get_config_var('Py_GIL_DISABLED')))\n"
+    "except Exception:\n"
+    "    pass\n"
+    "sys.stdout.write('%s %d %d %d %d\\n' % ((platform.python_implementation(),)"
+    " + tuple(sys.version_info[:3]) + (ft,)))\n"
+)
+
+
+def _probe(path):
+    """Return (version tuple, freethreaded) for a CPython at path, or raise."""
+    env = dict(os.environ)
+    for var in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP"):
+        env.pop(var, None)
+    out = subprocess.run(
+        [path, "-c", _PROBE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=15, env=env
+    )
+    if out.returncode != 0:
+        raise RuntimeError("exit %d: %s" % (out.returncode, out.stderr.decode(errors="replace").strip()))
+    impl, major, minor, micro, ft = out.stdout.decode().split()
+    if impl != "CPython":
+        raise RuntimeError("not CPython but " + impl)
+    return (int(major), int(minor), int(micro)), ft == "1"
+
+
+def _pyenv_bin():
+    exe = shutil.which("pyenv")
+    if exe:
+        return exe
+    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    exe = os.path.join(root, "bin", "pyenv")
+    return exe if os.access(exe, os.X_OK) else None
+
+
+def _pyenv_candidates():
+    exe = _pyenv_bin()
+    if not exe:
+        return []
+    try:
+        names = subprocess.run(
+            [exe, "versions", "--bare"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30
+        ).stdout.decode().split()
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = []
+    for name in names:
+        if name == "system":
+            continue
+        try:
+            prefix = subprocess.run(
+                [exe, "prefix", name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30
+            ).stdout.decode().strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        for exe_name in ("python3", "python", "python2"):  # 2.7 has no python3
+            path = os.path.join(prefix, "bin", exe_name)
+            if prefix and os.access(path, os.X_OK):
+                found.append((path, "pyenv-" + name.replace("/", "-")))
+                break
+    return found
+
+
+def _distro():
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("ID="):
+                    return line.split("=", 1)[1].strip().strip('"') or "distro"
+    except OSError:
+        pass
+    return "distro"
+
+
+_SYSTEM_NAME_RE = re.compile(r"^python(2\.7|3\.\d+)$")
+
+
+def _system_candidates():
+    found = []
+    for bindir, prefix in (("/usr/bin", _distro()), ("/usr/local/bin", "local")):
+        try:
+            names = sorted(os.listdir(bindir))
+        except OSError:
+            continue
+        for name in names:
+            m = _SYSTEM_NAME_RE.match(name)
+            path = os.path.join(bindir, name)
+            if m and os.access(path, os.X_OK):
+                found.append((path, "%s-%s" % (prefix, m.group(1))))
+    return found
+
+
+def _label_for(path, version):
+    """Readable id for an interpreter named in LOCKPROF_TEST_PYTHONS."""
+    for pattern, fmt in (
+        (r"/\.pyenv/versions/([^/]+)/", "pyenv-%s"),
+        (r"^/usr/bin/python(\d\.\d+)$", _distro() + "-%s"),
+        (r"^/usr/local/bin/python(\d\.\d+)$", "local-%s"),
+    ):
+        m = re.search(pattern, path)
+        if m:
+            return fmt % m.group(1)
+    return "custom-%d.%d.%d" % version
+
+
+_INTERPRETERS = None
+
+
+def interpreters():
+    """All CPython interpreters to test, discovered once per session."""
+    global _INTERPRETERS
+    if _INTERPRETERS is not None:
+        return _INTERPRETERS
+    override = os.environ.get("LOCKPROF_TEST_PYTHONS")
+    result, seen, labels = [], set(), set()
+    if override is not None:
+        for path in [p for p in override.split(":") if p]:
+            try:
+                version, ft = _probe(path)
+            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+                raise pytest.UsageError("LOCKPROF_TEST_PYTHONS: %s: %s" % (path, e))
+            candidates = [(path, _label_for(path, version), version, ft)]
+            result.extend(_dedupe(candidates, seen, labels))
+    else:
+        candidates = []
+        for path, label in _pyenv_candidates() + _system_candidates():
+            try:
+                version, ft = _probe(path)
+            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError):
+                continue  # broken or not CPython: not ours to test
+            candidates.append((path, label, version, ft))
+        result.extend(_dedupe(candidates, seen, labels))
+    _INTERPRETERS = result
+    return result
+
+
+def _dedupe(candidates, seen, labels):
+    out = []
+    for path, label, version, ft in candidates:
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        if ft and not label.endswith("t"):
+            label += "t"
+        base, n = label, 2
+        while label in labels:
+            label, n = "%s-%d" % (base, n), n + 1
+        labels.add(label)
+        out.append(Interp(path, version, label, ft))
+    return out
+
+
+def supported_interpreters():
+    return [i for i in interpreters() if i.supported]
+
+
+def old_interpreters():
+    return [i for i in interpreters() if i.too_old]
+
+
+def _range_str():
+    return "%d.%d-%d.%d" % (SUPPORTED_MIN + SUPPORTED_MAX)
+
+
+def pytest_report_header(config):
+    lines = ["lockprof: %s (%s)" % (LOCKPROF, "present" if os.path.exists(LOCKPROF) else "MISSING")]
+    src = "LOCKPROF_TEST_PYTHONS" if "LOCKPROF_TEST_PYTHONS" in os.environ else "discovered"
+    lines.append("CPython interpreters (%s):" % src)
+    for i in interpreters():
+        kind = "profiled" if i.supported else ("unsupported-version test" if i.too_old else "not used")
+        lines.append("  %-16s %-8s %-28s %s" % (i.label, i.version_str, kind, i.path))
+    if not interpreters():
+        lines.append("  none")
+    return lines
+
+
+def pytest_generate_tests(metafunc):
+    if "python" in metafunc.fixturenames:
+        found = supported_interpreters()
+        if found:
+            metafunc.parametrize("python", found, ids=[i.label for i in found])
+        else:
+            reason = "no supported CPython (%s) found: install one (e.g. with pyenv) or set LOCKPROF_TEST_PYTHONS" % (
+                _range_str()
+            )
+            metafunc.parametrize(
+                "python", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-supported-python"]
+            )
+    if "old_python" in metafunc.fixturenames:
+        found = old_interpreters()
+        if found:
+            metafunc.parametrize("old_python", found, ids=[i.label for i in found])
+        else:
+            reason = "no unsupported CPython (2.x, 3.0-3.7) installed to check exit code 5"
+            metafunc.parametrize(
+                "old_python", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-old-python"]
+            )
+
+
+@pytest.fixture
+def any_python():
+    """One supported interpreter (the newest) for tests that need just one."""
+    found = supported_interpreters()
+    if not found:
+        pytest.skip("no supported CPython (%s) found" % _range_str())
+    return max(found, key=lambda i: i.version)
+
+
+# --------------------------------------------------------------------------
+# Preconditions
+
+
+@pytest.fixture
+def root():
+    if os.geteuid() != 0:
+        pytest.skip("needs root (BPF programs and uprobes); run the suite with sudo")
+
+
+@pytest.fixture
+def lockprof():
+    if not os.access(LOCKPROF, os.X_OK):
+        pytest.fail("lockprof binary not found at %s: run `make lockprof` first" % LOCKPROF)
+    return LOCKPROF
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+class Spawned:
+    """A child process whose stdout and stderr are drained line by line by threads."""
+
+    def __init__(self, argv, stdin=True, **kwargs):
+        self.argv = [str(a) for a in argv]
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **kwargs,
+        )
+        self.pid = self.proc.pid
+        self.out_lines, self.err_lines = [], []
+        self.out_q, self.err_q = queue.Queue(), queue.Queue()
+        self._readers = [
+            threading.Thread(target=self._drain, args=(self.proc.stdout, self.out_lines, self.out_q), daemon=True),
+            threading.Thread(target=self._drain, args=(self.proc.stderr, self.err_lines, self.err_q), daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    @staticmethod
+    def _drain(stream, lines, q):
+        try:
+            for raw in iter(stream.readline, b""):
+                line = raw.decode("utf-8", errors="replace")
+                lines.append(line)
+                q.put(line)
+        except (OSError, ValueError):
+            pass
+        finally:
+            q.put(None)  # EOF
+
+    @property
+    def stdout(self):
+        return "".join(self.out_lines)
+
+    @property
+    def stderr(self):
+        return "".join(self.err_lines)
+
+    def wait_line(self, which, pred, timeout):
+        """Wait for a line of stdout/stderr matching pred; return it, or None on EOF or timeout."""
+        q = self.out_q if which == "stdout" else self.err_q
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                line = q.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                q.put(None)  # keep EOF visible for later callers
+                return None
+            if pred(line):
+                return line
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def close_stdin(self):
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def wait(self, timeout):
+        """Wait for exit and for the output to be drained; return the exit code or None on timeout."""
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self._readers:
+            t.join(timeout=5)
+        return rc
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def kill(self):
+        if self.alive():
+            try:
+                self.proc.kill()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.close_stdin()
+
+    def describe(self):
+        return "$ %s\n[exit %s]\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+            " ".join(self.argv),
+            self.proc.returncode,
+            clip(self.stdout, SHOW_MAX // 2),
+            clip(self.stderr, SHOW_MAX // 2),
+        )
+
+
+class ProcessPool:
+    """Starts processes for one test and kills whatever is still running at teardown."""
+
+    def __init__(self):
+        self.procs = []
+
+    def spawn(self, argv, stdin=True, **kwargs):
+        p = Spawned(argv, stdin=stdin, **kwargs)
+        self.procs.append(p)
+        return p
+
+    def kill_all(self):
+        for p in reversed(self.procs):
+            p.kill()
+
+
+@pytest.fixture
+def procs():
+    pool = ProcessPool()
+    try:
+        yield pool
+    finally:
+        pool.kill_all()
+
+
+def is_banner(line):
+    return BANNER_RE.match(line) is not None
+
+
+class ProfiledRun:
+    """Outcome of run_profiled; unpacks as (result, stdout, stderr, returncode)."""
+
+    def __init__(self, result, stdout, stderr, returncode, target, profiler, banner):
+        self.result = result  # the target's JSON result line
+        self.stdout = stdout  # lockprof's stdout
+        self.stderr = stderr  # lockprof's stderr
+        self.returncode = returncode  # lockprof's exit code
+        self.target = target  # Spawned
+        self.profiler = profiler  # Spawned
+        self.banner = banner
+
+    def __iter__(self):
+        return iter((self.result, self.stdout, self.stderr, self.returncode))
+
+    def describe(self):
+        return "lockprof:\n%s\n\ntarget:\n%s" % (self.profiler.describe(), self.target.describe())
+
+
+def start_target(pool, python, target, args=()):
+    """Start a target script and wait for its "ready" line."""
+    t = pool.spawn([python.path if isinstance(python, Interp) else python, target_path(target)] + list(args))
+    if t.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT) is None:
+        t.kill()
+        pytest.fail("target %s did not get ready within %.0f s\n%s" % (target, READY_TIMEOUT, t.describe()))
+    return t
+
+
+def start_lockprof(pool, pid, lockprof_args=(), prefix=()):
+    """Start lockprof -p pid and wait for its banner; fail if it exits first or times out."""
+    lp = pool.spawn(list(prefix) + [LOCKPROF, "-p", str(pid)] + list(lockprof_args), stdin=False)
+    banner = lp.wait_line("stderr", is_banner, BANNER_TIMEOUT)
+    if banner is None:
+        rc = lp.wait(2)
+        if rc is None:
+            lp.kill()
+            pytest.fail("lockprof printed no banner within %.0f s\n%s" % (BANNER_TIMEOUT, lp.describe()))
+        pytest.fail("lockprof exited (code %s) without printing its banner\n%s" % (rc, lp.describe()))
+    m = BANNER_RE.match(banner)
+    assert int(m.group(1)) == pid, "banner names pid %s, expected %d: %r" % (m.group(1), pid, banner)
+    return lp, banner
+
+
+def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT):
+    """Start target, attach lockprof, wait for the banner, send go; wait for both to exit."""
+    t = start_target(pool, python, target, args)
+    lp, banner = start_lockprof(pool, t.pid, lockprof_args)
+    if isinstance(python, Interp):
+        v = BANNER_RE.match(banner).group(2)
+        assert v == python.version_str, "banner says CPython %s, target runs %s: %r" % (
+            v,
+            python.version_str,
+            banner,
+        )
+    t.send("go\n")
+    t.close_stdin()
+    if t.wait(timeout) is None:
+        t.kill()
+        lp.kill()
+        pytest.fail("target did not finish within %.0f s after go\n%s" % (timeout, t.describe()))
+    rc = lp.wait(EXIT_TIMEOUT)
+    if rc is None:
+        lp.kill()
+        pytest.fail("lockprof still running %.0f s after the target exited\n%s" % (EXIT_TIMEOUT, lp.describe()))
+    if t.proc.returncode != 0:
+        pytest.fail("target failed (exit %s)\n%s" % (t.proc.returncode, t.describe()))
+    lines = [l for l in t.out_lines if l.strip()]
+    try:
+        result = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        pytest.fail("target printed no JSON result\n%s" % t.describe())
+    return ProfiledRun(result, lp.stdout, lp.stderr, rc, t, lp, banner)
+
+
+@pytest.fixture
+def run_profiled(root, lockprof, procs):
+    """run_profiled(python, target, args, lockprof_args) -> ProfiledRun (unpacks as 4-tuple)."""
+
+    def run(python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT):
+        return run_profiled_in(procs, python, target, args, lockprof_args, timeout)
+
+    return run
+
+
+# --------------------------------------------------------------------------
+# Report helpers
+
+
+def parse_report(run):
+    try:
+        return json.loads(run.stdout)
+    except ValueError as e:
+        pytest.fail("lockprof stdout is not JSON (%s)\n%s" % (e, run.describe()))
+
+
+def leaf(stack):
+    frames = stack.get("frames") or []
+    return frames[0] if frames else None
+
+
+def waiter_stacks_at(report, file_suffix, line=None):
+    """[(lock, stack)] for waiter stacks whose leaf frame is in file_suffix (at line, if given)."""
+    hits = []
+    for lock in report.get("locks", []):
+        for stack in lock.get("stacks", []):
+            f = leaf(stack)
+            if stack.get("role") != "waiter" or f is None:
+                continue
+            if not str(f.get("file", "")).endswith(file_suffix):
+                continue
+            if line is not None and f.get("line") != line:
+                continue
+            hits.append((lock, stack))
+    return hits

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# make demo: start the bundled contended Python service, profile it for a few seconds, print the
+# report, stop the service.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-$(command -v python3 || true)}
+if [ -z "$python" ]; then
+	echo "demo: no python3 found (install python3)" >&2
+	exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: lockprof needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE): run sudo make demo" >&2
+	exit 1
+fi
+
+"$python" tests/targets/demo.py > /dev/null &
+demo_pid=$!
+trap 'kill "$demo_pid" 2>/dev/null || true' EXIT
+sleep 0.5
+echo "demo: profiling $python tests/targets/demo.py (pid $demo_pid) for 5 seconds" >&2
+./lockprof -p "$demo_pid" -d "${DEMO_SECONDS:-5}"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Installs the Debian/Ubuntu packages lockprof needs to build and test, only those missing.
+set -euo pipefail
+
+packages=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest)
+# bpftool is its own package on Debian; Ubuntu ships it in linux-tools.
+if apt-cache show bpftool >/dev/null 2>&1 || ! command -v apt-cache >/dev/null; then
+	packages+=(bpftool)
+else
+	packages+=(linux-tools-common "linux-tools-$(uname -r)")
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]}; run as root (sudo make demo) or install them" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
