@@ -7,7 +7,8 @@ CC ?= gcc
 ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
-PYTEST ?= python3 -m pytest
+# Debian's pytest: a python3 earlier in PATH (pyenv) may have none.
+PYTEST ?= /usr/bin/python3 -m pytest
 VERSION := 0.1.0
 
 # Debian's libbpf 1.1 (pkg-config libbpf) is the library we build against; bpf/compat.bpf.h
@@ -42,7 +43,7 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean test check-unit check-functional demo deps vmlinux format check-format
+.PHONY: all clean test check-unit check-functional demo deps vmlinux format check-format fuzz
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -79,6 +80,25 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 $(ELF_FIXTURE): tests/unit/fixtures/fixture_syms.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -shared -fPIC -O1 -Wl,--version-script=tests/unit/fixtures/fixture_syms.map $< -o $@
+
+# Fuzz targets: tests/fuzz/fuzz_NAME.c exercises src/NAME.c; corpus seeds in tests/fuzz/corpus/.
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/%.c
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lelf -o $@
+
+fuzz: $(FUZZ_TARGETS)
+	$(Q)set -e; for t in $(FUZZ_TARGETS); do n=$${t##*/fuzz_}; mkdir -p $(OUTPUT)/fuzz/corpus_$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(OUTPUT)/fuzz/corpus_$$n \
+			tests/fuzz/corpus/$$n > $(OUTPUT)/fuzz/$$n.log 2>&1; then \
+			tail -40 $(OUTPUT)/fuzz/$$n.log; exit 1; fi; \
+		grep -E "stat::number_of_executed_units|stat::average_exec_per_sec" $(OUTPUT)/fuzz/$$n.log; \
+	done
 
 check-unit: $(UNIT_TESTS) $(ELF_FIXTURE)
 	$(Q)set -e; for t in $(UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \

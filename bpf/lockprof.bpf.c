@@ -11,65 +11,79 @@
 
 const volatile __u32 targ_tgid = 0;
 const volatile struct lp_py_offsets py = {};
-const volatile struct lp_wait_config wait_cfg = {};
 
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
 
-/* Entry of a blocking wait (libc sem_wait/sem_clockwait/sem_timedwait on 3.8-3.13). These are only
- * reached after CPython's non-blocking try failed, so an uncontended acquire never gets here. */
+/* Entry of glibc sem_wait/sem_clockwait/sem_timedwait. 3.8-3.13 Lock and RLock block here only
+ * after the non-blocking try failed, so an uncontended acquire never gets here. */
 SEC("uprobe")
-int BPF_KPROBE(wait_enter, void *arg0)
+int BPF_KPROBE(sem_wait_enter, void *sem)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct lp_inflight w = {};
-	__u64 lock = (__u64)arg0;
+	__u32 tid = (__u32)pid_tgid, value;
+	struct lp_inflight *outer;
 
 	if (pid_tgid >> 32 != targ_tgid)
 		return 0;
 	count_event(&counters.probe_hits);
-
-	if (wait_cfg.check_sem_value) {
-		/* glibc's sem_t starts with the 32-bit count: a positive count means the call takes
-		 * the semaphore without blocking (C-internal callers skip the try-first step). */
-		__u32 value;
-
-		if (bpf_probe_read_user(&value, sizeof(value), arg0) < 0) {
-			count_event(&counters.read_errors);
-			return 0;
-		}
-		if (value > 0)
-			return 0;
-	}
-	if (wait_cfg.lock_deref && read_user_u64(lock + wait_cfg.lock_deref, &lock))
+	/* Inside _PySemaphore_Wait: that outer wait already measures it, against the lock. */
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if (outer && outer->source == LP_WAIT_PARK)
 		return 0;
-
-	w.lock = lock;
-	w.stack_id = capture_stack(tid);
-	w.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
-		count_event(&counters.inflight_dropped);
+	/* glibc's sem_t starts with the 32-bit count: a positive count means the call takes the
+	 * semaphore without blocking (C-internal callers skip the try-first step). */
+	if (bpf_probe_read_user(&value, sizeof(value), sem) < 0) {
+		count_event(&counters.read_errors);
+		return 0;
+	}
+	if (value > 0)
+		return 0;
+	begin_wait(tid, (__u64)sem, LP_WAIT_SEM);
 	return 0;
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(wait_exit, long ret)
+int BPF_KRETPROBE(sem_wait_exit, long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid;
-	struct lp_inflight *w;
-	__u64 now = bpf_ktime_get_ns();
 
 	if (pid_tgid >> 32 != targ_tgid)
 		return 0;
 	count_event(&counters.probe_hits);
-	w = bpf_map_lookup_elem(&inflight, &tid);
-	if (!w)
+	end_wait((__u32)pid_tgid, LP_WAIT_SEM, (int)ret == 0);
+	return 0;
+}
+
+/* Entry of CPython 3.13+ _PySemaphore_Wait(sema, timeout, detach): a thread parks on a PyMutex (or
+ * an event) it failed to take. sema is in the parker's stack-allocated wait_entry, right after
+ * the parked-on address: lock = *(sema - 8). */
+SEC("uprobe")
+int BPF_KPROBE(park_wait_enter, void *sema)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 lock;
+
+	if (pid_tgid >> 32 != targ_tgid)
 		return 0;
-	record_wait(w, tid, now, (int)ret == 0);
-	bpf_map_delete_elem(&inflight, &tid);
+	count_event(&counters.probe_hits);
+	if (read_user_u64((__u64)sema - 8, &lock))
+		return 0;
+	begin_wait((__u32)pid_tgid, lock, LP_WAIT_PARK);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(park_wait_exit, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. */
+	end_wait((__u32)pid_tgid, LP_WAIT_PARK, (int)ret == 0);
 	return 0;
 }
 

@@ -108,4 +108,26 @@ static __always_inline void record_wait(const struct lp_inflight *w, __u32 tid, 
 	v->hist[lp_hist_slot(ns)]++;
 }
 
+static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source)
+{
+	struct lp_inflight w = { .lock = lock, .source = source };
+
+	w.stack_id = capture_stack(tid);
+	w.start_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
+		count_event(&counters.inflight_dropped);
+}
+
+static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct lp_inflight *w = bpf_map_lookup_elem(&inflight, &tid);
+
+	/* A return without our entry: entered before attach, or a nested call of another kind. */
+	if (!w || w->source != source)
+		return;
+	record_wait(w, tid, now, acquired);
+	bpf_map_delete_elem(&inflight, &tid);
+}
+
 #endif

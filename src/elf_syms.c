@@ -170,7 +170,7 @@ struct elf_file *elf_file__open_mem(const void *buf, size_t len)
 		errno = EINVAL;
 		return NULL;
 	}
-	/* libelf reads the whole ELF header in place: make sure it is all there. */
+	/* Reject what is not even a whole ELF header before libelf sees it. */
 	if (len < EI_NIDENT || memcmp(p, ELFMAG, SELFMAG)) {
 		errno = ENOEXEC;
 		return NULL;
@@ -223,21 +223,18 @@ uint64_t elf_file__first_load_vaddr(const struct elf_file *ef)
 	return 0;
 }
 
-/* The NUL-terminated string at off in a string table's data, or NULL. */
+/* The string at off in a table from strtab_data(), which ends in a NUL; or NULL. */
 static const char *data_str(const Elf_Data *d, uint64_t off)
 {
-	const char *s;
-
-	if (!d || !d->d_buf || off >= d->d_size)
-		return NULL;
-	s = (const char *)d->d_buf + off;
-	return memchr(s, '\0', d->d_size - off) ? s : NULL;
+	return d && off < d->d_size ? (const char *)d->d_buf + off : NULL;
 }
 
-/* The data of section index ndx when it is a string table. */
+/* The data of section index ndx when it is a string table. Its last byte must be a NUL (as the
+ * spec requires): then every offset inside is a terminated string, with no scan per lookup. */
 static Elf_Data *strtab_data(const struct elf_file *ef, size_t ndx)
 {
 	Elf_Scn *scn;
+	Elf_Data *d;
 	GElf_Shdr shdr;
 
 	if (ndx == SHN_UNDEF)
@@ -245,7 +242,10 @@ static Elf_Data *strtab_data(const struct elf_file *ef, size_t ndx)
 	scn = elf_getscn(ef->elf, ndx);
 	if (!scn || !gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_STRTAB)
 		return NULL;
-	return elf_getdata(scn, NULL);
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || !d->d_size || ((const char *)d->d_buf)[d->d_size - 1])
+		return NULL;
+	return d;
 }
 
 /* The string table a section's sh_link names (symbols, verdef, dynamic). */
@@ -279,8 +279,7 @@ struct sym_query {
 	bool need_default; /* "@@VER" */
 };
 
-/* Where a candidate came from and how default its version is; lower is preferred for a plain
- * name, see pick_plain(). */
+/* Where a candidate came from and what kind of version it has; see pick_plain(). */
 enum cand_kind {
 	CAND_SYMTAB_DEFAULT, /* .symtab "name@@VER" */
 	CAND_DYNSYM_DEFAULT, /* .dynsym, unversioned or a non-hidden version */
@@ -337,11 +336,12 @@ static bool sym_usable(const GElf_Sym *s)
 static void match_symtab_name(const struct sym_query *q, const char *n, const GElf_Sym *s,
 			      struct cands *c)
 {
-	const char *rest = n + q->base_len;
+	const char *rest;
 	bool is_default;
 
 	if (strncmp(n, q->base, q->base_len))
 		return;
+	rest = n + q->base_len;
 	if (!*rest) {
 		if (!q->ver)
 			add_cand(c, CAND_SYMTAB_PLAIN, s);
@@ -383,42 +383,45 @@ static void scan_symtab(const struct elf_file *ef, const struct sym_query *q, st
 	}
 }
 
-/* The name of version index ndx from .gnu.version_d, or NULL. */
-static const char *verdef_name(const struct elf_file *ef, unsigned int ndx)
+/* The .gnu.version index that .gnu.version_d gives version `ver`, or -ENOENT. Looked up once per
+ * query, so that a hostile file with many same-named symbols stays linear. */
+static int verdef_ndx(const struct elf_file *ef, const char *ver)
 {
 	Elf_Data *d, *str;
 	size_t off = 0, steps;
 
 	if (!ef->verdef)
-		return NULL;
+		return -ENOENT;
 	d = elf_getdata(ef->verdef, NULL);
 	str = linked_strtab(ef, ef->verdef);
 	if (!d || !str)
-		return NULL;
-	/* Each step advances by vd_next >= 1; the cap also bounds a chain that wraps around. */
+		return -ENOENT;
+	/* Each step moves forward by vd_next >= 1 and the entries are 20 bytes: a bounded walk. */
 	for (steps = d->d_size / sizeof(GElf_Verdef) + 1; steps; steps--) {
 		GElf_Verdef vd;
 		GElf_Verdaux vda;
+		const char *name;
 
 		if (off > INT_MAX || !gelf_getverdef(d, (int)off, &vd))
-			return NULL;
-		if (vd.vd_ndx == ndx) {
-			if (vd.vd_aux > d->d_size - off || off + vd.vd_aux > INT_MAX ||
-			    !gelf_getverdaux(d, (int)(off + vd.vd_aux), &vda))
-				return NULL;
-			return data_str(str, vda.vda_name);
+			return -ENOENT;
+		if (vd.vd_aux <= d->d_size - off && off + vd.vd_aux <= INT_MAX &&
+		    gelf_getverdaux(d, (int)(off + vd.vd_aux), &vda)) {
+			name = data_str(str, vda.vda_name);
+			if (name && !strcmp(name, ver))
+				return vd.vd_ndx & VERSYM_VERSION;
 		}
 		if (!vd.vd_next || vd.vd_next > d->d_size - off)
-			return NULL;
+			return -ENOENT;
 		off += vd.vd_next;
 	}
-	return NULL;
+	return -ENOENT;
 }
 
 static void scan_dynsym(const struct elf_file *ef, const struct sym_query *q, struct cands *c)
 {
 	Elf_Data *d, *str, *vs = NULL;
 	size_t i, n, nvs = 0;
+	int want = -ENOENT;
 	GElf_Sym s;
 
 	if (!ef->dynsym)
@@ -427,6 +430,11 @@ static void scan_dynsym(const struct elf_file *ef, const struct sym_query *q, st
 	str = linked_strtab(ef, ef->dynsym);
 	if (!d || !str)
 		return;
+	if (q->ver) {
+		want = verdef_ndx(ef, q->ver);
+		if (want < 0)
+			return;
+	}
 	if (ef->versym) {
 		vs = elf_getdata(ef->versym, NULL);
 		nvs = data_count(ef, vs, ELF_T_HALF);
@@ -441,7 +449,7 @@ static void scan_dynsym(const struct elf_file *ef, const struct sym_query *q, st
 		if (!gelf_getsym(d, (int)i, &s) || !sym_usable(&s))
 			continue;
 		name = data_str(str, s.st_name);
-		if (!name || strlen(name) != q->base_len || strncmp(name, q->base, q->base_len))
+		if (!name || strncmp(name, q->base, q->base_len) || name[q->base_len])
 			continue;
 		/* No .gnu.version entry for it (missing or short table): an unversioned symbol. */
 		if (i < nvs && gelf_getversym(vs, (int)i, &v)) {
@@ -450,11 +458,8 @@ static void scan_dynsym(const struct elf_file *ef, const struct sym_query *q, st
 		}
 		if (!q->ver) {
 			add_cand(c, hidden ? CAND_DYNSYM_HIDDEN : CAND_DYNSYM_DEFAULT, &s);
-		} else if (!hidden || !q->need_default) {
-			const char *vn = verdef_name(ef, ndx);
-
-			if (vn && !strcmp(vn, q->ver))
-				add_cand(c, CAND_EXACT_DYNSYM, &s);
+		} else if (ndx == (unsigned int)want && (!hidden || !q->need_default)) {
+			add_cand(c, CAND_EXACT_DYNSYM, &s);
 		}
 	}
 }

@@ -40,34 +40,28 @@ static int lnotab_line(const uint8_t *t, size_t len, int firstlineno, uint32_t o
 /*
  * 3.10 co_linetable: each pair is one address range (length u8, line delta s8); a delta of -128
  * marks the range as having no line and leaves the running line alone. Zero-length ranges only
- * carry line deltas (for jumps > 127 lines); CPython skips them, asserting one follows.
+ * carry line deltas (for jumps > 127 lines; CPython skips them when iterating) and can never
+ * contain the offset, so walking the ranges in order needs no special case for them.
  */
 static int linetable310_line(const uint8_t *t, size_t len, int firstlineno, uint32_t off)
 {
 	int64_t computed = firstlineno;
 	uint64_t end = 0;
-	size_t i = 0;
 
-	while (i < len) {
-		uint64_t start = end;
-		int line;
+	for (size_t i = 0; i < len; i += 2) {
+		int line = -1;
 
 		if (len - i < 2)
 			return -1;
 		end += t[i];
-		if ((int8_t)t[i + 1] == -128) {
-			line = -1;
-		} else {
+		if ((int8_t)t[i + 1] != -128) {
 			computed += (int8_t)t[i + 1];
 			line = line_or_none(computed);
 		}
-		i += 2;
-		if (start == end)
-			continue;
 		if (off < end)
 			return line;
 	}
-	/* Past the last range, or the table ended on a zero-length one. */
+	/* Past the last range (CPython's iterator just stops there). */
 	return -1;
 }
 

@@ -93,7 +93,7 @@ void lockname__name_locks(struct lp_profile *p, const struct lp_target *t)
 		FILE *f;
 		int fd;
 
-		if (!site || site->line <= 0 || site->file[0] != '/')
+		if (!site || site->line <= 0 || site->file[0] == '<')
 			continue;
 		fd = target__open_file(t, site->file);
 		if (fd < 0)

@@ -21,6 +21,7 @@
 #include "privilege.h"
 #include "probes.h"
 #include "profile.h"
+#include "pyobj.h"
 #include "pyoffsets.h"
 #include "pyversion.h"
 #include "report.h"
@@ -50,13 +51,36 @@ static uint64_t now_ns(void)
 struct interp_info {
 	struct lp_pyversion version;
 	char version_str[32];
-	const struct lp_pyoffsets *offsets;
+	struct lp_pyoffsets offsets;
 	uint64_t runtime_addr;
 };
+
+/* 3.13+: the interpreter publishes its own layout at the start of _PyRuntime; prefer it to our
+ * table (a patch release or a distribution build may differ). */
+static int read_debug_offsets(const struct lp_target *t, struct interp_info *info)
+{
+	uint8_t buf[LP_DEBUG_OFFSETS_MAX];
+	bool free_threaded = false;
+	int err = remote_read(t->pid, info->runtime_addr, buf, sizeof(buf));
+
+	if (err) {
+		lp_err("pid %d: cannot read _PyRuntime at 0x%llx: %s", t->pid,
+		       (unsigned long long)info->runtime_addr, strerror(-err));
+		return err == -EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_ERROR;
+	}
+	if (pyoffsets__apply_debug_offsets(&info->offsets, buf, sizeof(buf), &free_threaded)) {
+		lp_warn("pid %d: no valid _Py_DebugOffsets in _PyRuntime: using lockprof's table for "
+			"3.%d", t->pid, info->version.minor);
+		return 0;
+	}
+	info->version.free_threaded |= free_threaded;
+	return 0;
+}
 
 static int inspect_interpreter(const struct lp_target *t, struct interp_info *info)
 {
 	const char *name = t->interp_in_exe ? t->exe_name : t->libpython_name;
+	const struct lp_pyoffsets *table;
 	struct elf_symbol sym;
 	struct elf_file *ef;
 	int fd, err = 0;
@@ -77,9 +101,18 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 		err = LP_EXIT_NOT_PYTHON;
 		goto out;
 	}
+	/* Before 3.11 the patch level is only in memory: Py_GetVersion()'s buffer, filled when the
+	 * sys module is set up ("version.0" in .symtab, when the file has one). */
+	if (info->version.micro < 0 && !elf_file__find_symbol(ef, "version.0", &sym)) {
+		char buf[32] = "";
+
+		if (!remote_read(t->pid, t->interp.start - elf_file__first_load_vaddr(ef) + sym.value,
+				 buf, sizeof(buf) - 1))
+			pyversion__micro_from_string(buf, &info->version);
+	}
 	pyversion__format(&info->version, info->version_str, sizeof(info->version_str));
-	info->offsets = pyoffsets__for(info->version.major, info->version.minor);
-	if (!info->offsets || info->version.free_threaded) {
+	table = pyoffsets__for(info->version.major, info->version.minor);
+	if (!table || info->version.free_threaded) {
 		lp_err("pid %d: CPython %s is not supported (lockprof supports CPython 3.%d to 3.%d, "
 		       "default builds)", t->pid, info->version_str, pyoffsets__min_minor(),
 		       pyoffsets__max_minor());
@@ -93,6 +126,15 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 	}
 	/* Load bias: where the file's first segment landed minus where it asked to be. */
 	info->runtime_addr = t->interp.start - elf_file__first_load_vaddr(ef) + sym.value;
+	info->offsets = *table;
+	if (table->has_debug_offsets) {
+		err = read_debug_offsets(t, info);
+		if (!err && info->version.free_threaded) {
+			lp_err("pid %d: CPython %st is a free-threaded build, which lockprof does not "
+			       "support yet", t->pid, info->version_str);
+			err = LP_EXIT_UNSUPPORTED;
+		}
+	}
 out:
 	elf_file__close(ef);
 	return err;
@@ -248,9 +290,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	skel->rodata->targ_tgid = (__u32)opts.pid;
-	skel->rodata->py = info.offsets->walk;
+	skel->rodata->py = info.offsets.walk;
 	skel->rodata->py.runtime_addr = info.runtime_addr;
-	probes__configure(skel, &info.version);
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "
@@ -261,7 +302,7 @@ int main(int argc, char **argv)
 	}
 
 	collector.profile = &profile;
-	collector.symbolizer = symbolizer__new(opts.pid, info.offsets);
+	collector.symbolizer = symbolizer__new(opts.pid, &info.offsets);
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &collector, NULL);
 	if (!collector.symbolizer || !rb) {
 		lp_err("failed to set up the event ring buffer: %s", strerror(errno));

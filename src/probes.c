@@ -2,7 +2,8 @@
 /* Attaching the contention probes. On 3.8-3.13, threading.Lock and RLock (and the C-internal
  * PyThread locks) are glibc semaphores: CPython tries sem_trywait first and calls sem_wait,
  * sem_clockwait or sem_timedwait only when the lock is taken, so probing those three costs an
- * uncontended acquire nothing. */
+ * uncontended acquire nothing. From 3.13, PyMutex-based locks park in _PySemaphore_Wait, which is
+ * probed too (the glibc wait it makes inside is then skipped). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,23 +17,31 @@
 
 #include "lockprof.skel.h"
 
+enum probe_module {
+	MOD_LIBC,
+	MOD_INTERP,
+};
+
+enum probe_prog {
+	PROG_SEM_WAIT,	/* libc semaphore waits: 3.8-3.13 Lock/RLock and C-internal PyThread locks */
+	PROG_PARK_WAIT, /* _PySemaphore_Wait: PyMutex and parking-lot waits, 3.13+ */
+};
+
 struct probe_spec {
+	enum probe_module module;
 	const char *symbol;
-	bool optional; /* absent from older libcs (sem_clockwait: glibc 2.30) */
+	enum probe_prog prog;
+	int min_minor;	/* first 3.x that has it */
+	bool optional;	/* absent from some builds (sem_clockwait: glibc < 2.30) */
 };
 
-static const struct probe_spec sem_wait_plan[] = {
-	{ "sem_wait", false },
-	{ "sem_timedwait", false },
-	{ "sem_clockwait", true },
+/* The contention plan: only functions a thread reaches when it is about to block. */
+static const struct probe_spec contention_plan[] = {
+	{ MOD_LIBC, "sem_wait", PROG_SEM_WAIT, 8, false },
+	{ MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT, 8, false },
+	{ MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT, 8, true },
+	{ MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT, 13, false },
 };
-
-void probes__configure(struct lockprof_bpf *skel, const struct lp_pyversion *v)
-{
-	(void)v; /* every supported version waits in a glibc sem_t for now */
-	skel->rodata->wait_cfg.lock_deref = 0;
-	skel->rodata->wait_cfg.check_sem_value = 1;
-}
 
 static int attach_one(struct lp_probes *pr, struct bpf_program *prog, bool retprobe, pid_t pid,
 		      const char *path, uint64_t offset, const char *what)
@@ -58,60 +67,88 @@ static int exit_code_for(int err)
 	return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
 }
 
+static void programs_for(struct lockprof_bpf *skel, enum probe_prog prog,
+			 struct bpf_program **enter, struct bpf_program **exit)
+{
+	switch (prog) {
+	case PROG_SEM_WAIT:
+		*enter = skel->progs.sem_wait_enter;
+		*exit = skel->progs.sem_wait_exit;
+		break;
+	case PROG_PARK_WAIT:
+		*enter = skel->progs.park_wait_enter;
+		*exit = skel->progs.park_wait_exit;
+		break;
+	}
+}
+
+/* Attaches the entry and return programs to one function; 0 or an LP_EXIT_* code. */
+static int attach_spec(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
+		       const struct probe_spec *spec, const struct lp_module *mod,
+		       const struct elf_file *ef)
+{
+	struct bpf_program *enter = NULL, *exit = NULL;
+	struct elf_symbol sym;
+	char what[PATH_MAX + 64];
+	uint64_t offset;
+	int err;
+
+	err = elf_file__find_symbol(ef, spec->symbol, &sym);
+	if (!err)
+		err = elf_file__vaddr_to_offset(ef, sym.value, &offset);
+	if (err) {
+		if (spec->optional)
+			return 0;
+		lp_err("pid %d: %s has no usable %s symbol", t->pid, mod->path, spec->symbol);
+		return LP_EXIT_UNSUPPORTED;
+	}
+	programs_for(skel, spec->prog, &enter, &exit);
+	snprintf(what, sizeof(what), "%s:%s", mod->path, spec->symbol);
+	err = attach_one(pr, enter, false, t->pid, mod->open_path, offset, what);
+	if (!err)
+		err = attach_one(pr, exit, true, t->pid, mod->open_path, offset, what);
+	if (err)
+		return exit_code_for(err);
+	pr->nfunctions++;
+	lp_info("probing %s at file offset 0x%llx", what, (unsigned long long)offset);
+	return 0;
+}
+
 int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
 		   const struct lp_pyversion *v)
 {
-	const struct lp_module *libc = &t->libc;
-	struct elf_file *ef;
-	int fd, err = 0;
+	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
+	struct elf_file *elfs[2] = {};
+	int err = 0;
 
-	(void)v;
 	memset(pr, 0, sizeof(*pr));
-	fd = target__open_module(t, libc);
-	if (fd < 0) {
-		lp_err("pid %d: cannot open libc %s: %s", t->pid, libc->path, strerror(-fd));
-		return LP_EXIT_ERROR;
-	}
-	ef = elf_file__open_fd(fd);
-	if (!ef) {
-		close(fd);
-		lp_err("pid %d: cannot read ELF symbols of %s", t->pid, libc->path);
-		return LP_EXIT_ERROR;
-	}
-	for (size_t i = 0; i < sizeof(sem_wait_plan) / sizeof(sem_wait_plan[0]); i++) {
-		const struct probe_spec *spec = &sem_wait_plan[i];
-		struct elf_symbol sym;
-		uint64_t offset;
-		char what[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof(contention_plan) / sizeof(contention_plan[0]) && !err; i++) {
+		const struct probe_spec *spec = &contention_plan[i];
+		const struct lp_module *mod = mods[spec->module];
 
-		err = elf_file__find_symbol(ef, spec->symbol, &sym);
-		if (!err)
-			err = elf_file__vaddr_to_offset(ef, sym.value, &offset);
-		if (err) {
-			if (spec->optional) {
-				err = 0;
-				continue;
+		if (v->minor < spec->min_minor)
+			continue;
+		if (!elfs[spec->module]) {
+			int fd = target__open_module(t, mod);
+
+			if (fd < 0) {
+				lp_err("pid %d: cannot open %s: %s", t->pid, mod->path,
+				       strerror(-fd));
+				err = LP_EXIT_ERROR;
+				break;
 			}
-			lp_err("pid %d: %s has no usable %s symbol", t->pid, libc->path,
-			       spec->symbol);
-			err = LP_EXIT_NOT_PYTHON;
-			goto out;
+			elfs[spec->module] = elf_file__open_fd(fd);
+			if (!elfs[spec->module]) {
+				close(fd);
+				lp_err("pid %d: cannot read ELF symbols of %s", t->pid, mod->path);
+				err = LP_EXIT_ERROR;
+				break;
+			}
 		}
-		snprintf(what, sizeof(what), "%s:%s", libc->path, spec->symbol);
-		err = attach_one(pr, skel->progs.wait_enter, false, t->pid, libc->open_path, offset,
-				 what);
-		if (!err)
-			err = attach_one(pr, skel->progs.wait_exit, true, t->pid, libc->open_path,
-					 offset, what);
-		if (err) {
-			err = exit_code_for(err);
-			goto out;
-		}
-		pr->nfunctions++;
-		lp_info("probing %s at file offset 0x%llx", what, (unsigned long long)offset);
+		err = attach_spec(pr, skel, t, spec, mod, elfs[spec->module]);
 	}
-out:
-	elf_file__close(ef);
+	elf_file__close(elfs[MOD_LIBC]);
+	elf_file__close(elfs[MOD_INTERP]);
 	if (err)
 		probes__detach(pr);
 	return err;

@@ -18,9 +18,6 @@ struct lp_probes {
 	int nfunctions; /* functions probed */
 };
 
-/* Sets the wait probe's configuration in the skeleton's rodata (before load). */
-void probes__configure(struct lockprof_bpf *skel, const struct lp_pyversion *v);
-
 /* Attaches the contention probes to t, filtered to its pid. Returns 0 or an LP_EXIT_* code after
  * printing why (everything attached so far is detached then). */
 int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,

@@ -4,7 +4,8 @@
 #ifndef LOCKPROF_SRC_PYOFFSETS_H
 #define LOCKPROF_SRC_PYOFFSETS_H
 
-#include <bpf/libbpf.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "lockprof/abi.h"
 #include "linetable.h"
@@ -33,7 +34,16 @@ struct lp_pyoffsets {
 	struct lp_code_offsets code;
 	int unicode_ascii_data; /* sizeof(PyASCIIObject) */
 	int unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
+	bool has_debug_offsets;	  /* 3.13+: _PyRuntime starts with _Py_DebugOffsets */
 };
+
+#define LP_DEBUG_OFFSETS_MAX 1024 /* bytes of _Py_DebugOffsets worth reading */
+
+/* Overrides o's offsets with those the interpreter publishes in its _Py_DebugOffsets (buf: the
+ * first bytes of _PyRuntime). Checks the cookie and that the version matches o->minor; sets
+ * *free_threaded. Returns 0, or -EINVAL (o unchanged) when buf is not a valid block. */
+int pyoffsets__apply_debug_offsets(struct lp_pyoffsets *o, const void *buf, size_t len,
+				   bool *free_threaded);
 
 /* The table for 3.minor, or NULL when that version is not supported. */
 const struct lp_pyoffsets *pyoffsets__for(int major, int minor);

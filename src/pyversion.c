@@ -34,41 +34,6 @@ int pyversion__from_name(const char *name, struct lp_pyversion *v)
 	return 0;
 }
 
-/* Py_GetVersion's string starts "3.9.18 (main, ...": find "X.Y.Z (" in the read-only data. Only
- * needed before 3.11, which has no Py_Version. */
-static int micro_from_rodata(const struct elf_file *ef, struct lp_pyversion *v)
-{
-	uint64_t addr, size;
-	char needle[16], *buf, *hit;
-	int n, err = -ENOENT;
-
-	if (elf_file__find_section(ef, ".rodata", &addr, &size) || size > (64u << 20))
-		return -ENOENT;
-	buf = malloc(size + 1);
-	if (!buf)
-		return -ENOMEM;
-	if (elf_file__read_vaddr(ef, addr, buf, size))
-		goto out;
-	buf[size] = '\0';
-	n = snprintf(needle, sizeof(needle), "%d.%d.", v->major, v->minor);
-	for (hit = memmem(buf, size, needle, n); hit;
-	     hit = memmem(hit + 1, size - (hit + 1 - buf), needle, n)) {
-		char *end;
-		long micro = strtol(hit + n, &end, 10);
-
-		/* "3.9.18 (" or "3.9.18+ (": the Py_GetVersion format, not a random "3.9." */
-		if (end > hit + n && micro >= 0 && micro < 100 && (hit == buf || hit[-1] == '\0') &&
-		    (!strncmp(end, " (", 2) || !strncmp(end, "+ (", 3))) {
-			v->micro = (int)micro;
-			err = 0;
-			break;
-		}
-	}
-out:
-	free(buf);
-	return err;
-}
-
 int pyversion__detect(const struct elf_file *ef, const char *name, struct lp_pyversion *v)
 {
 	struct elf_symbol sym;
@@ -88,9 +53,22 @@ int pyversion__detect(const struct elf_file *ef, const char *name, struct lp_pyv
 			v->free_threaded = by_name.free_threaded;
 		return 0;
 	}
+	/* Before 3.11 the file does not carry the patch level (GCC turns the PY_VERSION literal
+	 * into immediate stores), so the minor version from the name is what we know. */
 	if (pyversion__from_name(name, v))
 		return -ENOENT;
-	micro_from_rodata(ef, v);
+	return 0;
+}
+
+int pyversion__micro_from_string(const char *s, struct lp_pyversion *v)
+{
+	int major, minor, micro;
+
+	/* "3.9.18 (main, Jan  1 2024, ...)" */
+	if (sscanf(s, "%d.%d.%d", &major, &minor, &micro) != 3 || major != v->major ||
+	    minor != v->minor || micro < 0 || micro > 99)
+		return -EINVAL;
+	v->micro = micro;
 	return 0;
 }
 

@@ -204,7 +204,11 @@ int target__open_file(const struct lp_target *t, const char *path)
 	char root[64];
 	int rootfd, fd;
 
-	snprintf(root, sizeof(root), "/proc/%d/root", t->pid);
+	/* A relative co_filename is relative to the target's working directory (3.8 leaves
+	 * __main__'s file relative); it is then resolved beneath that directory. */
+	snprintf(root, sizeof(root), "/proc/%d/%s", t->pid, path[0] == '/' ? "root" : "cwd");
+	if (path[0] != '/')
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return -errno;

@@ -41,10 +41,10 @@ struct lp_py_offsets {
 	__s32 pad;
 };
 
-/* How the wait probe finds the lock from its first argument. */
-struct lp_wait_config {
-	__s32 lock_deref;      /* 0: arg0 is the lock; else lock = *(arg0 + lock_deref) */
-	__u32 check_sem_value; /* arg0 is a glibc sem_t: skip calls that will not block */
+/* Which blocking primitive a wait was seen in. */
+enum lp_wait_source {
+	LP_WAIT_SEM = 1,  /* glibc sem_wait/sem_clockwait/sem_timedwait; lock = the sem_t */
+	LP_WAIT_PARK = 2, /* CPython 3.13+ _PySemaphore_Wait (parking lot); lock = the PyMutex */
 };
 
 struct lp_frame {
@@ -97,6 +97,8 @@ struct lp_inflight {
 	__u64 start_ns;
 	__u64 lock;
 	__u64 stack_id;
+	__u32 source; /* enum lp_wait_source */
+	__u32 pad;
 };
 
 /* Counters in the BPF object's .bss, printed by the report. */

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from conftest import (
+    BANNER_RE,
     EXIT_TIMEOUT,
     LOCKPROF,
     clip,
@@ -32,6 +33,7 @@ WAITS = 40
 HOLD_MS = 20
 TEXT_WAITS = 10
 WAIT_NS_TOLERANCE = 0.05
+ATTEMPTS = 3
 UNCONTENDED_MAX_HITS = 200
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 CAPABILITY_RE = re.compile(r"CAP_(BPF|PERFMON|SYS_ADMIN|SYS_PTRACE)")
@@ -80,14 +82,19 @@ def assert_error(cp, code, what):
 
 def test_contention_json(python, run_profiled):
     wait_line = marked_wait_line()
-    run = run_profiled(python, "holder_waiter.py", ["--waits", WAITS, "--hold-ms", HOLD_MS], ["-f", "json"])
-    res = run.result
-    assert run.returncode == 0, "lockprof exit %d\n%s" % (run.returncode, run.describe())
-    assert res["wait_line"] == wait_line, "workload reports wait_line %s, file says %d" % (res, wait_line)
+    # On a starved CPU the waiter may, rarely, find the lock already free in a
+    # round; the workload counts that, and then the run is not a fair test.
+    for _ in range(ATTEMPTS):
+        run = run_profiled(python, "holder_waiter.py", ["--waits", WAITS, "--hold-ms", HOLD_MS], ["-f", "json"])
+        res = run.result
+        assert run.returncode == 0, "lockprof exit %d\n%s" % (run.returncode, run.describe())
+        if res["contended_rounds"] == WAITS:
+            break
     assert res["contended_rounds"] == WAITS, (
-        "workload: only %d of %d rounds found the lock held (overloaded machine?): %s"
-        % (res["contended_rounds"], WAITS, res)
+        "workload: only %d of %d rounds found the lock held, %d times running (overloaded machine?): %s"
+        % (res["contended_rounds"], WAITS, ATTEMPTS, res)
     )
+    assert res["wait_line"] == wait_line, "workload reports wait_line %s, file says %d" % (res, wait_line)
     report = parse_report(run)
     whole = "workload: %s\nreport:\n%s\nlockprof stderr:\n%s" % (json.dumps(res), show_json(report), clip(run.stderr, 3000))
 
@@ -95,7 +102,6 @@ def test_contention_json(python, run_profiled):
     assert report.get("mode") == "contention", whole
     assert report.get("estimated") is False, whole
     assert report["target"]["pid"] == run.target.pid, whole
-    assert report["target"]["python"] == python.version_str, whole
     assert report["lost"]["events"] == 0, whole
     assert report["probe_hits"] >= WAITS, whole
 
@@ -154,6 +160,19 @@ def test_contention_json(python, run_profiled):
         # The waiter runs under threading.Thread: the walk must get past the leaf.
         names = [f["function"] for f in stack["frames"]]
         assert any(n.endswith("_bootstrap_inner") for n in names), "stack lacks Thread._bootstrap_inner\n%s" % ctx
+
+    # Last, so that the checks above run first: report and banner name the full X.Y.Z.
+    assert report["target"]["python"] == python.version_str, "target.python %r, target runs %s\n%s" % (
+        report["target"]["python"],
+        python.version_str,
+        show_json(report["target"]),
+    )
+    banner_version = BANNER_RE.match(run.banner).group(2)
+    assert banner_version == python.version_str, "banner says CPython %s, target runs %s: %r" % (
+        banner_version,
+        python.version_str,
+        run.banner,
+    )
 
 
 def test_contention_text(python, run_profiled):

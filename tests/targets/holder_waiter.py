@@ -29,45 +29,60 @@ the_lock = threading.Lock()
 MARKER = "# " + "WAIT-LINE"  # spelled apart so only the with line carries it
 
 
+class Rounds:
+    """What the two threads share."""
+
+    def __init__(self, count):
+        self.count = count
+        self.go = threading.Event()  # start of the run
+        self.held = threading.Event()  # holder -> waiter: the lock is held
+        self.ack = threading.Event()  # waiter -> holder: got and released it
+        self.arriving = False  # waiter is about to run into the lock
+
+
 class Holder:
-    def __init__(self, rounds, hold_s, held, ack, go):
-        self.rounds = rounds
+    def __init__(self, rounds, hold_s):
+        self.r = rounds
         self.hold_s = hold_s
-        self.held = held
-        self.ack = ack
-        self.go = go
 
     def hold_rounds(self):
-        self.go.wait()
-        for _ in range(self.rounds):
+        r = self.r
+        r.go.wait()
+        for _ in range(r.count):
             the_lock.acquire()
-            self.held.set()
+            r.arriving = False
+            r.held.set()
             time.sleep(self.hold_s)  # lets go of the GIL: the waiter runs into the lock
+            if not r.arriving:
+                # The waiter has not even got there yet (starved of CPU): wait
+                # for it, then give it the time to block on the lock.
+                while not r.arriving:
+                    time.sleep(0.001)
+                time.sleep(self.hold_s)
             the_lock.release()
             # Block (off the GIL) until the waiter got and released the lock.
-            self.ack.wait()
-            self.ack.clear()
+            r.ack.wait()
+            r.ack.clear()
 
 
 class Waiter:
-    def __init__(self, rounds, held, ack, go):
-        self.rounds = rounds
-        self.held = held
-        self.ack = ack
-        self.go = go
+    def __init__(self, rounds):
+        self.r = rounds
         self.wait_ns = 0
         self.max_wait_ns = 0
         self.contended_rounds = 0
         self.tid = None
 
     def wait_rounds(self):
+        r = self.r
         self.tid = threading.get_native_id()
-        self.go.wait()
-        for _ in range(self.rounds):
-            self.held.wait()
-            self.held.clear()
+        r.go.wait()
+        for _ in range(r.count):
+            r.held.wait()
+            r.held.clear()
             if the_lock.locked():
                 self.contended_rounds += 1
+            r.arriving = True
             t0 = time.perf_counter_ns()
             with the_lock:  # WAIT-LINE
                 t1 = time.perf_counter_ns()
@@ -75,7 +90,7 @@ class Waiter:
             self.wait_ns += waited
             if waited > self.max_wait_ns:
                 self.max_wait_ns = waited
-            self.ack.set()
+            r.ack.set()
 
 
 def wait_line():
@@ -92,11 +107,9 @@ def main():
     ap.add_argument("--hold-ms", type=float, default=20.0)
     args = ap.parse_args()
 
-    held = threading.Event()
-    ack = threading.Event()
-    go = threading.Event()
-    holder = Holder(args.waits, args.hold_ms / 1000.0, held, ack, go)
-    waiter = Waiter(args.waits, held, ack, go)
+    rounds = Rounds(args.waits)
+    holder = Holder(rounds, args.hold_ms / 1000.0)
+    waiter = Waiter(rounds)
     threads = [
         threading.Thread(target=holder.hold_rounds, name="holder"),
         threading.Thread(target=waiter.wait_rounds, name="waiter"),
@@ -109,7 +122,7 @@ def main():
     sys.stdout.flush()
     if sys.stdin.readline().strip() != "go":
         sys.exit(1)
-    go.set()
+    rounds.go.set()
     for t in threads:
         t.join()
 

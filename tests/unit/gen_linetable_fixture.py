@@ -14,7 +14,8 @@ Fixture format (text, one record per line, fields separated by single spaces):
     code <path> <format> <firstlineno> <code_len> <table_hex>
     <byte_offset> <line>                    one per code unit of co_code, in order
 
-<path> names the code object by its nesting (e.g. "sample3/<module>/outer/inner"); <format>
+<path> names the code object by its nesting (e.g. "nested/<module>/Outer/method"; blanks in
+names become "_"); <format>
 is lnotab (3.8, 3.9: co_lnotab), 310 (3.10: co_linetable) or locations (3.11+: co_linetable);
 <code_len> is len(co_code) in bytes; <table_hex> is the table in lower-case hex, or "-" when
 empty. Each "<byte_offset> <line>" line that follows belongs to the latest "code" line; offsets
@@ -54,7 +55,8 @@ def long_line_source():
         "\n"
         "\n"
         "def wide(f):\n"
-        "    %s = f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20); return f(%s)\n"
+        "    %s = f(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);"
+        " return f(%s)\n"
     ) % (", ".join(["a0"] * 180),
          " + ".join("f(%d)" % i for i in range(60)),
          ", ".join("%d: f(%d)" % (i, i) for i in range(70)),
@@ -288,10 +290,12 @@ def expected_lines(code):
 
 
 def walk(code, path):
-    yield path + "/" + code.co_name, code
+    # 3.12 names such as "<generic parameters of Box>" contain spaces.
+    path += "/" + "_".join(code.co_name.split())
+    yield path, code
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            for item in walk(const, path + "/" + code.co_name):
+            for item in walk(const, path):
                 yield item
 
 
