@@ -2,13 +2,9 @@
 /* Lock names from the source line of the wait site. */
 #include <ctype.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lockname.h"
-
-#define MAX_SOURCE_LINE 4096
 
 static bool is_expr_char(char c)
 {
@@ -69,42 +65,42 @@ size_t lockname__from_source(const char *line, char *out, size_t outlen)
 	return 0;
 }
 
-/* Reads line `lineno` (1-based) of fd into buf. */
-static int read_line(FILE *f, int lineno, char *buf, size_t len)
+size_t lockname__from_assignment(const char *line, char *out, size_t outlen)
 {
-	for (int n = 1; fgets(buf, (int)len, f); n++) {
-		size_t l = strlen(buf);
+	const char *p = line, *eq;
 
-		/* a line longer than the buffer continues on the next fgets: skip it whole */
-		while (l && buf[l - 1] != '\n' && fgets(buf, (int)len, f))
-			l = strlen(buf);
-		if (n == lineno)
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	/* "target = ...", not "==", "<=", ">=", "!=", and no keyword argument "f(x=1)" */
+	for (eq = p; *eq && *eq != '#'; eq++) {
+		if (*eq == '(' || *eq == '"' || *eq == '\'')
 			return 0;
+		if (*eq == '=' && eq[1] != '=' && eq > p && !strchr("<>!=+-*/%&|^:", eq[-1]))
+			return copy_trimmed(p, eq, out, outlen);
 	}
-	return -1;
+	return 0;
 }
 
-void lockname__name_locks(struct lp_profile *p, const struct lp_target *t)
+size_t lockname__call_on_line(const char *line, char *out, size_t outlen)
 {
-	char buf[MAX_SOURCE_LINE];
+	const char *p = line, *start;
 
-	for (size_t i = 0; i < p->nlocks; i++) {
-		const struct lp_frame_sym *site = profile__lock_site(&p->locks[i]);
-		FILE *f;
-		int fd;
-
-		if (!site || site->line <= 0 || site->file[0] == '<')
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	for (; *p && *p != '#'; p++) {
+		if (!isalpha((unsigned char)*p) && *p != '_')
 			continue;
-		fd = target__open_file(t, site->file);
-		if (fd < 0)
-			continue;
-		f = fdopen(fd, "r");
-		if (!f) {
-			close(fd);
-			continue;
-		}
-		if (!read_line(f, site->line, buf, sizeof(buf)))
-			lockname__from_source(buf, p->locks[i].name, sizeof(p->locks[i].name));
-		fclose(f);
+		start = p;
+		while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
+			p++;
+		if (*p == '(' && strncmp(start, "with ", 5) && strncmp(start, "await ", 6))
+			return copy_trimmed(start, p, out, outlen);
+		if (!*p)
+			break;
 	}
+	return 0;
 }

@@ -25,7 +25,7 @@
 #include "pyoffsets.h"
 #include "pyversion.h"
 #include "report.h"
-#include "lockname.h"
+#include "annotate.h"
 #include "symbolize.h"
 #include "target.h"
 
@@ -162,6 +162,7 @@ static int open_output(const struct lp_opts *opts, FILE **out)
 struct collector {
 	struct lp_profile *profile;
 	struct lp_symbolizer *symbolizer;
+	struct lp_sources *sources;
 };
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -171,9 +172,16 @@ static int on_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*hdr))
 		return 0;
-	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event))
-		profile__add_stack(c->profile, &((const struct lp_stack_event *)data)->stack,
-				   c->symbolizer);
+	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event)) {
+		const struct lp_stack *raw = &((const struct lp_stack_event *)data)->stack;
+		const struct lp_stack_sym *st;
+
+		profile__add_stack(c->profile, raw, c->symbolizer);
+		/* Read the sources now: the target may be gone when the report is written. */
+		st = profile__stack(c->profile, raw->stack_id);
+		for (uint32_t i = 0; st && i < st->depth; i++)
+			sources__load(c->sources, st->frames[i].file);
+	}
 	return 0;
 }
 
@@ -200,6 +208,8 @@ static int collect_stats(struct lockprof_bpf *skel, struct lp_profile *p)
 			sum.count += percpu[c].count;
 			sum.total_ns += percpu[c].total_ns;
 			sum.timeouts += percpu[c].timeouts;
+			if (!sum.created_stack)
+				sum.created_stack = percpu[c].created_stack;
 			if (percpu[c].max_ns > sum.max_ns)
 				sum.max_ns = percpu[c].max_ns;
 			for (int s = 0; s < LP_HIST_SLOTS; s++)
@@ -303,8 +313,9 @@ int main(int argc, char **argv)
 
 	collector.profile = &profile;
 	collector.symbolizer = symbolizer__new(opts.pid, &info.offsets);
+	collector.sources = sources__new(&target);
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &collector, NULL);
-	if (!collector.symbolizer || !rb) {
+	if (!collector.symbolizer || !collector.sources || !rb) {
 		lp_err("failed to set up the event ring buffer: %s", strerror(errno));
 		err = LP_EXIT_ERROR;
 		goto cleanup;
@@ -342,13 +353,14 @@ int main(int argc, char **argv)
 		err = LP_EXIT_ERROR;
 		goto cleanup;
 	}
+	profile__link(&profile);
+	annotate__locks(&profile, collector.sources);
 	profile__finish(&profile);
 	profile.unknown_frames = symbolizer__failures(collector.symbolizer);
-	lockname__name_locks(&profile, &target);
 	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
 
 	err = opts.format == LP_FORMAT_JSON ? report_json__write(out, &profile)
-					    : report_text__write(out, &profile);
+					    : report_text__write(out, &profile, opts.show_idle);
 	if (!err && fflush(out))
 		err = -errno;
 	if (err) {
@@ -361,6 +373,7 @@ cleanup:
 	ring_buffer__free(rb);
 	lockprof_bpf__destroy(skel);
 	symbolizer__free(collector.symbolizer);
+	sources__free(collector.sources);
 	profile__free(&profile);
 	if (pidfd >= 0)
 		close(pidfd);

@@ -34,7 +34,7 @@ static const char doc[] =
 	"lockprof prints its banner on stderr once every probe is live, then stops at -d, on\n"
 	"SIGINT/SIGTERM or when the target exits, and writes the report to stdout or FILE.";
 
-enum { OPT_MODE = 'm' };
+enum { OPT_MODE = 'm', OPT_SHOW_IDLE = 0x100 };
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Process to profile (required)", 0 },
@@ -42,6 +42,8 @@ static const struct argp_option options[] = {
 	{ "format", 'f', "FORMAT", 0, "Report format: text (default) or json", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0 },
 	{ "mode", OPT_MODE, "MODE", 0, "What to measure: contention (default)", 0 },
+	{ "show-idle", OPT_SHOW_IDLE, NULL, 0,
+	  "List waits that are not contention (Condition/Event/queue waits, joins)", 0 },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
 	{},
 };
@@ -95,6 +97,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		opts->verbose++;
+		break;
+	case OPT_SHOW_IDLE:
+		opts->show_idle = true;
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);

@@ -17,6 +17,7 @@ struct lp_opts {
 	enum lp_format format;
 	const char *output; /* NULL: stdout */
 	int verbose;
+	bool show_idle; /* list idle waits in the text report */
 };
 
 /* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */

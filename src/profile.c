@@ -82,7 +82,6 @@ static struct lp_lock *lock_for(struct lp_profile *p, uint64_t id)
 	lock = &p->locks[p->nlocks++];
 	memset(lock, 0, sizeof(*lock));
 	lock->id = id;
-	lock->category = "contention";
 	return lock;
 }
 
@@ -123,6 +122,7 @@ static int add_tid(struct lp_lock_stack *ls, uint32_t tid)
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		      const struct lp_stat_value *val)
 {
+	enum lp_role role = key->kind == LP_KIND_HOLDER ? LP_ROLE_HOLDER : LP_ROLE_WAITER;
 	struct lp_lock *lock;
 	struct lp_lock_stack *ls;
 
@@ -131,13 +131,18 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	lock = lock_for(p, key->lock);
 	if (!lock)
 		return -ENOMEM;
-	ls = lock_stack_for(lock, key->stack_id, LP_ROLE_WAITER);
+	ls = lock_stack_for(lock, key->stack_id, role);
 	if (!ls || add_tid(ls, key->tid))
 		return -ENOMEM;
 	ls->count += val->count;
 	ls->wait_ns += val->total_ns;
 	if (val->max_ns > ls->max_ns)
 		ls->max_ns = val->max_ns;
+	/* A holder entry re-counts waits already counted for the waiters. */
+	if (role == LP_ROLE_HOLDER)
+		return 0;
+	if (val->created_stack && !lock->created_stack_id)
+		lock->created_stack_id = val->created_stack;
 	lock->waits += val->count;
 	lock->wait_ns += val->total_ns;
 	lock->timeouts += val->timeouts;
@@ -159,6 +164,8 @@ static int cmp_lock(const void *a, const void *b)
 {
 	const struct lp_lock *x = a, *y = b;
 
+	if (x->category != y->category)
+		return x->category < y->category ? -1 : 1;
 	return by_wait_desc(x->wait_ns, y->wait_ns, x->id, y->id);
 }
 
@@ -166,12 +173,137 @@ static int cmp_lock_stack(const void *a, const void *b)
 {
 	const struct lp_lock_stack *x = a, *y = b;
 
+	if (x->role != y->role)
+		return x->role < y->role ? -1 : 1;
 	return by_wait_desc(x->wait_ns, y->wait_ns, x->stack_id, y->stack_id);
+}
+
+const struct lp_stack_sym *profile__stack(const struct lp_profile *p, uint64_t id)
+{
+	return u64map__get(p->stacks_by_id, id);
+}
+
+static bool same_frames(const struct lp_stack_sym *a, const struct lp_stack_sym *b)
+{
+	if (!a || !b || a->depth != b->depth)
+		return false;
+	for (uint32_t i = 0; i < a->depth; i++)
+		if (a->frames[i].line != b->frames[i].line ||
+		    strcmp(a->frames[i].function, b->frames[i].function) ||
+		    strcmp(a->frames[i].file, b->frames[i].file))
+			return false;
+	return true;
+}
+
+/* Folds stacks of one role that symbolize the same (BPF keys them by instruction addresses,
+ * which differ when, e.g., the adaptive interpreter rewrote a call site) into the first. */
+static void fold_equal_stacks(struct lp_lock *lock)
+{
+	size_t kept = 0;
+
+	for (size_t j = 0; j < lock->nstacks; j++) {
+		struct lp_lock_stack *ls = &lock->stacks[j];
+		struct lp_lock_stack *into = NULL;
+
+		for (size_t k = 0; k < kept && !into; k++)
+			if (lock->stacks[k].role == ls->role &&
+			    same_frames(lock->stacks[k].stack, ls->stack))
+				into = &lock->stacks[k];
+		if (!into) {
+			lock->stacks[kept++] = *ls;
+			continue;
+		}
+		into->count += ls->count;
+		into->wait_ns += ls->wait_ns;
+		if (ls->max_ns > into->max_ns)
+			into->max_ns = ls->max_ns;
+		for (size_t t = 0; t < ls->ntids; t++)
+			add_tid(into, ls->tids[t]);
+		free(ls->tids);
+	}
+	lock->nstacks = kept;
+}
+
+void profile__link(struct lp_profile *p)
+{
+	for (size_t i = 0; i < p->nlocks; i++) {
+		struct lp_lock *lock = &p->locks[i];
+
+		for (size_t j = 0; j < lock->nstacks; j++)
+			lock->stacks[j].stack = profile__stack(p, lock->stacks[j].stack_id);
+		fold_equal_stacks(lock);
+		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
+	}
+}
+
+static bool same_site(const struct lp_frame_sym *a, const struct lp_frame_sym *b)
+{
+	return a && b && a->line == b->line && !strcmp(a->file, b->file) &&
+	       !strcmp(a->function, b->function);
+}
+
+/* Moves src's stacks and totals into dst (idle waits on per-wait locks, same site). */
+static int merge_lock(struct lp_lock *dst, struct lp_lock *src)
+{
+	for (size_t j = 0; j < src->nstacks; j++) {
+		struct lp_lock_stack *from = &src->stacks[j];
+		struct lp_lock_stack *to = lock_stack_for(dst, from->stack_id, from->role);
+
+		if (!to)
+			return -ENOMEM;
+		to->stack = from->stack;
+		to->count += from->count;
+		to->wait_ns += from->wait_ns;
+		if (from->max_ns > to->max_ns)
+			to->max_ns = from->max_ns;
+		for (size_t t = 0; t < from->ntids; t++)
+			if (add_tid(to, from->tids[t]))
+				return -ENOMEM;
+		free(from->tids);
+	}
+	free(src->stacks);
+	src->stacks = NULL;
+	src->nstacks = 0;
+	dst->waits += src->waits;
+	dst->wait_ns += src->wait_ns;
+	dst->timeouts += src->timeouts;
+	if (src->max_ns > dst->max_ns)
+		dst->max_ns = src->max_ns;
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		dst->hist[i] += src->hist[i];
+	dst->merged += 1 + src->merged;
+	return 0;
 }
 
 void profile__finish(struct lp_profile *p)
 {
 	struct u64map threads = {};
+	size_t kept = 0;
+
+	/* Condition.wait and friends wait on a fresh lock each time: one entry per site reads
+	 * better than thousands of one-wait locks. */
+	for (size_t i = 0; i < p->nlocks; i++) {
+		struct lp_lock *lock = &p->locks[i];
+		bool merged = false;
+
+		if (lock->category == LP_CATEGORY_IDLE && lock->site) {
+			for (size_t k = 0; k < kept && !merged; k++) {
+				struct lp_lock *into = &p->locks[k];
+
+				if (into->category == LP_CATEGORY_IDLE &&
+				    same_site(into->site, lock->site) && !merge_lock(into, lock))
+					merged = true;
+			}
+		}
+		if (merged) {
+			free(lock->stacks);
+			continue;
+		}
+		if (kept != i)
+			p->locks[kept] = *lock;
+		kept++;
+	}
+	p->nlocks = kept;
 
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct lp_lock *lock = &p->locks[i];
@@ -179,13 +311,19 @@ void profile__finish(struct lp_profile *p)
 		for (size_t j = 0; j < lock->nstacks; j++) {
 			struct lp_lock_stack *ls = &lock->stacks[j];
 
-			ls->stack = u64map__get(p->stacks_by_id, ls->stack_id);
+			if (ls->role != LP_ROLE_WAITER)
+				continue;
 			for (size_t t = 0; t < ls->ntids; t++)
 				u64map__put(&threads, (uint64_t)ls->tids[t] + 1, p);
 		}
 		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
-		p->total_waits += lock->waits;
-		p->total_wait_ns += lock->wait_ns;
+		if (lock->category == LP_CATEGORY_IDLE) {
+			p->idle_waits += lock->waits;
+			p->idle_wait_ns += lock->wait_ns;
+		} else {
+			p->total_waits += lock->waits;
+			p->total_wait_ns += lock->wait_ns;
+		}
 	}
 	/* Sorting moves locks: the id index is rebuilt for anyone looking up afterwards. */
 	qsort(p->locks, p->nlocks, sizeof(p->locks[0]), cmp_lock);
@@ -196,10 +334,24 @@ void profile__finish(struct lp_profile *p)
 	u64map__free(&threads);
 }
 
+const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role)
+{
+	for (size_t i = 0; i < lock->nstacks; i++)
+		if (lock->stacks[i].role == role)
+			return &lock->stacks[i];
+	return NULL;
+}
+
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock)
 {
 	for (size_t i = 0; i < lock->nstacks; i++)
-		if (lock->stacks[i].stack && lock->stacks[i].stack->depth)
+		if (lock->stacks[i].role == LP_ROLE_WAITER && lock->stacks[i].stack &&
+		    lock->stacks[i].stack->depth)
 			return &lock->stacks[i].stack->frames[0];
 	return NULL;
+}
+
+const char *profile__category_name(enum lp_category c)
+{
+	return c == LP_CATEGORY_IDLE ? "idle" : "contention";
 }

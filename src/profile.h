@@ -21,7 +21,13 @@ struct lp_stack_sym {
 };
 
 enum lp_role {
-	LP_ROLE_WAITER,
+	LP_ROLE_WAITER, /* stacks that waited for the lock */
+	LP_ROLE_HOLDER, /* stacks whose release ended those waits, charged with them */
+};
+
+enum lp_category {
+	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
+	LP_CATEGORY_IDLE,	/* threads waited for a signal: Condition/Event/queue waits, joins */
 };
 
 struct lp_lock_stack {
@@ -34,13 +40,18 @@ struct lp_lock_stack {
 };
 
 struct lp_lock {
-	uint64_t id; /* lock address in the target */
+	uint64_t id;	/* lock address in the target */
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
-	const char *category;
+	enum lp_category category;
+	bool native; /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
 	uint64_t waits, wait_ns, max_ns, timeouts;
 	uint64_t hist[LP_HIST_SLOTS];
-	struct lp_lock_stack *stacks; /* sorted by wait_ns, largest first */
+	struct lp_lock_stack *stacks; /* waiters then holders, each by wait_ns, largest first */
 	size_t nstacks;
+	uint64_t created_stack_id;
+	const struct lp_frame_sym *created_at; /* creating line outside threading/queue, or NULL */
+	const struct lp_frame_sym *site;       /* first waiting frame outside threading/queue */
+	uint64_t merged;		       /* idle locks merged into this one (same site) */
 };
 
 struct lp_profile {
@@ -54,7 +65,8 @@ struct lp_profile {
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
 	size_t nlocks;
 	size_t nthreads; /* distinct threads that waited */
-	uint64_t total_waits, total_wait_ns;
+	uint64_t total_waits, total_wait_ns; /* contention only */
+	uint64_t idle_waits, idle_wait_ns;
 	/* private */
 	void *stacks_by_id;
 	void *locks_by_id;
@@ -71,10 +83,22 @@ int profile__add_stack(struct lp_profile *p, const struct lp_stack *raw, struct 
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		      const struct lp_stat_value *val);
 
-/* Links stacks, computes totals and sorts. Call once, after the last add. */
+/* Links stacks to their symbols. Call once, after the last add, before annotating. */
+void profile__link(struct lp_profile *p);
+
+/* After annotation (categories known): merges idle locks with the same site, computes totals
+ * and sorts. */
 void profile__finish(struct lp_profile *p);
 
-/* The leaf frame of a lock's top stack, or NULL. */
+/* The leaf frame of a lock's top waiting stack, or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
+
+/* The lock's top stack of a role, or NULL. */
+const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role);
+
+/* The symbolized stack with this id, or NULL. */
+const struct lp_stack_sym *profile__stack(const struct lp_profile *p, uint64_t id);
+
+const char *profile__category_name(enum lp_category c);
 
 #endif

@@ -3,11 +3,13 @@
 #ifndef LOCKPROF_SRC_REPORT_H
 #define LOCKPROF_SRC_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "profile.h"
 
-int report_text__write(FILE *f, const struct lp_profile *p);
+/* show_idle: list idle waits (Condition/Event/queue waits, joins) instead of one summary line. */
+int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle);
 int report_json__write(FILE *f, const struct lp_profile *p);
 
 /* Writes s as a JSON string with quotes: escapes controls, quotes and backslashes, and replaces

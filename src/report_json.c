@@ -92,12 +92,30 @@ static void write_frames(FILE *f, const struct lp_stack_sym *st)
 	fputc(']', f);
 }
 
+static void write_frame_or_null(FILE *f, const struct lp_frame_sym *fr)
+{
+	if (!fr) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"file\": ", f);
+	json__write_string(f, fr->file);
+	fprintf(f, ", \"line\": %d, \"function\": ", fr->line);
+	json__write_string(f, fr->function);
+	fputc('}', f);
+}
+
 static void write_lock(FILE *f, const struct lp_lock *lock)
 {
 	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
-	fputs(", \"created_at\": null, \"category\": ", f);
-	json__write_string(f, lock->category);
+	fputs(", \"created_at\": ", f);
+	write_frame_or_null(f, lock->created_at);
+	fputs(", \"category\": ", f);
+	json__write_string(f, profile__category_name(lock->category));
+	fprintf(f, ", \"native\": %s, \"merged_locks\": %" PRIu64 ", \"site\": ",
+		lock->native ? "true" : "false", lock->merged);
+	write_frame_or_null(f, lock->site);
 	fprintf(f,
 		", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 		", \"timeouts\": %" PRIu64 ",\n     \"hist_log2_ns\": [",
@@ -109,10 +127,11 @@ static void write_lock(FILE *f, const struct lp_lock *lock)
 		const struct lp_lock_stack *ls = &lock->stacks[s];
 
 		fprintf(f,
-			"%s\n       {\"role\": \"waiter\", \"count\": %" PRIu64
+			"%s\n       {\"role\": \"%s\", \"count\": %" PRIu64
 			", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 			", \"thread_ids\": [",
-			s ? "," : "", ls->count, ls->wait_ns, ls->max_ns);
+			s ? "," : "", ls->role == LP_ROLE_HOLDER ? "holder" : "waiter", ls->count,
+			ls->wait_ns, ls->max_ns);
 		for (size_t t = 0; t < ls->ntids; t++)
 			fprintf(f, t ? ", %u" : "%u", ls->tids[t]);
 		fputs("], ", f);
@@ -134,9 +153,10 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 	json__write_string(f, p->interpreter);
 	fprintf(f,
 		"},\n \"duration_ns\": %" PRIu64 ", \"estimated\": false, \"probe_hits\": %" PRIu64
-		", \"threads\": %zu, \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ",\n",
+		", \"threads\": %zu, \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+		", \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64 ",\n",
 		p->duration_ns, (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
-		p->total_wait_ns);
+		p->total_wait_ns, p->idle_waits, p->idle_wait_ns);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64

@@ -27,18 +27,35 @@ const char *report__short_path(const char *file)
 	return file;
 }
 
+/* "app/db.py:42 self._pool_lock": where the lock was created (else where it was waited for) and
+ * what the code calls it. */
 static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 {
-	const struct lp_frame_sym *site = profile__lock_site(lock);
+	const struct lp_frame_sym *at = lock->created_at ? lock->created_at : profile__lock_site(lock);
 
-	if (site && lock->name[0])
-		snprintf(buf, len, "%s:%d %s", report__short_path(site->file), site->line,
-			 lock->name);
-	else if (site)
-		snprintf(buf, len, "%s:%d 0x%" PRIx64, report__short_path(site->file), site->line,
+	if (lock->category == LP_CATEGORY_IDLE && lock->site)
+		at = lock->site;
+	if (at && lock->name[0])
+		snprintf(buf, len, "%s:%d %s", report__short_path(at->file), at->line, lock->name);
+	else if (at)
+		snprintf(buf, len, "%s:%d 0x%" PRIx64, report__short_path(at->file), at->line,
 			 lock->id);
 	else
 		snprintf(buf, len, "lock 0x%" PRIx64, lock->id);
+}
+
+/* "app/db.py:97 in Pool.checkout": the leaf of the top holder stack. */
+static void holder_label(const struct lp_lock *lock, char *buf, size_t len)
+{
+	const struct lp_lock_stack *h = profile__top_stack(lock, LP_ROLE_HOLDER);
+	const struct lp_frame_sym *fr;
+
+	if (!h || !h->stack || !h->stack->depth) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	fr = &h->stack->frames[0];
+	snprintf(buf, len, "%s:%d in %s", report__short_path(fr->file), fr->line, fr->function);
 }
 
 static void write_stack(FILE *f, const struct lp_stack_sym *st)
@@ -67,56 +84,102 @@ static void write_stack(FILE *f, const struct lp_stack_sym *st)
 		fputs("    ... (deeper frames truncated)\n", f);
 }
 
-int report_text__write(FILE *f, const struct lp_profile *p)
+static size_t count_category(const struct lp_profile *p, enum lp_category c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nlocks; i++)
+		n += p->locks[i].category == c;
+	return n;
+}
+
+static void write_table(FILE *f, const struct lp_profile *p, enum lp_category c)
+{
+	char a[32], b[32], d[32], e[32], label[MAX_LOCK_COLUMN * 4], held[MAX_LOCK_COLUMN * 4];
+	int width = 4;
+
+	for (size_t i = 0; i < p->nlocks; i++) {
+		int n;
+
+		if (p->locks[i].category != c)
+			continue;
+		lock_label(&p->locks[i], label, sizeof(label));
+		n = (int)strlen(label);
+		if (n > width)
+			width = n > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : n;
+	}
+	fprintf(f, "%-*s %9s %9s %9s %9s   %s\n", width,
+		c == LP_CATEGORY_IDLE ? "WAITED FOR A SIGNAL AT" : "LOCK", "WAITS", "TOTAL", "AVG",
+		"MAX", c == LP_CATEGORY_IDLE ? "" : "HELD BY (top releaser)");
+	for (size_t i = 0; i < p->nlocks; i++) {
+		const struct lp_lock *lock = &p->locks[i];
+
+		if (lock->category != c)
+			continue;
+		lock_label(lock, label, sizeof(label));
+		if (c == LP_CATEGORY_IDLE)
+			held[0] = '\0';
+		else
+			holder_label(lock, held, sizeof(held));
+		fprintf(f, "%-*.*s %9s %9s %9s %9s   %s\n", width, width, label,
+			units__count(lock->waits, a, sizeof(a)),
+			units__duration(lock->wait_ns, b, sizeof(b)),
+			units__duration(lock->waits ? lock->wait_ns / lock->waits : 0, d, sizeof(d)),
+			units__duration(lock->max_ns, e, sizeof(e)), held);
+	}
+}
+
+int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 {
 	const struct lp_counters *c = &p->counters;
-	char a[32], b[32], d[32], e[32], label[MAX_LOCK_COLUMN * 4];
-	int width = 4;
+	char a[32], b[32], d[32], label[MAX_LOCK_COLUMN * 4];
 	uint64_t lost = c->lost_events + c->stats_dropped + c->stacks_dropped + c->inflight_dropped;
+	size_t ncontended = count_category(p, LP_CATEGORY_CONTENTION);
+	size_t shown = 0;
 
 	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
 		   "total. %s events lost.\n\n",
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
-	if (!p->nlocks) {
-		fputs("No lock contention seen: no thread blocked on a lock.\n", f);
-		return ferror(f) ? -EIO : 0;
-	}
+	if (ncontended)
+		write_table(f, p, LP_CATEGORY_CONTENTION);
+	else
+		fputs("No lock contention seen: no thread blocked on a lock held by another.\n", f);
 
-	for (size_t i = 0; i < p->nlocks; i++) {
-		int n;
-
-		lock_label(&p->locks[i], label, sizeof(label));
-		n = (int)strlen(label);
-		if (n > width)
-			width = n > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : n;
-	}
-	fprintf(f, "%-*s %9s %9s %9s %9s %8s\n", width, "LOCK", "WAITS", "TOTAL", "AVG", "MAX",
-		"TIMEOUTS");
-	for (size_t i = 0; i < p->nlocks; i++) {
+	for (size_t i = 0; i < p->nlocks && shown < TOP_LOCKS_WITH_STACKS; i++) {
 		const struct lp_lock *lock = &p->locks[i];
+		const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
+		const struct lp_lock_stack *holder = profile__top_stack(lock, LP_ROLE_HOLDER);
 
-		lock_label(lock, label, sizeof(label));
-		fprintf(f, "%-*.*s %9s %9s %9s %9s %8" PRIu64 "\n", width, width, label,
-			units__count(lock->waits, a, sizeof(a)),
-			units__duration(lock->wait_ns, b, sizeof(b)),
-			units__duration(lock->waits ? lock->wait_ns / lock->waits : 0, d, sizeof(d)),
-			units__duration(lock->max_ns, e, sizeof(e)), lock->timeouts);
-	}
-
-	for (size_t i = 0; i < p->nlocks && i < TOP_LOCKS_WITH_STACKS; i++) {
-		const struct lp_lock *lock = &p->locks[i];
-		const struct lp_lock_stack *top = lock->nstacks ? &lock->stacks[0] : NULL;
-
-		if (!top)
+		if (lock->category != LP_CATEGORY_CONTENTION || !top)
 			continue;
+		shown++;
 		lock_label(lock, label, sizeof(label));
-		fprintf(f, "\nTop waiting stack (%s, %.1f%% of this lock's wait, %s waits): %s\n",
+		fprintf(f, "\nTop waiting stack (%s, %.1f%%, %s waits): %s\n",
 			units__duration(top->wait_ns, a, sizeof(a)),
-			lock->wait_ns ? 100.0 * (double)top->wait_ns / (double)lock->wait_ns : 0.0,
+			p->total_wait_ns ? 100.0 * (double)top->wait_ns / (double)p->total_wait_ns
+					 : 0.0,
 			units__count(top->count, b, sizeof(b)), label);
 		write_stack(f, top->stack);
+		if (holder) {
+			fprintf(f, "  held by (charged %s of the waits it ended):\n",
+				units__duration(holder->wait_ns, a, sizeof(a)));
+			write_stack(f, holder->stack);
+		}
+	}
+
+	if (p->idle_waits && show_idle) {
+		fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), "
+			   "%s in %s waits:\n",
+			units__duration(p->idle_wait_ns, a, sizeof(a)),
+			units__count(p->idle_waits, b, sizeof(b)));
+		write_table(f, p, LP_CATEGORY_IDLE);
+	} else if (p->idle_waits) {
+		fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), %s in "
+			   "%s waits, hidden: --show-idle to list.\n",
+			units__duration(p->idle_wait_ns, a, sizeof(a)),
+			units__count(p->idle_waits, b, sizeof(b)));
 	}
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
 		fprintf(f,

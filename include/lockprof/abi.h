@@ -17,7 +17,8 @@
 
 /* What a stats entry measures. */
 enum lp_kind {
-	LP_KIND_WAIT = 0, /* a thread blocked acquiring the lock (waiter's stack) */
+	LP_KIND_WAIT = 0,   /* a thread blocked acquiring the lock (waiter's stack) */
+	LP_KIND_HOLDER = 1, /* the release that ended such a wait, charged with it (releaser's stack) */
 };
 
 /* Where CPython keeps what the frame walk needs, for one minor version. Filled by user space from
@@ -88,7 +89,8 @@ struct lp_stat_value {
 	__u64 count;
 	__u64 total_ns;
 	__u64 max_ns;
-	__u64 timeouts; /* waits that returned without the lock (timeout or signal) */
+	__u64 timeouts;	     /* waits that returned without the lock (timeout or signal) */
+	__u64 created_stack; /* stack that created the lock, when creation was seen; else 0 */
 	__u32 hist[LP_HIST_SLOTS];
 };
 
@@ -98,6 +100,14 @@ struct lp_inflight {
 	__u64 lock;
 	__u64 stack_id;
 	__u32 source; /* enum lp_wait_source */
+	__u32 pad;
+};
+
+/* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
+struct lp_release {
+	__u64 time_ns;
+	__u64 stack_id;
+	__u32 tid;
 	__u32 pad;
 };
 
@@ -121,6 +131,6 @@ struct lp_counters {
 LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
-LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 32 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 40 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 
 #endif
