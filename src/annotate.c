@@ -38,8 +38,10 @@ bool annotate__is_idle_wait(const struct lp_frame_sym *leaf, const char *leaf_so
 		if (!strcmp(fn, signal_waits[i]))
 			return true;
 	/* Before 3.11 there is no qualified name: Condition.wait is the "wait" that blocks on
-	 * its per-wait waiter lock (Event.wait's own "with self._cond" is real contention). */
-	return !strcmp(fn, "wait") && strstr(leaf_source, "waiter.acquire(");
+	 * its per-wait waiter lock, then retakes the condition's lock after the notify (Event.wait's
+	 * own "with self._cond" is real contention). */
+	return !strcmp(fn, "wait") &&
+	       (strstr(leaf_source, "waiter.acquire(") || strstr(leaf_source, "_acquire_restore("));
 }
 
 /* The first frame of st outside threading.py/queue.py, else its leaf. */
@@ -60,7 +62,16 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p,
 	const struct lp_frame_sym *leaf;
 	char line[1024], call[96];
 
-	if (!top || !top->stack || !top->stack->depth)
+	if (!top)
+		return;
+	/* A thread with no Python frame yet (or any more) waits inside the interpreter's own
+	 * thread start-up or shutdown: not contention in the program's code. */
+	if (!top->stack_id || (top->stack && !top->stack->depth)) {
+		lock->category = LP_CATEGORY_IDLE;
+		snprintf(lock->name, sizeof(lock->name), "interpreter-internal wait");
+		return;
+	}
+	if (!top->stack)
 		return;
 	leaf = &top->stack->frames[0];
 	lock->site = first_user_frame(top->stack);
