@@ -11,10 +11,12 @@
 
 const volatile __u32 targ_tgid = 0;
 const volatile struct lp_py_offsets py = {};
+const volatile struct lp_gil_config gil_cfg = {};
 
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
+#include "gil.bpf.h"
 
 /* Entry of glibc sem_wait/sem_clockwait/sem_timedwait. 3.8-3.13 Lock and RLock block here only
  * after the non-blocking try failed, so an uncontended acquire never gets here. */
@@ -162,6 +164,37 @@ int BPF_KPROBE(lock_free_enter, void *lock)
 		return 0;
 	count_event(&counters.probe_hits);
 	bpf_map_delete_elem(&lock_created, &key);
+	return 0;
+}
+
+/* pthread_cond_timedwait(cond, mutex, abstime) called from take_gil(): the blocking part of taking
+ * the GIL, so a process whose GIL is never contended never gets here. */
+SEC("uprobe")
+int BPF_KPROBE(gil_cond_wait_enter, void *cond)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 ret_addr;
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	/* At entry the return address is on top of the stack. */
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0 ||
+	    ret_addr < gil_cfg.text_start || ret_addr >= gil_cfg.text_end)
+		return 0;
+	gil_wait_enter((__u32)pid_tgid, (__u64)cond);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	gil_wait_exit((__u32)pid_tgid);
 	return 0;
 }
 

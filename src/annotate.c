@@ -62,6 +62,10 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p,
 	const struct lp_frame_sym *leaf;
 	char line[1024], call[96];
 
+	if (lock->category == LP_CATEGORY_GIL) {
+		snprintf(lock->name, sizeof(lock->name), "GIL");
+		return;
+	}
 	if (!top)
 		return;
 	/* A thread with no Python frame yet (or any more) waits inside the interpreter's own

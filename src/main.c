@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "elf_syms.h"
+#include "lockprof/hist.h"
 #include "log.h"
 #include "opts.h"
 #include "privilege.h"
@@ -30,6 +31,10 @@
 #include "target.h"
 
 #include "lockprof.skel.h"
+
+/* take_gil() calls its condition wait again within microseconds after a timeout; a longer pause
+ * means the thread got the GIL and ran. */
+#define GIL_WAIT_GAP_NS 50000
 
 static volatile sig_atomic_t exiting;
 
@@ -77,7 +82,11 @@ static int read_debug_offsets(const struct lp_target *t, struct interp_info *inf
 	return 0;
 }
 
-static int inspect_interpreter(const struct lp_target *t, struct interp_info *info)
+/* Returned by inspect_interpreter when there is nothing to profile and that is not an error. */
+#define NOTHING_TO_DO (-1)
+
+static int inspect_interpreter(const struct lp_target *t, struct interp_info *info,
+			       unsigned int modes)
 {
 	const char *name = t->interp_in_exe ? t->exe_name : t->libpython_name;
 	const struct lp_pyoffsets *table;
@@ -112,6 +121,12 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 	}
 	pyversion__format(&info->version, info->version_str, sizeof(info->version_str));
 	table = pyoffsets__for(info->version.major, info->version.minor);
+	if (table && info->version.free_threaded && modes == LP_MODE_GIL) {
+		lp_err("pid %d: CPython %s is a free-threaded build: there is no GIL to wait for",
+		       t->pid, info->version_str);
+		err = NOTHING_TO_DO;
+		goto out;
+	}
 	if (!table || info->version.free_threaded) {
 		lp_err("pid %d: CPython %s is not supported (lockprof supports CPython 3.%d to 3.%d, "
 		       "default builds)", t->pid, info->version_str, pyoffsets__min_minor(),
@@ -129,7 +144,11 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 	info->offsets = *table;
 	if (table->has_debug_offsets) {
 		err = read_debug_offsets(t, info);
-		if (!err && info->version.free_threaded) {
+		if (!err && info->version.free_threaded && modes == LP_MODE_GIL) {
+			lp_err("pid %d: CPython %st is a free-threaded build: there is no GIL to wait "
+			       "for", t->pid, info->version_str);
+			err = NOTHING_TO_DO;
+		} else if (!err && info->version.free_threaded) {
 			lp_err("pid %d: CPython %st is a free-threaded build, which lockprof does not "
 			       "support yet", t->pid, info->version_str);
 			err = LP_EXIT_UNSUPPORTED;
@@ -138,6 +157,13 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 out:
 	elf_file__close(ef);
 	return err;
+}
+
+static const char *mode_name(unsigned int modes)
+{
+	if (modes == (LP_MODE_CONTENTION | LP_MODE_GIL))
+		return "contention,gil";
+	return modes == LP_MODE_GIL ? "gil" : "contention";
 }
 
 static int open_output(const struct lp_opts *opts, FILE **out)
@@ -160,10 +186,69 @@ static int open_output(const struct lp_opts *opts, FILE **out)
 }
 
 struct collector {
+	pid_t pid;
 	struct lp_profile *profile;
 	struct lp_symbolizer *symbolizer;
 	struct lp_sources *sources;
 };
+
+/* Threads' names (comm) are read while they live. */
+static void note_thread(struct lp_profile *p, pid_t pid, uint32_t tid)
+{
+	char path[64], name[32] = "";
+	FILE *f;
+
+	if (*profile__thread_name(p, tid))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(name, sizeof(name), f))
+		name[strcspn(name, "\n")] = '\0';
+	fclose(f);
+	profile__note_thread(p, tid, name);
+}
+
+/* The GIL's switch_number: how many times it changed hands so far. -1 when unreadable. */
+static int64_t gil_switches(pid_t pid, const struct interp_info *info)
+{
+	const struct lp_pyoffsets *o = &info->offsets;
+	uint64_t base = info->runtime_addr, n;
+
+	if (o->gil_in_interp &&
+	    remote_read(pid, info->runtime_addr + (uint64_t)o->walk.runtime_interp_head, &base,
+			sizeof(base)))
+		return -1;
+	if (remote_read(pid, base + (uint64_t)o->gil_state + LP_GIL_SWITCH_NUMBER, &n, sizeof(n)))
+		return -1;
+	return (int64_t)n;
+}
+
+/* GIL waits still open when profiling stopped end at their last condition wait's return. */
+static int close_gil_waits(struct lockprof_bpf *skel, struct lp_profile *p)
+{
+	int fd = bpf_map__fd(skel->maps.gil_waits);
+	__u32 tid, next, *prev = NULL;
+	struct lp_gil_wait g;
+	int err = 0;
+
+	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
+		struct lp_stat_key key = { .tid = next, .kind = LP_KIND_GIL };
+		struct lp_stat_value v = { .count = 1 };
+
+		tid = next;
+		prev = &tid;
+		if (bpf_map_lookup_elem(fd, &tid, &g) || !g.open)
+			continue;
+		key.lock = g.cond;
+		key.stack_id = g.stack_id;
+		v.total_ns = v.max_ns = g.last_exit_ns - g.start_ns;
+		v.hist[lp_hist_slot(v.total_ns)] = 1;
+		err = profile__add_stat(p, &key, &v);
+	}
+	return err;
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -177,6 +262,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		const struct lp_stack_sym *st;
 
 		profile__add_stack(c->profile, raw, c->symbolizer);
+		note_thread(c->profile, c->pid, raw->tid);
 		/* Read the sources now: the target may be gone when the report is written. */
 		st = profile__stack(c->profile, raw->stack_id);
 		for (uint32_t i = 0; st && i < st->depth; i++)
@@ -226,7 +312,28 @@ static int collect_stats(struct lockprof_bpf *skel, struct lp_profile *p)
 static const char *stop_reason;
 
 /* Runs until -d, a signal or the target's exit; the ring buffer is drained as stacks arrive. */
-static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd)
+/* The GIL's switch count, sampled while the target lives (it may exit before the end). */
+struct gil_switch_sampler {
+	const struct interp_info *info;
+	int64_t first, last;
+};
+
+static void sample_gil_switches(struct gil_switch_sampler *g, pid_t pid)
+{
+	int64_t n;
+
+	if (!g)
+		return;
+	n = gil_switches(pid, g->info);
+	if (n < 0)
+		return;
+	if (g->first < 0)
+		g->first = n;
+	g->last = n;
+}
+
+static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd,
+		    struct gil_switch_sampler *gil)
 {
 	uint64_t deadline = opts->duration_s > 0 ? now_ns() + (uint64_t)(opts->duration_s * 1e9) : 0;
 
@@ -234,6 +341,7 @@ static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidf
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
 		int err = ring_buffer__poll(rb, 100 /* ms */);
 
+		sample_gil_switches(gil, opts->pid);
 		if (err < 0 && err != -EINTR) {
 			lp_warn("ring buffer poll failed: %s", strerror(-err));
 			stop_reason = "error";
@@ -266,6 +374,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	FILE *out = NULL;
 	uint64_t start_ns;
+	struct gil_switch_sampler gil_sampler = { .info = &info, .first = -1, .last = -1 };
 	int err, pidfd = -1;
 
 	profile__init(&profile);
@@ -282,10 +391,16 @@ int main(int argc, char **argv)
 	if (!err)
 		err = target__discover(opts.pid, &target);
 	if (!err)
-		err = inspect_interpreter(&target, &info);
+		err = inspect_interpreter(&target, &info, opts.modes);
+	if (!err && (opts.modes & LP_MODE_GIL) && !target.interp.text_start) {
+		lp_err("pid %d: cannot find the executable code of %s", opts.pid, target.interp.path);
+		err = LP_EXIT_NOT_PYTHON;
+	}
 	if (!err)
 		err = open_output(&opts, &out);
-	if (err)
+	if (err == NOTHING_TO_DO)
+		err = 0;
+	if (err || !out)
 		goto cleanup;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -302,6 +417,9 @@ int main(int argc, char **argv)
 	skel->rodata->targ_tgid = (__u32)opts.pid;
 	skel->rodata->py = info.offsets.walk;
 	skel->rodata->py.runtime_addr = info.runtime_addr;
+	skel->rodata->gil_cfg.text_start = target.interp.text_start;
+	skel->rodata->gil_cfg.text_end = target.interp.text_end;
+	skel->rodata->gil_cfg.gap_ns = GIL_WAIT_GAP_NS;
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "
@@ -311,6 +429,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	collector.pid = opts.pid;
 	collector.profile = &profile;
 	collector.symbolizer = symbolizer__new(opts.pid, &info.offsets);
 	collector.sources = sources__new(&target);
@@ -322,21 +441,28 @@ int main(int argc, char **argv)
 	}
 
 	/* Attach; the banner says the probes are live, so it comes only after this. */
-	err = probes__attach(&probes, skel, &target, &info.version);
+	err = probes__attach(&probes, skel, &target, &info.version, opts.modes);
 	if (err)
 		goto cleanup;
 	pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
 	start_ns = now_ns();
+	sample_gil_switches(&gil_sampler, opts.pid);
+	profile.mode = mode_name(opts.modes);
 	if (opts.duration_s > 0)
-		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention, %g s. Ctrl-C "
-				"stops early.\n", opts.pid, info.version_str, target.interp.path,
+		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s, %g s. Ctrl-C stops "
+				"early.\n", opts.pid, info.version_str, target.interp.path, profile.mode,
 			opts.duration_s);
 	else
-		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention. Ctrl-C stops.\n",
-			opts.pid, info.version_str, target.interp.path);
+		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s. Ctrl-C stops.\n",
+			opts.pid, info.version_str, target.interp.path, profile.mode);
 
-	collect(rb, &opts, pidfd);
+	collect(rb, &opts, pidfd, (opts.modes & LP_MODE_GIL) ? &gil_sampler : NULL);
 	profile.duration_ns = now_ns() - start_ns;
+	if (opts.modes & LP_MODE_GIL) {
+		profile.gil_measured = true;
+		if (gil_sampler.first >= 0 && gil_sampler.last >= gil_sampler.first)
+			profile.gil_handoffs = gil_sampler.last - gil_sampler.first;
+	}
 
 	/* Detach first: the target runs at full speed while the report is built. */
 	probes__detach(&probes);
@@ -348,11 +474,15 @@ int main(int argc, char **argv)
 	snprintf(profile.interpreter, sizeof(profile.interpreter), "%s", target.interp.path);
 	profile.counters = skel->bss->counters;
 	err = collect_stats(skel, &profile);
+	if (!err && (opts.modes & LP_MODE_GIL))
+		err = close_gil_waits(skel, &profile);
 	if (err) {
 		lp_err("failed to read the statistics map: %s", strerror(-err));
 		err = LP_EXIT_ERROR;
 		goto cleanup;
 	}
+	for (size_t i = 0; i < profile.ngil_threads; i++)
+		note_thread(&profile, opts.pid, profile.gil_threads[i].tid);
 	profile__link(&profile);
 	annotate__locks(&profile, collector.sources);
 	profile__finish(&profile);

@@ -19,12 +19,14 @@ static const char doc[] =
 	"installed in the target; uncontended locking costs it nothing) and reports which locks its\n"
 	"threads waited on, where in the Python code, how often and how long.\n"
 	"\n"
-	"USAGE: lockprof -p PID [-d SECONDS] [-f text|json] [-o FILE] [-v]\n"
+	"USAGE: lockprof -p PID [-m contention|gil|contention,gil] [-d SECONDS] [-f text|json]\n"
+	"                [-o FILE] [--show-idle] [-v]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  sudo lockprof -p 4242              # profile until Ctrl-C or until the target exits\n"
 	"  sudo lockprof -p 4242 -d 10        # profile for 10 seconds\n"
 	"  sudo lockprof -p 4242 -d 5 -f json -o locks.json\n"
+	"  sudo lockprof -p 4242 -d 10 -m gil  # which threads wait for the GIL, where\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0 report written, 1 other error, 2 invalid command line, 3 no such process,\n"
@@ -41,7 +43,8 @@ static const struct argp_option options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 0 },
 	{ "format", 'f', "FORMAT", 0, "Report format: text (default) or json", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report to FILE instead of stdout", 0 },
-	{ "mode", OPT_MODE, "MODE", 0, "What to measure: contention (default)", 0 },
+	{ "mode", OPT_MODE, "MODE", 0,
+	  "What to measure: contention (default), gil, or both: contention,gil", 0 },
 	{ "show-idle", OPT_SHOW_IDLE, NULL, 0,
 	  "List waits that are not contention (Condition/Event/queue waits, joins)", 0 },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
@@ -59,6 +62,26 @@ static int parse_pid(const char *s, pid_t *pid)
 		return -EINVAL;
 	*pid = (pid_t)v;
 	return 0;
+}
+
+/* "contention", "gil", "contention,gil" */
+static int parse_modes(const char *arg, unsigned int *modes)
+{
+	char buf[64], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	*modes = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "contention"))
+			*modes |= LP_MODE_CONTENTION;
+		else if (!strcmp(tok, "gil"))
+			*modes |= LP_MODE_GIL;
+		else
+			return -EINVAL;
+	}
+	return *modes ? 0 : -EINVAL;
 }
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -92,8 +115,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts->output = arg;
 		break;
 	case OPT_MODE:
-		if (strcmp(arg, "contention"))
-			argp_error(state, "invalid mode '%s': this version supports contention", arg);
+		if (parse_modes(arg, &opts->modes))
+			argp_error(state, "invalid mode '%s': expected contention, gil or contention,gil",
+				   arg);
 		break;
 	case 'v':
 		opts->verbose++;
@@ -120,6 +144,7 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 
 	memset(opts, 0, sizeof(*opts));
 	opts->format = LP_FORMAT_TEXT;
+	opts->modes = LP_MODE_CONTENTION;
 	argp_err_exit_status = LP_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, opts))
 		return LP_EXIT_USAGE;

@@ -11,8 +11,15 @@ enum lp_format {
 	LP_FORMAT_JSON,
 };
 
+/* What is measured (-m): any combination. */
+enum lp_mode {
+	LP_MODE_CONTENTION = 1 << 0, /* threads blocked on locks */
+	LP_MODE_GIL = 1 << 1,	     /* threads waiting to take the GIL */
+};
+
 struct lp_opts {
 	pid_t pid;
+	unsigned int modes; /* enum lp_mode bits */
 	double duration_s; /* 0: until Ctrl-C or target exit */
 	enum lp_format format;
 	const char *output; /* NULL: stdout */

@@ -12,6 +12,7 @@
 
 #include "elf_syms.h"
 #include "log.h"
+#include "opts.h"
 #include "probes.h"
 #include "lockprof/abi.h"
 
@@ -31,9 +32,12 @@ enum probe_prog {
 	PROG_PARK_WAKEUP_ENTER, /* _PySemaphore_Wakeup: release of a lock with a parked waiter */
 	PROG_LOCK_INIT_ENTER,	/* sem_init: a lock's creation site names it */
 	PROG_LOCK_FREE_ENTER,
+	PROG_GIL_WAIT_ENTER, /* pthread_cond_timedwait from take_gil: waiting for the GIL */
+	PROG_GIL_WAIT_EXIT,
 };
 
 struct probe_spec {
+	unsigned int modes; /* enum lp_mode bits that need it */
 	enum probe_module module;
 	const char *symbol;
 	enum probe_prog enter, exit;
@@ -44,13 +48,20 @@ struct probe_spec {
 /* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
  * thread, plus lock creation (never on an acquire or release). */
 static const struct probe_spec contention_plan[] = {
-	{ MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
-	{ MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
-	{ MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true },
-	{ MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99, false },
-	{ MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false },
-	{ MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false },
-	{ MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false },
+#define C LP_MODE_CONTENTION
+	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
+	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
+	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true },
+	{ C, MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99,
+	  false },
+	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false },
+	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false },
+	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false },
+#undef C
+	/* glibc has two versions; CPython binds to the default, @@GLIBC_2.3.2 (the plain name
+	 * resolves to it, and also works for musl). */
+	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
+	  99, false },
 };
 
 static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog prog)
@@ -72,6 +83,10 @@ static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog pr
 		return skel->progs.lock_init_enter;
 	case PROG_LOCK_FREE_ENTER:
 		return skel->progs.lock_free_enter;
+	case PROG_GIL_WAIT_ENTER:
+		return skel->progs.gil_cond_wait_enter;
+	case PROG_GIL_WAIT_EXIT:
+		return skel->progs.gil_cond_wait_exit;
 	}
 	return NULL;
 }
@@ -152,7 +167,7 @@ static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
 }
 
 int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
-		   const struct lp_pyversion *v)
+		   const struct lp_pyversion *v, unsigned int modes)
 {
 	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
 	struct elf_file *elfs[2] = {};
@@ -163,7 +178,8 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 		const struct probe_spec *spec = &contention_plan[i];
 		const struct lp_module *mod = mods[spec->module];
 
-		if (v->minor < spec->min_minor || v->minor > spec->max_minor)
+		if (!(spec->modes & modes) || v->minor < spec->min_minor ||
+		    v->minor > spec->max_minor)
 			continue;
 		if (!elfs[spec->module]) {
 			int fd = target__open_module(t, mod);
@@ -186,7 +202,7 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 	}
 	elf_file__close(elfs[MOD_LIBC]);
 	elf_file__close(elfs[MOD_INTERP]);
-	if (!err)
+	if (!err && (modes & LP_MODE_CONTENTION))
 		err = attach_futex_wake(pr, skel);
 	if (err)
 		probes__detach(pr);

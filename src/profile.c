@@ -13,6 +13,8 @@ void profile__init(struct lp_profile *p)
 	p->mode = "contention";
 	p->stacks_by_id = calloc(1, sizeof(struct u64map));
 	p->locks_by_id = calloc(1, sizeof(struct u64map));
+	p->thread_names = calloc(1, sizeof(struct u64map));
+	p->gil_handoffs = -1;
 }
 
 void profile__free(struct lp_profile *p)
@@ -28,6 +30,14 @@ void profile__free(struct lp_profile *p)
 		u64map__free(p->locks_by_id);
 		free(p->locks_by_id);
 	}
+	if (p->thread_names) {
+		struct u64map *names = p->thread_names;
+
+		u64map__for_each(names, i) free(names->values[i]);
+		u64map__free(names);
+		free(names);
+	}
+	free(p->gil_threads);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		for (size_t j = 0; j < p->locks[i].nstacks; j++)
 			free(p->locks[i].stacks[j].tids);
@@ -119,6 +129,31 @@ static int add_tid(struct lp_lock_stack *ls, uint32_t tid)
 	return 0;
 }
 
+static int add_gil_thread(struct lp_profile *p, uint32_t tid, const struct lp_stat_value *val)
+{
+	struct lp_gil_thread *g = NULL;
+
+	for (size_t i = 0; i < p->ngil_threads && !g; i++)
+		if (p->gil_threads[i].tid == tid)
+			g = &p->gil_threads[i];
+	if (!g) {
+		g = realloc(p->gil_threads, (p->ngil_threads + 1) * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		p->gil_threads = g;
+		g = &p->gil_threads[p->ngil_threads++];
+		memset(g, 0, sizeof(*g));
+		g->tid = tid;
+	}
+	g->waits += val->count;
+	g->wait_ns += val->total_ns;
+	if (val->max_ns > g->max_ns)
+		g->max_ns = val->max_ns;
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		g->hist[i] += val->hist[i];
+	return 0;
+}
+
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		      const struct lp_stat_value *val)
 {
@@ -131,6 +166,11 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	lock = lock_for(p, key->lock);
 	if (!lock)
 		return -ENOMEM;
+	if (key->kind == LP_KIND_GIL) {
+		lock->category = LP_CATEGORY_GIL;
+		if (add_gil_thread(p, key->tid, val))
+			return -ENOMEM;
+	}
 	ls = lock_stack_for(lock, key->stack_id, role);
 	if (!ls || add_tid(ls, key->tid))
 		return -ENOMEM;
@@ -275,6 +315,13 @@ static int merge_lock(struct lp_lock *dst, struct lp_lock *src)
 	return 0;
 }
 
+static int cmp_gil_thread(const void *a, const void *b)
+{
+	const struct lp_gil_thread *x = a, *y = b;
+
+	return by_wait_desc(x->wait_ns, y->wait_ns, x->tid, y->tid);
+}
+
 void profile__finish(struct lp_profile *p)
 {
 	struct u64map threads = {};
@@ -311,7 +358,7 @@ void profile__finish(struct lp_profile *p)
 		for (size_t j = 0; j < lock->nstacks; j++) {
 			struct lp_lock_stack *ls = &lock->stacks[j];
 
-			if (ls->role != LP_ROLE_WAITER)
+			if (ls->role != LP_ROLE_WAITER || lock->category == LP_CATEGORY_GIL)
 				continue;
 			for (size_t t = 0; t < ls->ntids; t++)
 				u64map__put(&threads, (uint64_t)ls->tids[t] + 1, p);
@@ -320,6 +367,9 @@ void profile__finish(struct lp_profile *p)
 		if (lock->category == LP_CATEGORY_IDLE) {
 			p->idle_waits += lock->waits;
 			p->idle_wait_ns += lock->wait_ns;
+		} else if (lock->category == LP_CATEGORY_GIL) {
+			p->gil_waits += lock->waits;
+			p->gil_wait_ns += lock->wait_ns;
 		} else {
 			p->total_waits += lock->waits;
 			p->total_wait_ns += lock->wait_ns;
@@ -332,6 +382,7 @@ void profile__finish(struct lp_profile *p)
 		u64map__put(p->locks_by_id, p->locks[i].id, (void *)(uintptr_t)(i + 1));
 	p->nthreads = threads.len;
 	u64map__free(&threads);
+	qsort(p->gil_threads, p->ngil_threads, sizeof(p->gil_threads[0]), cmp_gil_thread);
 }
 
 const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role)
@@ -353,5 +404,31 @@ const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock)
 
 const char *profile__category_name(enum lp_category c)
 {
-	return c == LP_CATEGORY_IDLE ? "idle" : "contention";
+	switch (c) {
+	case LP_CATEGORY_IDLE:
+		return "idle";
+	case LP_CATEGORY_GIL:
+		return "gil";
+	case LP_CATEGORY_CONTENTION:
+		break;
+	}
+	return "contention";
+}
+
+void profile__note_thread(struct lp_profile *p, uint32_t tid, const char *name)
+{
+	char *copy;
+
+	if (!p->thread_names || u64map__get(p->thread_names, (uint64_t)tid + 1))
+		return;
+	copy = strdup(name);
+	if (copy && u64map__put(p->thread_names, (uint64_t)tid + 1, copy))
+		free(copy);
+}
+
+const char *profile__thread_name(const struct lp_profile *p, uint32_t tid)
+{
+	const char *name = p->thread_names ? u64map__get(p->thread_names, (uint64_t)tid + 1) : NULL;
+
+	return name ? name : "";
 }

@@ -28,6 +28,14 @@ enum lp_role {
 enum lp_category {
 	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
 	LP_CATEGORY_IDLE,	/* threads waited for a signal: Condition/Event/queue waits, joins */
+	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
+};
+
+/* One thread's waits for the GIL. */
+struct lp_gil_thread {
+	uint32_t tid;
+	uint64_t waits, wait_ns, max_ns;
+	uint64_t hist[LP_HIST_SLOTS];
 };
 
 struct lp_lock_stack {
@@ -67,10 +75,16 @@ struct lp_profile {
 	size_t nthreads; /* distinct threads that waited */
 	uint64_t total_waits, total_wait_ns; /* contention only */
 	uint64_t idle_waits, idle_wait_ns;
+	bool gil_measured;	/* -m gil */
+	int64_t gil_handoffs;	/* GIL switches during the profile, -1 when unknown */
+	uint64_t gil_waits, gil_wait_ns;
+	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
+	size_t ngil_threads;
 	/* private */
 	void *stacks_by_id;
 	void *locks_by_id;
 	size_t locks_cap;
+	void *thread_names; /* tid + 1 -> name */
 };
 
 void profile__init(struct lp_profile *p);
@@ -100,5 +114,11 @@ const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum 
 const struct lp_stack_sym *profile__stack(const struct lp_profile *p, uint64_t id);
 
 const char *profile__category_name(enum lp_category c);
+
+/* Remembers a thread's name (threads may be gone when the report is written). */
+void profile__note_thread(struct lp_profile *p, uint32_t tid, const char *name);
+
+/* The name noted for tid, or "". */
+const char *profile__thread_name(const struct lp_profile *p, uint32_t tid);
 
 #endif

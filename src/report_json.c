@@ -141,6 +141,37 @@ static void write_lock(FILE *f, const struct lp_lock *lock)
 	fputs("]}", f);
 }
 
+static void write_gil(FILE *f, const struct lp_profile *p)
+{
+	fputs(" \"gil\": ", f);
+	if (!p->gil_measured) {
+		fputs("null,\n", f);
+		return;
+	}
+	fprintf(f, "{\"handoffs\": ");
+	if (p->gil_handoffs >= 0)
+		fprintf(f, "%" PRId64, p->gil_handoffs);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"threads\": [",
+		p->gil_waits, p->gil_wait_ns);
+	for (size_t i = 0; i < p->ngil_threads; i++) {
+		const struct lp_gil_thread *g = &p->gil_threads[i];
+
+		fprintf(f, "%s\n   {\"tid\": %u, \"name\": ", i ? "," : "", g->tid);
+		json__write_string(f, profile__thread_name(p, g->tid));
+		fprintf(f,
+			", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+			", \"max_wait_ns\": %" PRIu64 ", \"share\": %.4f, \"hist_log2_ns\": [",
+			g->waits, g->wait_ns, g->max_ns,
+			p->duration_ns ? (double)g->wait_ns / (double)p->duration_ns : 0.0);
+		for (int h = 0; h < LP_HIST_SLOTS; h++)
+			fprintf(f, h ? ", %" PRIu64 : "%" PRIu64, g->hist[h]);
+		fputs("]}", f);
+	}
+	fputs("]},\n", f);
+}
+
 int report_json__write(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_counters *c = &p->counters;
@@ -157,6 +188,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		", \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64 ",\n",
 		p->duration_ns, (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
 		p->total_wait_ns, p->idle_waits, p->idle_wait_ns);
+	write_gil(f, p);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64

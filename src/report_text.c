@@ -129,6 +129,52 @@ static void write_table(FILE *f, const struct lp_profile *p, enum lp_category c)
 	}
 }
 
+/* Per thread: how often and how long it waited to take the GIL, and where. */
+static void write_gil(FILE *f, const struct lp_profile *p)
+{
+	char a[32], b[32], d[32], handoffs[32];
+	const struct lp_lock *gil = NULL;
+
+	for (size_t i = 0; i < p->nlocks && !gil; i++)
+		if (p->locks[i].category == LP_CATEGORY_GIL)
+			gil = &p->locks[i];
+	if (p->gil_handoffs >= 0)
+		units__count((uint64_t)p->gil_handoffs, handoffs, sizeof(handoffs));
+	else
+		snprintf(handoffs, sizeof(handoffs), "unknown");
+	fprintf(f, "GIL: %s waits, %s waited in total, %s handoffs.\n",
+		units__count(p->gil_waits, a, sizeof(a)),
+		units__duration(p->gil_wait_ns, b, sizeof(b)), handoffs);
+	if (!p->ngil_threads) {
+		fputs("No thread waited for the GIL.\n", f);
+		return;
+	}
+	fprintf(f, "%-8s %-16s %9s %9s %9s %9s %7s\n", "TID", "THREAD", "WAITS", "TOTAL", "AVG",
+		"MAX", "SHARE");
+	for (size_t i = 0; i < p->ngil_threads; i++) {
+		const struct lp_gil_thread *g = &p->gil_threads[i];
+		char e[32];
+
+		fprintf(f, "%-8u %-16.16s %9s %9s %9s %9s %6.1f%%\n", g->tid,
+			profile__thread_name(p, g->tid), units__count(g->waits, a, sizeof(a)),
+			units__duration(g->wait_ns, b, sizeof(b)),
+			units__duration(g->waits ? g->wait_ns / g->waits : 0, d, sizeof(d)),
+			units__duration(g->max_ns, e, sizeof(e)),
+			p->duration_ns ? 100.0 * (double)g->wait_ns / (double)p->duration_ns : 0.0);
+	}
+	for (size_t i = 0; gil && i < gil->nstacks && i < TOP_LOCKS_WITH_STACKS; i++) {
+		const struct lp_lock_stack *ls = &gil->stacks[i];
+
+		fprintf(f, "\nGIL-waiting stack #%zu (%s, %s waits, thread%s", i + 1,
+			units__duration(ls->wait_ns, a, sizeof(a)), units__count(ls->count, b, sizeof(b)),
+			ls->ntids == 1 ? "" : "s");
+		for (size_t t = 0; t < ls->ntids && t < 8; t++)
+			fprintf(f, " %u", ls->tids[t]);
+		fputs("):\n", f);
+		write_stack(f, ls->stack);
+	}
+}
+
 int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 {
 	const struct lp_counters *c = &p->counters;
@@ -137,6 +183,12 @@ int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 	size_t ncontended = count_category(p, LP_CATEGORY_CONTENTION);
 	size_t shown = 0;
 
+	if (p->gil_measured) {
+		write_gil(f, p);
+		if (!strstr(p->mode, "contention"))
+			return ferror(f) ? -EIO : 0;
+		fputc('\n', f);
+	}
 	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
 		   "total. %s events lost.\n\n",
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",

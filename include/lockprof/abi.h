@@ -19,6 +19,23 @@
 enum lp_kind {
 	LP_KIND_WAIT = 0,   /* a thread blocked acquiring the lock (waiter's stack) */
 	LP_KIND_HOLDER = 1, /* the release that ended such a wait, charged with it (releaser's stack) */
+	LP_KIND_GIL = 2,    /* a thread waited to take the GIL (its stack when it began) */
+};
+
+/* A thread's current GIL wait: consecutive condition waits inside take_gil() form one wait. */
+struct lp_gil_wait {
+	__u64 start_ns;
+	__u64 last_exit_ns; /* return of the last condition wait (timeouts make take_gil loop) */
+	__u64 stack_id;
+	__u64 cond;	    /* the GIL's condition variable: the "lock" of its stats */
+	__u32 open;	    /* a wait is in progress */
+	__u32 in_call;	    /* inside a pthread_cond_timedwait we kept */
+};
+
+/* Text of the interpreter's code: only take_gil() calls pthread_cond_timedwait from there. */
+struct lp_gil_config {
+	__u64 text_start, text_end;
+	__u64 gap_ns; /* a longer pause between condition waits ends a GIL wait */
 };
 
 /* Where CPython keeps what the frame walk needs, for one minor version. Filled by user space from

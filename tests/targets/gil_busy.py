@@ -1,0 +1,67 @@
+"""GIL workload for lockprof's tests (CPython 3.8+): --busy threads spin in pure Python for
+--seconds while --sleepers threads sleep in time.sleep. Each thread measures its wall time and
+its CPU time: a busy thread that is not running on the GIL waits for it, so wall - CPU is its
+GIL wait (on a machine with a core per thread).
+
+Protocol: prints "ready", waits for "go" on stdin, runs, prints one JSON line:
+{"threads": [{"tid": native id, "kind": "busy"|"sleeper", "wall_ns": .., "cpu_ns": ..}], "busy_line": N}
+"""
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+results = []
+results_lock = threading.Lock()
+
+
+def busy(seconds):
+    start, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:  # BUSY-LINE
+        n += 1
+    record("busy", start, cpu0)
+
+
+def sleeper(seconds):
+    start, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
+    time.sleep(seconds)  # one long sleep: it needs the GIL once, when it wakes
+    record("sleeper", start, cpu0)
+
+
+def record(kind, start, cpu0):
+    entry = {
+        "tid": threading.get_native_id(),
+        "kind": kind,
+        "wall_ns": time.perf_counter_ns() - start,
+        "cpu_ns": time.thread_time_ns() - cpu0,
+    }
+    with results_lock:
+        results.append(entry)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--busy", type=int, default=2)
+    parser.add_argument("--sleepers", type=int, default=0)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        sys.exit(1)
+    threads = [threading.Thread(target=busy, args=(args.seconds,)) for _ in range(args.busy)]
+    threads += [threading.Thread(target=sleeper, args=(args.seconds,)) for _ in range(args.sleepers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with open(__file__) as f:
+        busy_line = [n for n, line in enumerate(f, 1) if line.rstrip().endswith("# BUSY-LINE")][0]
+    print(json.dumps({"threads": results, "busy_line": busy_line}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
