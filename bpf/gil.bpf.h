@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* GIL waits: take_gil() waits on the GIL's condition variable in a loop of timed waits (5 ms each
- * by default); consecutive waits of one thread are one GIL wait, ended when the thread stops
- * waiting for longer than gil_cfg.gap_ns (it got the GIL). */
+ * by default), after drop_gil() may have waited for the other thread to take it; consecutive
+ * waits of one thread are one GIL wait, ended when the thread stops waiting for longer than
+ * gil_cfg.gap_ns (it got the GIL and ran). */
 #ifndef LOCKPROF_GIL_BPF_H
 #define LOCKPROF_GIL_BPF_H
 
@@ -20,14 +21,14 @@ struct {
 static __always_inline void gil_wait_close(__u32 tid, struct lp_gil_wait *g)
 {
 	struct lp_stat_key key = {
-		.lock = g->cond, .stack_id = g->stack_id, .tid = tid, .kind = LP_KIND_GIL,
+		.lock = gil_cfg.gil_key, .stack_id = g->stack_id, .tid = tid, .kind = LP_KIND_GIL,
 	};
 
 	record_stat(&key, g->last_exit_ns - g->start_ns, true);
 	g->open = 0;
 }
 
-static __always_inline void gil_wait_enter(__u32 tid, __u64 cond)
+static __always_inline void gil_wait_enter(__u32 tid)
 {
 	struct lp_gil_wait *g = bpf_map_lookup_elem(&gil_waits, &tid);
 	struct lp_gil_wait fresh = {};
@@ -41,7 +42,6 @@ static __always_inline void gil_wait_enter(__u32 tid, __u64 cond)
 		gil_wait_close(tid, g);
 	fresh.start_ns = now;
 	fresh.last_exit_ns = now;
-	fresh.cond = cond;
 	fresh.open = 1;
 	fresh.in_call = 1;
 	fresh.stack_id = capture_stack(tid);

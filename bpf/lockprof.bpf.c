@@ -167,8 +167,9 @@ int BPF_KPROBE(lock_free_enter, void *lock)
 	return 0;
 }
 
-/* pthread_cond_timedwait(cond, mutex, abstime) called from take_gil(): the blocking part of taking
- * the GIL, so a process whose GIL is never contended never gets here. */
+/* pthread_cond_timedwait(cond, ...) from take_gil(), pthread_cond_wait(cond, ...) from drop_gil()
+ * (a forced switch): the blocking parts of handing over the GIL, so a process whose GIL is never
+ * contended never gets here. Only the interpreter's GIL code calls them from its text. */
 SEC("uprobe")
 int BPF_KPROBE(gil_cond_wait_enter, void *cond)
 {
@@ -182,7 +183,7 @@ int BPF_KPROBE(gil_cond_wait_enter, void *cond)
 	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0 ||
 	    ret_addr < gil_cfg.text_start || ret_addr >= gil_cfg.text_end)
 		return 0;
-	gil_wait_enter((__u32)pid_tgid, (__u64)cond);
+	gil_wait_enter((__u32)pid_tgid);
 	return 0;
 }
 

@@ -210,17 +210,25 @@ static void note_thread(struct lp_profile *p, pid_t pid, uint32_t tid)
 	profile__note_thread(p, tid, name);
 }
 
-/* The GIL's switch_number: how many times it changed hands so far. -1 when unreadable. */
-static int64_t gil_switches(pid_t pid, const struct interp_info *info)
+/* Address of the (main interpreter's) GIL state in the target, or 0. */
+static uint64_t gil_address(pid_t pid, const struct interp_info *info)
 {
 	const struct lp_pyoffsets *o = &info->offsets;
-	uint64_t base = info->runtime_addr, n;
+	uint64_t base = info->runtime_addr;
 
 	if (o->gil_in_interp &&
 	    remote_read(pid, info->runtime_addr + (uint64_t)o->walk.runtime_interp_head, &base,
 			sizeof(base)))
-		return -1;
-	if (remote_read(pid, base + (uint64_t)o->gil_state + LP_GIL_SWITCH_NUMBER, &n, sizeof(n)))
+		return 0;
+	return base + (uint64_t)o->gil_state;
+}
+
+/* The GIL's switch_number: how many times it changed hands so far. -1 when unreadable. */
+static int64_t gil_switches(pid_t pid, const struct interp_info *info)
+{
+	uint64_t gil = gil_address(pid, info), n;
+
+	if (!gil || remote_read(pid, gil + LP_GIL_SWITCH_NUMBER, &n, sizeof(n)))
 		return -1;
 	return (int64_t)n;
 }
@@ -241,7 +249,7 @@ static int close_gil_waits(struct lockprof_bpf *skel, struct lp_profile *p)
 		prev = &tid;
 		if (bpf_map_lookup_elem(fd, &tid, &g) || !g.open)
 			continue;
-		key.lock = g.cond;
+		key.lock = skel->rodata->gil_cfg.gil_key;
 		key.stack_id = g.stack_id;
 		v.total_ns = v.max_ns = g.last_exit_ns - g.start_ns;
 		v.hist[lp_hist_slot(v.total_ns)] = 1;
@@ -420,6 +428,12 @@ int main(int argc, char **argv)
 	skel->rodata->gil_cfg.text_start = target.interp.text_start;
 	skel->rodata->gil_cfg.text_end = target.interp.text_end;
 	skel->rodata->gil_cfg.gap_ns = GIL_WAIT_GAP_NS;
+	skel->rodata->gil_cfg.gil_key = gil_address(opts.pid, &info);
+	if ((opts.modes & LP_MODE_GIL) && !skel->rodata->gil_cfg.gil_key) {
+		lp_err("pid %d: cannot find the GIL in the target's memory", opts.pid);
+		err = LP_EXIT_ERROR;
+		goto cleanup;
+	}
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "

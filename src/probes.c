@@ -58,10 +58,14 @@ static const struct probe_spec contention_plan[] = {
 	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false },
 	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false },
 #undef C
-	/* glibc has two versions; CPython binds to the default, @@GLIBC_2.3.2 (the plain name
-	 * resolves to it, and also works for musl). */
+	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
+	 * name resolves to it, and also works for musl). take_gil() waits on the GIL's condition
+	 * with timeouts; drop_gil() waits on switch_cond, when forced to hand the GIL over, until
+	 * the other thread took it: both are time a thread loses to the GIL. */
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
 	  99, false },
+	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
+	  false },
 };
 
 static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog prog)

@@ -27,7 +27,6 @@ struct lp_gil_wait {
 	__u64 start_ns;
 	__u64 last_exit_ns; /* return of the last condition wait (timeouts make take_gil loop) */
 	__u64 stack_id;
-	__u64 cond;	    /* the GIL's condition variable: the "lock" of its stats */
 	__u32 open;	    /* a wait is in progress */
 	__u32 in_call;	    /* inside a pthread_cond_timedwait we kept */
 };
@@ -35,7 +34,8 @@ struct lp_gil_wait {
 /* Text of the interpreter's code: only take_gil() calls pthread_cond_timedwait from there. */
 struct lp_gil_config {
 	__u64 text_start, text_end;
-	__u64 gap_ns; /* a longer pause between condition waits ends a GIL wait */
+	__u64 gap_ns;  /* a longer pause between condition waits ends a GIL wait */
+	__u64 gil_key; /* the "lock" of GIL waits in stats: the GIL state's address */
 };
 
 /* Where CPython keeps what the frame walk needs, for one minor version. Filled by user space from

@@ -33,11 +33,20 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
         assert t["kind"] == "busy"
         mine = threads.get(t["tid"])
         assert mine, "busy thread %d has no GIL waits\n%s" % (t["tid"], whole)
-        half = SECONDS / 2 * 1e9
-        assert abs(mine["wait_ns"] - half) <= SHARE_TOLERANCE * half, (
-            "thread %d waited %.0f ms for the GIL, expected about %.0f ms (half the run); wall-cpu %.0f ms\n%s"
-            % (t["tid"], mine["wait_ns"] / 1e6, half / 1e6, (t["wall_ns"] - t["cpu_ns"]) / 1e6, whole)
+        # Ground truth: the time the thread was neither on a CPU nor runnable (schedstat).
+        blocked = t["blocked_ns"]
+        assert abs(mine["wait_ns"] - blocked) <= SHARE_TOLERANCE * blocked, (
+            "thread %d waited %.0f ms for the GIL, the kernel says it was blocked %.0f ms\n%s"
+            % (t["tid"], mine["wait_ns"] / 1e6, blocked / 1e6, whole)
         )
+        # Two threads share one GIL: each waits about half the run, unless the machine is so
+        # loaded that the threads spent much of it waiting for a CPU instead.
+        half = SECONDS / 2 * 1e9
+        if t["runqueue_ns"] < 0.1 * t["wall_ns"]:
+            assert abs(mine["wait_ns"] - half) <= SHARE_TOLERANCE * half, (
+                "thread %d waited %.0f ms for the GIL, expected about %.0f ms (half the run)\n%s"
+                % (t["tid"], mine["wait_ns"] / 1e6, half / 1e6, whole)
+            )
         assert sum(mine["hist_log2_ns"]) == mine["waits"], whole
         # The thread's heaviest GIL-waiting stack is in the busy loop.
         stacks = [s for s in gil_locks[0]["stacks"] if t["tid"] in s["thread_ids"]]

@@ -1,10 +1,12 @@
 """GIL workload for lockprof's tests (CPython 3.8+): --busy threads spin in pure Python for
 --seconds while --sleepers threads sleep in time.sleep. Each thread measures its wall time and
 its CPU time: a busy thread that is not running on the GIL waits for it, so wall - CPU is its
-GIL wait (on a machine with a core per thread).
+GIL wait, once the time it spent runnable but waiting for a CPU (from the kernel's schedstat)
+is taken off too.
 
 Protocol: prints "ready", waits for "go" on stdin, runs, prints one JSON line:
-{"threads": [{"tid": native id, "kind": "busy"|"sleeper", "wall_ns": .., "cpu_ns": ..}], "busy_line": N}
+{"threads": [{"tid": native id, "kind": "busy"|"sleeper", "wall_ns": .., "cpu_ns": ..,
+  "runqueue_ns": .., "blocked_ns": wall - cpu - runqueue}], "busy_line": N}
 """
 
 import argparse
@@ -17,27 +19,42 @@ results = []
 results_lock = threading.Lock()
 
 
+def schedstat():
+    """(ns on a CPU, ns runnable waiting for a CPU) of the calling thread."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            run, wait, _ = f.read().split()
+        return int(run), int(wait)
+    except OSError:
+        return 0, 0
+
+
 def busy(seconds):
-    start, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
+    start, cpu0, sched0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat()
     end = time.perf_counter() + seconds
     n = 0
     while time.perf_counter() < end:  # BUSY-LINE
         n += 1
-    record("busy", start, cpu0)
+    record("busy", start, cpu0, sched0)
 
 
 def sleeper(seconds):
-    start, cpu0 = time.perf_counter_ns(), time.thread_time_ns()
+    start, cpu0, sched0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat()
     time.sleep(seconds)  # one long sleep: it needs the GIL once, when it wakes
-    record("sleeper", start, cpu0)
+    record("sleeper", start, cpu0, sched0)
 
 
-def record(kind, start, cpu0):
+def record(kind, start, cpu0, sched0):
+    wall = time.perf_counter_ns() - start
+    cpu = time.thread_time_ns() - cpu0
+    runqueue = schedstat()[1] - sched0[1]
     entry = {
         "tid": threading.get_native_id(),
         "kind": kind,
-        "wall_ns": time.perf_counter_ns() - start,
-        "cpu_ns": time.thread_time_ns() - cpu0,
+        "wall_ns": wall,
+        "cpu_ns": cpu,
+        "runqueue_ns": runqueue,
+        "blocked_ns": wall - cpu - runqueue,
     }
     with results_lock:
         results.append(entry)
