@@ -169,12 +169,18 @@ def header_sources(pyenv):
                         [inc, os.path.join(suite_dir, "usr", "include")],
                     )
                 )
+    for suite, package in ROOTS:
+        if os.path.exists(os.path.join(ROOTFS_CACHE, suite, "usr", "bin", package)) and not glob.glob(
+            os.path.join(HEADERS_CACHE, suite, "usr", "include", package)
+        ):
+            note("Debian %s's %s headers are not cached: tools/fetch-python-headers.sh %s %s" % (
+                suite, package, suite, package))
     for inc in [p for p in os.environ.get("LOCKPROF_PYTHON_INCLUDES", "").split(":") if p]:
         m = re.search(r"python3\.(\d+)/?$", inc)
         if not m:
             print("  FAIL LOCKPROF_PYTHON_INCLUDES: %s is not an include/python3.X directory" % inc)
             sys.exit(1)
-        sources.append(("custom-3.%s" % m.group(1), int(m.group(1)), [inc, os.path.dirname(os.path.dirname(inc))]))
+        sources.append(("custom-3.%s" % m.group(1), int(m.group(1)), [inc, os.path.dirname(inc.rstrip("/"))]))
     return sources
 
 
