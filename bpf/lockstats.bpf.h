@@ -184,6 +184,7 @@ static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
 		return;
 	key.lock = w->lock;
 	key.stack_id = w->stack_id;
+	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
 	ns = now - start_ns;
 	bpf_map_delete_elem(&inflight, &tid);

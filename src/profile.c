@@ -181,6 +181,8 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	/* A holder entry re-counts waits already counted for the waiters. */
 	if (role == LP_ROLE_HOLDER)
 		return 0;
+	if (!lock->source)
+		lock->source = key->source;
 	if (val->created_stack && !lock->created_stack_id)
 		lock->created_stack_id = val->created_stack;
 	lock->waits += val->count;

@@ -52,6 +52,7 @@ struct lp_lock {
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
 	enum lp_category category;
 	bool native; /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
+	unsigned int source; /* enum lp_wait_source its waits were seen in, 0 if unknown */
 	uint64_t waits, wait_ns, max_ns, timeouts;
 	uint64_t hist[LP_HIST_SLOTS];
 	struct lp_lock_stack *stacks; /* waiters then holders, each by wait_ns, largest first */

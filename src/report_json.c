@@ -113,8 +113,13 @@ static void write_lock(FILE *f, const struct lp_lock *lock)
 	write_frame_or_null(f, lock->created_at);
 	fputs(", \"category\": ", f);
 	json__write_string(f, profile__category_name(lock->category));
-	fprintf(f, ", \"native\": %s, \"merged_locks\": %" PRIu64 ", \"site\": ",
-		lock->native ? "true" : "false", lock->merged);
+	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64
+		   ", \"site\": ",
+		lock->native ? "true" : "false",
+		lock->source == LP_WAIT_SEM    ? "\"sem_t\""
+		: lock->source == LP_WAIT_PARK ? "\"PyMutex\""
+					       : "null",
+		lock->merged);
 	write_frame_or_null(f, lock->site);
 	fprintf(f,
 		", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64

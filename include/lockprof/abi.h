@@ -98,7 +98,8 @@ struct lp_stat_key {
 	__u64 lock;	/* sem_t* (3.8-3.13) or PyMutex* (3.14) */
 	__u64 stack_id; /* 0: no Python stack found */
 	__u32 tid;	/* kernel (init namespace) thread id */
-	__u32 kind;	/* enum lp_kind */
+	__u16 kind;	/* enum lp_kind */
+	__u16 source;	/* enum lp_wait_source of the wait; 0 for GIL waits */
 };
 
 /* value of the per-CPU `stats` map; user space sums the CPUs */

@@ -8,7 +8,7 @@ import pytest
 from conftest import clip, leaf, parse_report, show_json, target_path
 
 ROUNDS = 20
-HOLD_MS = 10
+HOLD_MS = 20
 TOLERANCE = 0.05
 IDLE_TOLERANCE = 0.10
 QUEUE_CONTENTION_MAX_NS = 5_000_000
@@ -64,10 +64,16 @@ def test_names_and_creation_sites(python, run_profiled):
         assert lock["category"] == "contention", whole
         assert lock["name"] == "self._" + which, "lock waited for at line %d is named %r\n%s" % (line, lock["name"], whole)
         created = lock["created_at"]
-        assert created is not None, "no creation site for self._%s\n%s" % (which, whole)
-        assert created["file"].endswith("culprits.py"), whole
-        assert created["line"] == marked_line("CREATE-" + which.upper()), whole
-        assert created["function"].endswith("__init__"), whole
+        # A PyMutex (3.14's Lock, and 3.13's from 3.13.x's Debian build on) is created with no
+        # call lockprof can probe in a stripped build: named from the waiting line instead.
+        if lock["primitive"] == "PyMutex":
+            assert created is None or created["line"] == marked_line("CREATE-" + which.upper()), whole
+        else:
+            assert lock["primitive"] == "sem_t", whole
+            assert created is not None, "no creation site for self._%s\n%s" % (which, whole)
+            assert created["file"].endswith("culprits.py"), whole
+            assert created["line"] == marked_line("CREATE-" + which.upper()), whole
+            assert created["function"].endswith("__init__"), whole
         assert lock["waits"] == res["waits_" + which], whole
         assert within(lock["wait_ns"], res["wait_ns_" + which], TOLERANCE), whole
     # Waits apart: the two locks are different entries with their own totals.

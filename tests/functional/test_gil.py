@@ -15,7 +15,7 @@ def profile(run_profiled, python, workload_args, modes="gil"):
     report = parse_report(run)
     whole = "workload: %s\nreport:\n%s\nstderr:\n%s" % (json.dumps(run.result), show_json(report), clip(run.stderr))
     assert report["gil"] is not None, "no gil section\n" + whole
-    return run.result, report, whole
+    return run, report, whole
 
 
 def gil_threads(report):
@@ -23,7 +23,8 @@ def gil_threads(report):
 
 
 def test_two_busy_threads_each_wait_half(python, run_profiled):
-    res, report, whole = profile(run_profiled, python, ["--busy", 2, "--seconds", SECONDS])
+    run, report, whole = profile(run_profiled, python, ["--busy", 2, "--seconds", SECONDS])
+    res = run.result
     assert report["mode"] == "gil", whole
     threads = gil_threads(report)
     gil_locks = [l for l in report["locks"] if l["category"] == "gil"]
@@ -31,7 +32,8 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
     assert report["gil"]["handoffs"] and report["gil"]["handoffs"] > 10, whole
     for t in res["threads"]:
         assert t["kind"] == "busy"
-        mine = threads.get(t["tid"])
+        tid = run.host_tid(t["tid"])  # the workload may run in its own PID namespace
+        mine = threads.get(tid)
         assert mine, "busy thread %d has no GIL waits\n%s" % (t["tid"], whole)
         # Ground truth: the time the thread was neither on a CPU nor runnable (schedstat).
         blocked = t["blocked_ns"]
@@ -49,7 +51,7 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
             )
         assert sum(mine["hist_log2_ns"]) == mine["waits"], whole
         # The thread's heaviest GIL-waiting stack is in the busy loop.
-        stacks = [s for s in gil_locks[0]["stacks"] if t["tid"] in s["thread_ids"]]
+        stacks = [s for s in gil_locks[0]["stacks"] if tid in s["thread_ids"]]
         top = max(stacks, key=lambda s: s["wait_ns"])
         f = leaf(top)
         assert f["file"].endswith("gil_busy.py") and f["line"] == res["busy_line"], whole
@@ -57,14 +59,14 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
 
 
 def test_busy_and_sleeping_thread_hardly_wait(python, run_profiled):
-    res, report, whole = profile(run_profiled, python, ["--busy", 1, "--sleepers", 1, "--seconds", SECONDS])
+    run, report, whole = profile(run_profiled, python, ["--busy", 1, "--sleepers", 1, "--seconds", SECONDS])
     # One thread wants the GIL at a time; the sleeper needs it once, when it wakes.
     total = report["gil"]["wait_ns"]
     assert total < 0.05 * SECONDS * 1e9, "%.1f ms of GIL waits\n%s" % (total / 1e6, whole)
 
 
 def test_gil_together_with_contention(python, run_profiled):
-    res, report, whole = profile(run_profiled, python, ["--busy", 2, "--seconds", 1.0], "contention,gil")
+    run, report, whole = profile(run_profiled, python, ["--busy", 2, "--seconds", 1.0], "contention,gil")
     assert report["mode"] == "contention,gil", whole
     assert report["gil"]["waits"] > 0, whole
     # The workload joins its threads: contention mode ran too and saw those (idle) waits.

@@ -29,7 +29,11 @@ def schedstat():
         return 0, 0
 
 
+go = threading.Event()
+
+
 def busy(seconds):
+    go.wait()
     start, cpu0, sched0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat()
     end = time.perf_counter() + seconds
     n = 0
@@ -39,6 +43,7 @@ def busy(seconds):
 
 
 def sleeper(seconds):
+    go.wait()
     start, cpu0, sched0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat()
     time.sleep(seconds)  # one long sleep: it needs the GIL once, when it wakes
     record("sleeper", start, cpu0, sched0)
@@ -66,13 +71,16 @@ def main():
     parser.add_argument("--sleepers", type=int, default=0)
     parser.add_argument("--seconds", type=float, default=2.0)
     args = parser.parse_args()
-    print("ready", flush=True)
-    if sys.stdin.readline().strip() != "go":
-        sys.exit(1)
+    # Threads exist before "ready", so a test can map their ids (PID namespaces) then.
     threads = [threading.Thread(target=busy, args=(args.seconds,)) for _ in range(args.busy)]
     threads += [threading.Thread(target=sleeper, args=(args.seconds,)) for _ in range(args.sleepers)]
     for t in threads:
         t.start()
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        go.set()
+        sys.exit(1)
+    go.set()
     for t in threads:
         t.join()
     with open(__file__) as f:
