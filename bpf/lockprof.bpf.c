@@ -9,9 +9,9 @@
 
 #define EEXIST 17
 
-const volatile __u32 targ_tgid = 0;
 const volatile struct lp_py_offsets py = {};
 
+#include "target.bpf.h"
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
@@ -21,11 +21,10 @@ const volatile struct lp_py_offsets py = {};
 SEC("uprobe")
 int BPF_KPROBE(sem_wait_enter, void *sem)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, value;
+	__u32 tid, value;
 	struct lp_inflight *outer;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	/* Inside _PySemaphore_Wait: that outer wait already measures it, against the lock. */
@@ -47,12 +46,12 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 SEC("uretprobe")
 int BPF_KRETPROBE(sem_wait_exit, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	end_wait((__u32)pid_tgid, LP_WAIT_SEM, (int)ret == 0);
+	end_wait(tid, LP_WAIT_SEM, (int)ret == 0);
 	return 0;
 }
 
@@ -62,28 +61,28 @@ int BPF_KRETPROBE(sem_wait_exit, long ret)
 SEC("uprobe")
 int BPF_KPROBE(park_wait_enter, void *sema)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 	__u64 lock;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
 		return 0;
-	begin_wait((__u32)pid_tgid, lock, LP_WAIT_PARK);
+	begin_wait(tid, lock, LP_WAIT_PARK);
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(park_wait_exit, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. */
-	end_wait((__u32)pid_tgid, LP_WAIT_PARK, (int)ret == 0);
+	end_wait(tid, LP_WAIT_PARK, (int)ret == 0);
 	return 0;
 }
 
