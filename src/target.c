@@ -90,11 +90,11 @@ static void set_module(struct lp_module *m, uint64_t start, uint64_t end, uint64
  * target's root. When the target is chrooted, or in a mount namespace lockprof is not in, both
  * carry the same prefix, and what follows it is the file's path inside the target's root.
  */
-static const char *path_in_root(const struct lp_target *t, const char *path)
+const char *target__path_in_root(const char *root, const char *path)
 {
-	size_t n = strlen(t->root);
+	size_t n = strlen(root);
 
-	if (n > 1 && !strncmp(path, t->root, n) && path[n] == '/')
+	if (n > 1 && !strncmp(path, root, n) && path[n] == '/')
 		return path + n;
 	return path;
 }
@@ -113,7 +113,7 @@ static int open_mapped(const struct lp_target *t, const struct lp_module *m)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0)
 		return fd;
-	fd = target__open_file(t, path_in_root(t, m->path));
+	fd = target__open_file(t, target__path_in_root(t->root, m->path));
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) || (uint64_t)st.st_ino != m->map_ino ||

@@ -53,6 +53,10 @@ int target__open_file(const struct lp_target *t, const char *path);
  * at its path inside the target's root, as target__open_file does. Returns an fd or -errno. */
 int target__open_module(const struct lp_target *t, const struct lp_module *m);
 
+/* path (a /proc/PID/maps name) inside the target's root, given root as readlink(/proc/PID/root)
+ * names it: a chrooted target's maps names start with its root. Returns a pointer into path. */
+const char *target__path_in_root(const char *root, const char *path);
+
 /* True while the process exists and is not a zombie. */
 bool target__alive(pid_t pid);
 
