@@ -79,6 +79,13 @@ int report_text__write(FILE *f, const struct lp_profile *p)
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
+	/* Say what was lost and why: the totals above undercount by that much. */
+	if (lost)
+		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
+			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
+			   " waits (in-flight map full).\n\n",
+			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
+			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
 	if (!p->nlocks) {
 		fputs("No lock contention seen: no thread blocked on a lock.\n", f);
 		return ferror(f) ? -EIO : 0;

@@ -10,6 +10,8 @@
 
 #include "outfile.h"
 #include "pidns.h"
+#include "profile.h"
+#include "report.h"
 #include "target.h"
 #include "testing.h"
 
@@ -152,10 +154,49 @@ static void test_outfile(void)
 	rmdir(dir);
 }
 
+/* A profile that lost data says so, and says what and why, in the text report. */
+static void test_lost_in_text(void)
+{
+	struct lp_profile p;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	profile__init(&p);
+	p.counters.stats_dropped = 3616;
+	p.counters.lost_events = 508;
+	p.counters.stacks_dropped = 2;
+	p.counters.inflight_dropped = 1;
+	f = open_memstream(&text, &len);
+	if (!f) {
+		CHECK(0, "open_memstream");
+		return;
+	}
+	CHECK_EQ_INT(report_text__write(f, &p), 0, "text report");
+	fclose(f);
+	CHECK(text && strstr(text, "4,127 events lost") != NULL, "header total: %s", text);
+	CHECK(text && strstr(text, "Lost: 3616 waits (statistics map full), 508 stacks (ring buffer "
+				   "full), 2 stacks (stack map full), 1 waits (in-flight map full).") !=
+			      NULL,
+	      "what and why: %s", text);
+	free(text);
+	profile__free(&p);
+	profile__init(&p);
+	f = open_memstream(&text, &len);
+	if (f) {
+		report_text__write(f, &p);
+		fclose(f);
+		CHECK(text && !strstr(text, "Lost:"), "nothing lost, nothing said: %s", text);
+		free(text);
+	}
+	profile__free(&p);
+}
+
 int main(void)
 {
 	test_innermost();
 	test_path_in_root();
 	test_outfile();
+	test_lost_in_text();
 	return testing_summary("safety");
 }
