@@ -79,7 +79,8 @@ int report_text__write(FILE *f, const struct lp_profile *p)
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
-	/* Say what was lost and why: the totals above undercount by that much. */
+	/* What was lost and why: lost waits are missing from the totals above, lost stacks print
+	 * as "<stack lost>". */
 	if (lost)
 		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
 			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
