@@ -3,7 +3,8 @@
 # Installs the Debian/Ubuntu packages lockprof needs to build and test, only those missing.
 set -euo pipefail
 
-packages=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest)
+packages=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest
+	debootstrap) # debootstrap: the container tests build a Debian root once
 # bpftool is its own package on Debian; Ubuntu ships it in linux-tools.
 if apt-cache show bpftool >/dev/null 2>&1 || ! command -v apt-cache >/dev/null; then
 	packages+=(bpftool)
