@@ -19,6 +19,7 @@
 #include "lockprof/hist.h"
 #include "log.h"
 #include "opts.h"
+#include "outfile.h"
 #include "privilege.h"
 #include "probes.h"
 #include "profile.h"
@@ -173,12 +174,13 @@ static int open_output(const struct lp_opts *opts, FILE **out)
 	*out = stdout;
 	if (!opts->output)
 		return 0;
-	/* Never write through a symlink planted at the path. */
-	fd = open(opts->output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* Never through a symlink or hard link planted at the path (src/outfile.c). */
+	fd = outfile__open(opts->output);
 	if (fd < 0 || !(*out = fdopen(fd, "w"))) {
-		lp_err("cannot write output file %s: %s", opts->output, strerror(errno));
-		if (fd >= 0)
+		if (fd >= 0) {
+			lp_err("cannot write output file %s: %s", opts->output, strerror(errno));
 			close(fd);
+		}
 		*out = NULL;
 		return LP_EXIT_OUTPUT;
 	}
@@ -422,7 +424,9 @@ int main(int argc, char **argv)
 		err = LP_EXIT_KERNEL;
 		goto cleanup;
 	}
-	skel->rodata->targ_tgid = (__u32)opts.pid;
+	skel->rodata->targ_tgid = target.ns.tgid;
+	skel->rodata->targ_pidns_dev = target.ns.dev;
+	skel->rodata->targ_pidns_ino = target.ns.ino;
 	skel->rodata->py = info.offsets.walk;
 	skel->rodata->py.runtime_addr = info.runtime_addr;
 	skel->rodata->gil_cfg.text_start = target.interp.text_start;

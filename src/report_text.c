@@ -194,6 +194,14 @@ int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
+	/* What was lost and why: lost waits are missing from the totals above, lost stacks print
+	 * as "<stack lost>". */
+	if (lost)
+		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
+			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
+			   " waits (in-flight map full).\n\n",
+			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
+			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
 	if (ncontended)
 		write_table(f, p, LP_CATEGORY_CONTENTION);
 	else
