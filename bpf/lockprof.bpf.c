@@ -8,6 +8,7 @@
 #include "lockprof/abi.h"
 
 #define EEXIST 17
+#define STACK_SEM_WINDOW (1 << 20)
 
 const volatile struct lp_py_offsets py = {};
 const volatile struct lp_gil_config gil_cfg = {};
@@ -146,6 +147,9 @@ int BPF_KPROBE(lock_init_enter, void *sem)
 	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
+	/* A semaphore on the caller's stack is a 3.13+ parking-lot waiter's, not a lock. */
+	if (key >= PT_REGS_SP(ctx) && key - PT_REGS_SP(ctx) < STACK_SEM_WINDOW)
+		return 0;
 	stack_id = capture_stack(tid);
 	if (stack_id)
 		bpf_map_update_elem(&lock_created, &key, &stack_id, BPF_ANY);

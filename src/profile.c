@@ -161,7 +161,8 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	struct lp_lock *lock;
 	struct lp_lock_stack *ls;
 
-	if (!val->count)
+	/* A lock at address 0 is a failed read on the BPF side, not a lock. */
+	if (!val->count || !key->lock)
 		return 0;
 	lock = lock_for(p, key->lock);
 	if (!lock)

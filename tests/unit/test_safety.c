@@ -172,7 +172,7 @@ static void test_lost_in_text(void)
 		CHECK(0, "open_memstream");
 		return;
 	}
-	CHECK_EQ_INT(report_text__write(f, &p), 0, "text report");
+	CHECK_EQ_INT(report_text__write(f, &p, false), 0, "text report");
 	fclose(f);
 	CHECK(text && strstr(text, "4,127 events lost") != NULL, "header total: %s", text);
 	CHECK(text && strstr(text, "Lost: 3616 waits (statistics map full), 508 stacks (ring buffer "
@@ -184,7 +184,7 @@ static void test_lost_in_text(void)
 	profile__init(&p);
 	f = open_memstream(&text, &len);
 	if (f) {
-		report_text__write(f, &p);
+		report_text__write(f, &p, false);
 		fclose(f);
 		CHECK(text && !strstr(text, "Lost:"), "nothing lost, nothing said: %s", text);
 		free(text);
