@@ -207,7 +207,10 @@ def build_cython(info):
     so = os.path.join(out_dir, "_cylock" + info["ext_suffix"])
     if os.path.exists(so) and os.path.getmtime(so) > os.path.getmtime(pyx):
         return out_dir, None
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as e:
+        return None, "cannot create %s: %s" % (out_dir, e.strerror)
     c_file = os.path.join(out_dir, "_cylock.c")
     steps = [
         [cython, "-3", "-o", c_file, pyx],
