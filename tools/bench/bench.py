@@ -436,37 +436,36 @@ def figures(m, workload, cost):
 
 
 def calibrate(python, lockprof, configs):
-    """What lockprof's probes cost the thread that hits them, in ns, from the probecost
-    workload run with and without lockprof in alternation (workloads.probecost):
+    """What lockprof's probes cost the thread that hits them, in ns per probed call (one
+    entry and one return hit), from the probecost workload run with and without lockprof in
+    alternation (workloads.probecost):
 
-      free: a sem_wait call that finds the semaphore free (its entry and return hit);
-      wait: a sem_wait call that blocks (entry with the stack walk, return recording it).
+      free:  a sem_wait call whose entry finds the semaphore free;
+      wait:  a sem_wait call that begins a wait: free plus the work of a wait that begins,
+             measured on sem_timedwait (timed_wait - timed_free: same probe site);
+      timed: a sem_timedwait call (timed acquires), for comparison.
 
-    The ping-pong calls block or not (lockprof's report counts those that did, on the two
-    semaphores): wait = (ping-pong cost per call - (1 - blocked share) * free) / blocked share.
-    Returns ({"free": (median, min, max), "wait": (...), "runs": n}, None) or (None, why not)."""
+    Returns ({name: (median, min, max), "runs": n}, None) or (None, why not)."""
     by_key = {c.key: c for c in configs}
     if by_key["lockprof"].na:
         return None, by_key["lockprof"].na
-    free, wait, errors = [], [], []
+    costs, errors = {"free": [], "wait": [], "timed": []}, []
     for _ in range(CALIBRATION_PAIRS):
         try:
             plain = run_once(python, lockprof, PROBECOST, by_key["plain"], None)["result"]
-            m = run_once(python, lockprof, PROBECOST, by_key["lockprof"], None)
+            prof = run_once(python, lockprof, PROBECOST, by_key["lockprof"], None)["result"]
         except RunError as e:
             errors.append(str(e))
             continue
-        prof, report = m["result"], m["report"]
-        c_free = prof["free_ns_per_call"] - plain["free_ns_per_call"]
-        per_call = (prof["pingpong_ns_per_trip"] - plain["pingpong_ns_per_trip"]) / 2.0
-        blocked = sum(l["waits"] for l in report.get("locks", []) if l["id"] in prof["pingpong_sems"])
-        share = blocked / float(prof["pingpong_calls"])
-        if share > 0.1:
-            free.append(c_free)
-            wait.append((per_call - (1.0 - share) * c_free) / share)
-    if not wait:
-        return None, "calibration failed: " + (errors[0][:200] if errors else "too few blocking waits")
-    return {"free": med_range(free), "wait": med_range(wait), "runs": len(wait)}, None
+        d = {k: prof[k + "_ns_per_call"] - plain[k + "_ns_per_call"] for k in ("free", "timed_free", "timed_wait")}
+        costs["free"].append(d["free"])
+        costs["wait"].append(d["free"] + max(0.0, d["timed_wait"] - d["timed_free"]))
+        costs["timed"].append(d["timed_free"])
+    if not costs["free"]:
+        return None, "calibration failed: " + errors[0][:200]
+    out = {k: med_range(v) for k, v in costs.items()}
+    out["runs"] = len(costs["free"])
+    return out, None
 
 
 # --------------------------------------------------------------------------
@@ -487,7 +486,8 @@ def fmt_num(v, digits):
     if digits == "auto":
         a = abs(v)
         digits = 0 if a >= 100 else (1 if a >= 10 else (2 if a >= 1 else 3))
-    return "%.*f" % (digits, v)
+    text = "%.*f" % (digits, v)
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # no "-0"
 
 
 def fmt_mr(mr, digits):
@@ -586,7 +586,7 @@ ns/op: wall time per op, median [min-max] over the rounds. Ops: hot loop, one `w
   timed in chunks of 10k; the 10th-percentile chunk counts); 4 threads, one acquire/release; logging,
   one record; queue, one item put and got.
 x plain: ns/op / ns/op of the plain run of the same round; +ns/op: the difference (median).
-est +ns/op: what lockprof's probe hits cost per op at the calibrated cost per hit (median).
+est +ns/op: lockprof's probe hits in the run at the probe cost above, per op (median).
 hits/op: lockprof probe hits per op. attach ms: lockprof start to banner, median (max). RSS: peak, max.
 wait lockprof/own: lockprof's wait at the workload's timed blocking calls / the workload's own timing
   of those calls, which also counts re-taking the GIL after the lock is owned (lockprof stops there)."""
@@ -746,9 +746,14 @@ def bench_python(python, lockprof, workloads, rounds, budget_s):
         % (rounds_done, elapsed, load_start[0], os.getloadavg()[0]),
         "probe cost: "
         + (
-            "%s us per sem_wait that blocks, %s us per sem_wait that finds the semaphore free (entry and"
-            " return probe; ctypes calibration, median [min-max] of %d pairs of runs)"
-            % (fmt_mr([v / 1e3 for v in cost["wait"]], 1), fmt_mr([v / 1e3 for v in cost["free"]], 1), cost["runs"])
+            "%s us per sem_wait that begins a wait, %s us per sem_wait that finds the semaphore free"
+            " (%s us per timed sem_timedwait); entry and return probe, ctypes calibration, median [min-max] of"
+            " %d pairs of runs" % (
+                fmt_mr([v / 1e3 for v in cost["wait"]], 1),
+                fmt_mr([v / 1e3 for v in cost["free"]], 1),
+                fmt_mr([v / 1e3 for v in cost["timed"]], 1),
+                cost["runs"],
+            )
             if cost
             else "n/a (%s)" % (cost_na or "lockprof cannot run here")
         ),

@@ -324,60 +324,58 @@ def queue_workload(ops, nproducers=2, nconsumers=2):
 # probecost: calibration, not a table row
 
 
+class Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
 def probecost(ops):
-    """Calls into the libc function lockprof probes for Lock/RLock waits, sem_wait, through
-    ctypes (which lets go of the GIL), timed in chunks; the 10th-percentile chunk counts:
+    """Calls into the libc functions lockprof probes, through ctypes, none of which blocks,
+    ops of each, timed in chunks (the 10th-percentile chunk counts, as in hotloop):
 
-    - free: sem_post then sem_wait, ops times: sem_wait finds the semaphore free (the entry
-      probe stops at once, the return probe finds no wait);
-    - ping-pong: ops // 4 round trips between this thread and a partner over two semaphores
-      at 0: most sem_wait calls block until the other thread posts, as on a contended lock.
+    - free: sem_post, then sem_wait, which finds the semaphore free: the entry probe sees
+      that and stops, the return probe finds no wait. This is the path of every Lock and
+      RLock wait (CPython calls sem_wait) minus the work of a wait that begins;
+    - timed_free: sem_post, then sem_timedwait with a deadline far ahead: the same on
+      sem_timedwait, the function CPython 3.8-3.10 calls for timed acquires (3.11+:
+      sem_clockwait, whose probe site is alike);
+    - timed_wait: sem_timedwait on a semaphore at 0 with an invalid deadline (tv_nsec -1):
+      the entry finds the semaphore taken and begins a wait (stack walk, in-flight entry),
+      glibc fails the call with EINVAL before any system call, the return records a
+      timed-out wait.
 
-    Each sem_wait hits one entry and one return probe. Run with and without lockprof: the
-    difference per call is what the probes cost. "pingpong_sems" are the two semaphores'
-    addresses, their lock ids in lockprof's report: the harness counts the calls that blocked."""
+    Each call hits one entry and one return probe. Run with and without lockprof, the
+    difference per call is what the probes cost the calling thread (calibrate() in bench.py);
+    timed_wait - timed_free is the work of a wait that begins, on top of the traps."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    sems = [ctypes.create_string_buffer(64) for _ in range(3)]  # sem_t is 32 bytes on x86-64
-    for s in sems:
-        if libc.sem_init(s, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "sem_init")
-    free, s1, s2 = sems
-    wait, post = libc.sem_wait, libc.sem_post
+    sem = ctypes.create_string_buffer(64)  # sem_t is 32 bytes on x86-64 glibc
+    if libc.sem_init(sem, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "sem_init")
+    wait, post, timedwait = libc.sem_wait, libc.sem_post, libc.sem_timedwait
+    ahead = ctypes.byref(Timespec(4000000000, 0))  # CLOCK_REALTIME in 2096
+    invalid = ctypes.byref(Timespec(0, -1))
     chunk = 100
-
-    def partner(n):
-        for _ in range(n):
-            wait(s1)
-            post(s2)
-
+    phases = {"free_ns": [], "timed_free_ns": [], "timed_wait_ns": []}
     wait_go()
-    free_ns = []
     for _ in range(ops // chunk):
         t0 = perf_counter_ns()
         for _ in range(chunk):
-            post(free)
-            wait(free)
-        free_ns.append(perf_counter_ns() - t0)
-    pingpong_ns = []
-    for _ in range(ops // 4 // chunk):
-        th = threading.Thread(target=partner, args=(chunk,))
-        th.start()
-        t0 = perf_counter_ns()
+            post(sem)
+            wait(sem)
+        t1 = perf_counter_ns()
         for _ in range(chunk):
-            post(s1)
-            wait(s2)
-        pingpong_ns.append(perf_counter_ns() - t0)
-        th.join()
-    return {
-        "ops": ops,
-        "wall_ns": sum(free_ns) + sum(pingpong_ns),
-        "cpu_ns": 0,
-        "tallies": [],
-        "free_ns_per_call": sorted(free_ns)[len(free_ns) // 10] / float(chunk),
-        "pingpong_ns_per_trip": sorted(pingpong_ns)[len(pingpong_ns) // 10] / float(chunk),
-        "pingpong_calls": 2 * chunk * len(pingpong_ns),
-        "pingpong_sems": ["0x%x" % ctypes.addressof(s1), "0x%x" % ctypes.addressof(s2)],
-    }
+            post(sem)
+            timedwait(sem, ahead)
+        t2 = perf_counter_ns()
+        for _ in range(chunk):
+            timedwait(sem, invalid)
+        t3 = perf_counter_ns()
+        phases["free_ns"].append(t1 - t0)
+        phases["timed_free_ns"].append(t2 - t1)
+        phases["timed_wait_ns"].append(t3 - t2)
+    res = {"ops": ops, "wall_ns": sum(sum(v) for v in phases.values()), "cpu_ns": 0, "tallies": []}
+    for name, chunks in phases.items():
+        res[name + "_per_call"] = sorted(chunks)[len(chunks) // 10] / float(chunk)
+    return res
 
 
 # --------------------------------------------------------------------------
