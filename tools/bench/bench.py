@@ -14,6 +14,7 @@ and prints per workload and configuration the median and min-max over the rounds
   hits/op     lockprof's probe hits (report "probe_hits") per operation
   attach      lockprof start to its banner (all probes live), ms
   RSS         lockprof's peak resident set (wait4 ru_maxrss), MiB
+  CPU %       lockprof's own CPU time from its banner to its exit, over that time
   wait        lockprof's wait at the workload's timed blocking calls over the time the
               workload measured around those calls itself (1.00 = the same)
 
@@ -296,7 +297,7 @@ class Child(object):
         return rc
 
     def wait_rusage(self, timeout):
-        """(exit code, peak RSS in KiB) with wait4, or (None, None) after timeout."""
+        """(exit code, resource usage) with wait4, or (None, None) after timeout."""
         deadline = time.monotonic() + timeout
         while True:
             pid, status, ru = os.wait4(self.pid, os.WNOHANG)
@@ -304,7 +305,7 @@ class Child(object):
                 self.proc.returncode = os.waitstatus_to_exitcode(status)
                 for t in self.readers:
                     t.join(5)
-                return self.proc.returncode, ru.ru_maxrss
+                return self.proc.returncode, ru
             if time.monotonic() > deadline:
                 return None, None
             time.sleep(0.01)
@@ -325,12 +326,22 @@ class RunError(Exception):
     pass
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time a live process has used so far (clock-tick resolution)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # the fields after "(comm)", from state on
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
 def reap_lockprof(prof, m):
-    """Wait for lockprof to exit; put its peak RSS in m; raise RunError unless it exited 0."""
-    rc, maxrss_kib = prof.wait_rusage(EXIT_TIMEOUT)
+    """Wait for lockprof to exit; put its peak RSS and its CPU share since the banner in m;
+    raise RunError unless it exited 0."""
+    rc, ru = prof.wait_rusage(EXIT_TIMEOUT)
     if rc != 0:
         raise RunError("lockprof %s: %s" % ("did not exit" if rc is None else "exit %d" % rc, prof.tail()))
-    m["rss_mib"] = maxrss_kib / 1024.0
+    m["rss_mib"] = ru.ru_maxrss / 1024.0
+    cpu = ru.ru_utime + ru.ru_stime - m["lp_cpu_at_banner"]
+    m["lp_cpu_pct"] = 100.0 * max(0.0, cpu) / (time.monotonic() - m["lp_banner_at"])
 
 
 def run_once(python, lockprof, workload, config, cython_dir):
@@ -350,7 +361,12 @@ def run_once(python, lockprof, workload, config, cython_dir):
             prof = Child([lockprof, "-p", str(target.pid), "-f", "json"] + config.lockprof_args, stdin=False)
             if prof.wait_line("err", lambda l: BANNER_RE.match(l) is not None, BANNER_TIMEOUT) is None:
                 raise RunError("lockprof printed no banner: " + prof.tail())
-            m["attach_ms"] = (time.monotonic() - t0) * 1e3
+            m["lp_banner_at"] = time.monotonic()
+            m["attach_ms"] = (m["lp_banner_at"] - t0) * 1e3
+            try:
+                m["lp_cpu_at_banner"] = cpu_seconds(prof.pid)  # start-up (BPF load, attach) left out
+            except (OSError, IndexError, ValueError):
+                raise RunError("cannot read lockprof's CPU time: " + prof.tail())
         if phases:
             # The timed pass, then stop lockprof (it writes its report) and let the workload
             # time the loop again once lockprof and its probes are gone.
@@ -426,6 +442,7 @@ def figures(m, workload, cost):
             f["est_ns_op"] = probe_cost_ns(rep, cost) / float(res["ops"])
         f["attach_ms"] = m["attach_ms"]
         f["rss_mib"] = m["rss_mib"]
+        f["lp_cpu_pct"] = m["lp_cpu_pct"]
         f["lp_waits"] = rep.get("waits")
         if workload.contended:
             ns, count = site_wait_ns(rep, res["sites"])
@@ -527,6 +544,7 @@ def summarize(runs, workloads, configs):
                 "est_ns_op": med_range([f.get("est_ns_op") for f in good.values()]),
                 "attach_ms": med_range([f.get("attach_ms") for f in good.values()]),
                 "rss_mib": med_range([f.get("rss_mib") for f in good.values()]),
+                "lp_cpu_pct": med_range([f.get("lp_cpu_pct") for f in good.values()]),
                 "wait_ratio": med_range([f.get("wait_ratio") for f in good.values()]),
                 "in_run_ratio": med_range([f.get("in_run_ratio") for f in good.values()]),
                 "after_ratio": med_range([f.get("after_ratio") for f in good.values()]),
@@ -538,13 +556,14 @@ COLUMNS = [
     ("workload", 19),
     ("configuration", 19),
     ("ns/op", 20),
-    ("x plain", 19),
+    ("x plain", 17),
     ("+ns/op", 7),
     ("est +ns/op", 10),
     ("hits/op", 7),
-    ("attach ms", 11),
+    ("attach ms", 10),
     ("RSS MiB", 7),
-    ("wait lockprof/own", 17),
+    ("CPU %", 5),
+    ("wait lp/own", 16),
 ]
 
 
@@ -566,12 +585,13 @@ def table(summary, workloads, configs):
                     first,
                     c.label,
                     fmt_mr(s["ns_op"], "auto"),
-                    "1" if is_plain else fmt_mr(s["ratio"], 3),
+                    "1" if is_plain else fmt_mr(s["ratio"], 2),
                     "0" if is_plain else fmt_num(s["delta"][0], 0),
                     fmt_num(s["est_ns_op"][0], 0) if s["est_ns_op"] else "-",
                     fmt_num(s["hits_op"][0], 3) if s["hits_op"] else "-",
                     "%s (%s)" % (fmt_num(s["attach_ms"][0], 0), fmt_num(s["attach_ms"][2], 0)) if s["attach_ms"] else "-",
                     fmt_num(s["rss_mib"][2], 1) if s["rss_mib"] else "-",
+                    fmt_num(s["lp_cpu_pct"][0], 1) if s["lp_cpu_pct"] else "-",
                     fmt_mr(s["wait_ratio"], 2) if (w.contended and s["wait_ratio"]) else "-",
                 ]
                 if s["errors"]:
@@ -587,9 +607,10 @@ ns/op: wall time per op, median [min-max] over the rounds. Ops: hot loop, one `w
   one record; queue, one item put and got.
 x plain: ns/op / ns/op of the plain run of the same round; +ns/op: the difference (median).
 est +ns/op: lockprof's probe hits in the run at the probe cost above, per op (median).
-hits/op: lockprof probe hits per op. attach ms: lockprof start to banner, median (max). RSS: peak, max.
-wait lockprof/own: lockprof's wait at the workload's timed blocking calls / the workload's own timing
-  of those calls, which also counts re-taking the GIL after the lock is owned (lockprof stops there)."""
+hits/op: lockprof probe hits per op. attach ms: lockprof start to banner, median (max). RSS MiB:
+  lockprof's peak resident set, max. CPU %: lockprof's own CPU time from banner to exit over that time.
+wait lp/own: lockprof's wait at the workload's timed blocking calls / the workload's own timing of
+  those calls, which also counts re-taking the GIL after the lock is owned (lockprof stops there)."""
 
 
 def mark(ok):
