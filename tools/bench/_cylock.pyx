@@ -1,4 +1,5 @@
 # cython: language_level=3
+# SPDX-License-Identifier: GPL-2.0
 """In-process lock profiler reference, Cython: the design the seed document recommends.
 
 Same behaviour as refwrap.ProfiledLock (wrap every lock, sample 1 % of acquires with a

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
 """make bench: lockprof's overhead and accuracy beside in-process references, in one table.
 
 Runs each workload of workloads.py under every configuration in alternation (plain, Python

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """In-process lock profiler reference, pure Python (runs on CPython 3.8+, stdlib only).
 
 A stand-in for the design lockprof is compared with: dd-trace-py's lock collector as

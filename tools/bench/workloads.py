@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """lockprof bench workloads (CPython 3.8+, stdlib only): each one measures itself.
 
     python workloads.py WORKLOAD [--ops N] [--wrap none|python|cython] [--cython-dir DIR]
