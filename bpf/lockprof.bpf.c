@@ -12,11 +12,13 @@
 const volatile __u32 targ_tgid = 0;
 const volatile struct lp_py_offsets py = {};
 const volatile struct lp_gil_config gil_cfg = {};
+const volatile struct lp_full_config full_cfg = {};
 
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
 #include "gil.bpf.h"
+#include "hold.bpf.h"
 
 /* Entry of glibc sem_wait/sem_clockwait/sem_timedwait. 3.8-3.13 Lock and RLock block here only
  * after the non-blocking try failed, so an uncontended acquire never gets here. */
@@ -49,12 +51,51 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 SEC("uretprobe")
 int BPF_KRETPROBE(sem_wait_exit, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), lock = 0, stack_id = 0;
+	__u32 tid = (__u32)pid_tgid;
+	struct lp_inflight *w;
 
 	if (pid_tgid >> 32 != targ_tgid)
 		return 0;
 	count_event(&counters.probe_hits);
-	end_wait((__u32)pid_tgid, LP_WAIT_SEM, (int)ret == 0);
+	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
+	if (full_cfg.enabled) {
+		w = bpf_map_lookup_elem(&inflight, &tid);
+		if (w && w->source == LP_WAIT_SEM) {
+			lock = w->lock;
+			stack_id = w->stack_id;
+		}
+	}
+	end_wait(tid, LP_WAIT_SEM, (int)ret == 0);
+	if (lock && (int)ret == 0)
+		hold_contended_acquire(tid, lock, stack_id);
+	return 0;
+}
+
+/* -m full, glibc sem_trywait(sem): every 3.8-3.13 Lock/RLock acquisition tries it first. Attached
+ * only for part of each period (the overhead bound), so it does not count in probe_hits. */
+SEC("uprobe")
+int BPF_KPROBE(sem_trywait_enter, void *sem)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&full_probe_hits);
+	hold_try_acquire(ctx, (__u32)pid_tgid, (__u64)sem);
+	return 0;
+}
+
+/* -m full, glibc sem_post(sem): every release of such a lock. */
+SEC("uprobe")
+int BPF_KPROBE(sem_post_enter, void *sem)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&full_probe_hits);
+	hold_release(ctx, (__u64)sem);
 	return 0;
 }
 

@@ -128,7 +128,8 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 		v->timeouts++;
 	v->hist[lp_hist_slot(ns)]++;
 	/* Copied now: the lock may be freed, and its address reused, before the report. */
-	if (!v->created_stack && key->kind == LP_KIND_WAIT) {
+	if (!v->created_stack && (key->kind == LP_KIND_WAIT || key->kind == LP_KIND_HOLD_SAMPLED ||
+				  key->kind == LP_KIND_HOLD_FULL)) {
 		created = bpf_map_lookup_elem(&lock_created, &key->lock);
 		if (created)
 			v->created_stack = *created;
