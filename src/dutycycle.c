@@ -3,8 +3,8 @@
  * duty x period, then detached for the rest. At a period's end the hit rate seen while attached
  * gives the overhead a fully attached period would cost (rate x cost per hit, as a share of one
  * CPU: conservative, the target's threads mostly run one at a time under the GIL); the next duty
- * brings that under the bound. It falls at once but at most doubles per period, so a burst after
- * a quiet period is not met fully attached. */
+ * spends what is left of the run's budget (bound x time, minus the cost of the hits so far) over
+ * the next period. It falls at once but at most doubles per period. */
 #include "dutycycle.h"
 
 void dutycycle__init(struct lp_dutycycle *dc, double max_overhead_pct, double probe_cost_ns,
@@ -28,22 +28,40 @@ static double clamp(double v, double lo, double hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-static void next_duty(struct lp_dutycycle *dc)
+static void next_duty(struct lp_dutycycle *dc, uint64_t now_ns)
 {
-	double full_overhead, want;
+	double full_overhead, spent_ns, allowed_ns, want;
 
 	if (dc->max_overhead >= 1.0) {
 		dc->duty = 1.0;
 		return;
 	}
-	/* Nothing learned while detached the whole period: keep the duty. */
-	if (!dc->period_attached_ns)
-		return;
-	full_overhead = (double)dc->period_hits * dc->probe_cost_ns / (double)dc->period_attached_ns;
-	want = full_overhead > 0 ? dc->max_overhead / full_overhead : 1.0;
-	if (want > dc->duty * 2)
-		want = dc->duty * 2;
-	dc->duty = clamp(want, LP_DUTY_MIN, 1.0);
+	/* The overhead of a fully attached period, from the rate seen while attached; kept from
+	 * an earlier period when this one was detached throughout. */
+	if (dc->period_attached_ns)
+		dc->full_overhead = (double)dc->period_hits * dc->probe_cost_ns /
+				    (double)dc->period_attached_ns;
+	full_overhead = dc->full_overhead;
+	/* Up by at most a doubling (from the smallest share, after a skipped period). */
+	if (full_overhead <= 0) {
+		want = 1.0;
+	} else {
+		/* A budget over the whole run, so that what the plan did not foresee (the first,
+		 * measuring period; windows overrun by attach and detach latency) is paid back.
+		 * Credit from quiet periods is capped at one period, so a burst after them is not
+		 * met fully attached. */
+		spent_ns = (double)dc->total_hits * dc->probe_cost_ns;
+		allowed_ns = dc->max_overhead * (double)(now_ns - dc->start_ns + dc->period_ns) -
+			     spent_ns;
+		if (allowed_ns > dc->max_overhead * (double)dc->period_ns)
+			allowed_ns = dc->max_overhead * (double)dc->period_ns;
+		want = allowed_ns / (full_overhead * (double)dc->period_ns);
+	}
+	if (want > 2 * (dc->duty > LP_DUTY_MIN ? dc->duty : LP_DUTY_MIN))
+		want = 2 * (dc->duty > LP_DUTY_MIN ? dc->duty : LP_DUTY_MIN);
+	dc->duty = clamp(want, 0.0, 1.0);
+	if (dc->duty > 0 && dc->duty < LP_DUTY_MIN)
+		dc->duty = LP_DUTY_MIN;
 }
 
 bool dutycycle__step(struct lp_dutycycle *dc, uint64_t now_ns, uint64_t hits)
@@ -62,15 +80,21 @@ bool dutycycle__step(struct lp_dutycycle *dc, uint64_t now_ns, uint64_t hits)
 	dc->last_hits = hits;
 
 	if (now_ns - dc->period_start_ns >= dc->period_len_ns) {
-		next_duty(dc);
+		next_duty(dc, now_ns);
 		dc->period_start_ns = now_ns;
+		/* Windows shorter than attaching and detaching take are not kept: the period is
+		 * stretched instead, the share stays. */
 		dc->period_len_ns = dc->period_ns;
+		if (dc->duty > 0 && dc->duty * (double)dc->period_ns < LP_DUTY_MIN_WINDOW_NS)
+			dc->period_len_ns = (uint64_t)(LP_DUTY_MIN_WINDOW_NS / dc->duty);
+		if (dc->period_len_ns > LP_DUTY_MAX_PERIOD_NS)
+			dc->period_len_ns = (uint64_t)LP_DUTY_MAX_PERIOD_NS;
 		dc->period_hits = 0;
 		dc->period_attached_ns = 0;
 	}
 	/* The first period is attached throughout: it measures the rate. */
-	dc->attached = now_ns - dc->period_start_ns <
-		       (uint64_t)(dc->duty * (double)dc->period_len_ns) || dc->duty >= 1.0;
+	dc->attached = dc->duty >= 1.0 || now_ns - dc->period_start_ns <
+						  (uint64_t)(dc->duty * (double)dc->period_len_ns);
 	return dc->attached;
 }
 

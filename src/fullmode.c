@@ -222,8 +222,13 @@ int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
 		/* The target keeps running without hold data; contention is still measured. */
 		if (attach(fm))
 			fm->attach_failures++;
+		lp_dbg("-m full: attaching took %.1f ms (duty %.4f of %.1f s)",
+		       (double)(mono_ns() - now_ns) / 1e6, fm->dc.duty,
+		       (double)fm->dc.period_len_ns / 1e9);
 	} else if (!want && fm->attached) {
 		fullmode__detach(fm);
+		/* Slow (uprobe unregistration waits for RCU), but the breakpoints go first. */
+		lp_dbg("-m full: detaching took %.1f ms", (double)(mono_ns() - now_ns) / 1e6);
 	}
 	next_ns = dutycycle__next_change_ns(&fm->dc, now_ns);
 	if (next_ns / 1000000 < (uint64_t)max_ms)
@@ -238,6 +243,9 @@ void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_profile *
 	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
 	fullmode__detach(fm);
 	duty = dutycycle__average(&fm->dc, now_ns);
+	lp_dbg("-m full: probes attached %.3f of %.3f s, %llu hits",
+	       (double)fm->dc.total_attached_ns / 1e9, (double)(now_ns - fm->dc.start_ns) / 1e9,
+	       (unsigned long long)fm->dc.total_hits);
 	p->full.measured = true;
 	p->full.capture_pct = fm->capture_pct;
 	p->full.duty_cycle = duty;
