@@ -442,6 +442,11 @@ const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock)
 		if (lock->stacks[i].role == LP_ROLE_WAITER && lock->stacks[i].stack &&
 		    lock->stacks[i].stack->depth)
 			return &lock->stacks[i].stack->frames[0];
+	/* -m full: a lock never waited for is known by where it was taken. */
+	for (size_t i = 0; i < lock->nstacks; i++)
+		if (lock->stacks[i].role == LP_ROLE_HOLD && lock->stacks[i].stack &&
+		    lock->stacks[i].stack->depth)
+			return &lock->stacks[i].stack->frames[0];
 	return NULL;
 }
 

@@ -119,7 +119,7 @@ void profile__link(struct lp_profile *p);
  * and sorts. */
 void profile__finish(struct lp_profile *p);
 
-/* The leaf frame of a lock's top waiting stack, or NULL. */
+/* The leaf frame of a lock's top waiting stack (else, -m full, acquiring stack), or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
 
 /* The lock's top stack of a role, or NULL. */
