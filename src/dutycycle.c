@@ -91,10 +91,17 @@ bool dutycycle__step(struct lp_dutycycle *dc, uint64_t now_ns, uint64_t hits)
 			dc->period_len_ns = (uint64_t)LP_DUTY_MAX_PERIOD_NS;
 		dc->period_hits = 0;
 		dc->period_attached_ns = 0;
+		dc->cut = false;
 	}
-	/* The first period is attached throughout: it measures the rate. */
-	dc->attached = dc->duty >= 1.0 || now_ns - dc->period_start_ns <
-						  (uint64_t)(dc->duty * (double)dc->period_len_ns);
+	/* A load that grew within the period: once its hits cost the period's share of the
+	 * bound, detach until the next period rather than wait for its end. */
+	if (dc->max_overhead < 1.0 && !dc->cut &&
+	    (double)dc->period_hits * dc->probe_cost_ns >
+		    dc->max_overhead * (double)dc->period_len_ns)
+		dc->cut = true;
+	dc->attached = !dc->cut && (dc->duty >= 1.0 ||
+				    now_ns - dc->period_start_ns <
+					    (uint64_t)(dc->duty * (double)dc->period_len_ns));
 	return dc->attached;
 }
 

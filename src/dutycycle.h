@@ -25,6 +25,7 @@ struct lp_dutycycle {
 	/* the current period */
 	uint64_t period_start_ns, period_len_ns;
 	uint64_t period_hits, period_attached_ns;
+	bool cut; /* detached early: the period's hits already cost its share */
 	/* the last step */
 	bool attached;
 	uint64_t last_ns, last_hits;

@@ -94,3 +94,16 @@ def test_full_sampled_count(python, run_profiled, procs):
     assert within(lock["hold_count"], HOT, COUNT_TOLERANCE), (
         "upscaled count %d, the workload acquired hot_lock %d times\n%s" % (lock["hold_count"], HOT, whole))
     assert lock["waits"] == 0, whole
+
+
+def test_full_overhead_bound(python, run_profiled):
+    """At the default bound a hot loop gets the full-mode probes only part of the time."""
+    if not full_covered(python) or python.version[:2] != (3, 12):
+        return  # one interpreter is enough: the controller is the same for all
+    res, report, whole = profile(run_profiled, python, ["--rounds", 1, "--hot", 300000], [])
+    full = report["full"]
+    assert full["capture_pct"] == 1 and report["estimated"] is True, whole
+    assert full["probe_cost_ns"] > 0, whole
+    assert 0 < full["duty_cycle"] < 0.9, whole
+    assert full["estimated_overhead_pct"] > 0, whole
+    assert stacks_at(report, "hold", res["hot_line"]), whole
