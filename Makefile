@@ -67,7 +67,7 @@ $(OUTPUT)/lockprof.skel.h: $(OUTPUT)/lockprof.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name lockprof_bpf > $@
 
 # Only the files that load the BPF object need the skeleton.
-$(OUTPUT)/main.o $(OUTPUT)/probes.o: $(OUTPUT)/lockprof.skel.h
+$(OUTPUT)/main.o $(OUTPUT)/probes.o $(OUTPUT)/fullmode.o: $(OUTPUT)/lockprof.skel.h
 
 $(OUTPUT)/%.o: src/%.c | $(OUTPUT)
 	$(call msg,CC,$@)

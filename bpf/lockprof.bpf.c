@@ -12,12 +12,14 @@
 
 const volatile struct lp_py_offsets py = {};
 const volatile struct lp_gil_config gil_cfg = {};
+const volatile struct lp_full_config full_cfg = {};
 
 #include "target.bpf.h"
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
 #include "gil.bpf.h"
+#include "hold.bpf.h"
 
 /* Entry of glibc sem_wait/sem_clockwait/sem_timedwait. 3.8-3.13 Lock and RLock block here only
  * after the non-blocking try failed, so an uncontended acquire never gets here. */
@@ -48,12 +50,48 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 SEC("uretprobe")
 int BPF_KRETPROBE(sem_wait_exit, long ret)
 {
+	__u64 lock = 0, stack_id = 0;
+	struct lp_inflight *w;
 	__u32 tid;
 
 	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	end_wait(tid, LP_WAIT_SEM, (int)ret == 0);
+	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
+	if (full_cfg.enabled) {
+		w = bpf_map_lookup_elem(&inflight, &tid);
+		if (w && w->source == LP_WAIT_SEM)
+			lock = w->lock;
+	}
+	if (end_wait(tid, LP_WAIT_SEM, (int)ret == 0, &stack_id) && lock && (int)ret == 0)
+		hold_contended_acquire(tid, lock, stack_id);
+	return 0;
+}
+
+/* -m full, glibc sem_trywait(sem): every 3.8-3.13 Lock/RLock acquisition tries it first. Attached
+ * only for part of each period (the overhead bound), so it does not count in probe_hits. */
+SEC("uprobe")
+int BPF_KPROBE(sem_trywait_enter, void *sem)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	count_event(&full_probe_hits);
+	hold_try_acquire(ctx, tid, (__u64)sem);
+	return 0;
+}
+
+/* -m full, glibc sem_post(sem): every release of such a lock. */
+SEC("uprobe")
+int BPF_KPROBE(sem_post_enter, void *sem)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	count_event(&full_probe_hits);
+	hold_release(ctx, (__u64)sem);
 	return 0;
 }
 
@@ -84,7 +122,7 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 		return 0;
 	count_event(&counters.probe_hits);
 	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. */
-	end_wait(tid, LP_WAIT_PARK, (int)ret == 0);
+	end_wait(tid, LP_WAIT_PARK, (int)ret == 0, NULL);
 	return 0;
 }
 

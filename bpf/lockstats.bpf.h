@@ -128,7 +128,8 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 		v->timeouts++;
 	v->hist[lp_hist_slot(ns)]++;
 	/* Copied now: the lock may be freed, and its address reused, before the report. */
-	if (!v->created_stack && key->kind == LP_KIND_WAIT) {
+	if (!v->created_stack && (key->kind == LP_KIND_WAIT || key->kind == LP_KIND_HOLD_SAMPLED ||
+				  key->kind == LP_KIND_HOLD_FULL)) {
 		created = bpf_map_lookup_elem(&lock_created, &key->lock);
 		if (created)
 			v->created_stack = *created;
@@ -178,7 +179,9 @@ static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source, bool
 		count_event(&counters.inflight_dropped);
 }
 
-static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
+/* Ends the thread's wait of this source; true when it was recorded as one (its stack id then in
+ * *stack_id when not NULL). */
+static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u64 *stack_id)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct lp_inflight *w = bpf_map_lookup_elem(&inflight, &tid);
@@ -188,7 +191,7 @@ static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
 
 	/* A return without our entry: entered before attach, or a nested call of another kind. */
 	if (!w || w->source != source)
-		return;
+		return false;
 	key.lock = w->lock;
 	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
@@ -196,10 +199,12 @@ static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
 	if (w->may_not_block && ns < MAY_NOT_BLOCK_NS) {
 		bpf_map_delete_elem(&inflight, &tid);
 		add_waiter(key.lock, -1);
-		return;
+		return false;
 	}
 	bpf_map_delete_elem(&inflight, &tid);
 	key.stack_id = capture_stack(tid);
+	if (stack_id)
+		*stack_id = key.stack_id;
 
 	record_stat(&key, ns, acquired);
 	add_waiter(key.lock, -1);
@@ -211,6 +216,7 @@ static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
 		key.kind = LP_KIND_HOLDER;
 		record_stat(&key, ns, true);
 	}
+	return true;
 }
 
 #endif

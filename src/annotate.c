@@ -62,6 +62,9 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p,
 	const struct lp_frame_sym *leaf;
 	char line[1024], call[96];
 
+	/* -m full: a lock only seen held is named from where it was taken. */
+	if (!top)
+		top = profile__top_stack(lock, LP_ROLE_HOLD);
 	if (lock->category == LP_CATEGORY_GIL) {
 		snprintf(lock->name, sizeof(lock->name), "GIL");
 		return;

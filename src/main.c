@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "elf_syms.h"
+#include "fullmode.h"
 #include "lockprof/hist.h"
 #include "log.h"
 #include "opts.h"
@@ -162,9 +163,13 @@ out:
 
 static const char *mode_name(unsigned int modes)
 {
-	if (modes == (LP_MODE_CONTENTION | LP_MODE_GIL))
-		return "contention,gil";
-	return modes == LP_MODE_GIL ? "gil" : "contention";
+	static char name[32];
+
+	snprintf(name, sizeof(name), "%s%s%s%s%s", modes & LP_MODE_CONTENTION ? "contention" : "",
+		 (modes & LP_MODE_CONTENTION) && (modes & LP_MODE_GIL) ? "," : "",
+		 modes & LP_MODE_GIL ? "gil" : "", modes & LP_MODE_FULL ? "," : "",
+		 modes & LP_MODE_FULL ? "full" : "");
+	return name;
 }
 
 static int open_output(const struct lp_opts *opts, FILE **out)
@@ -343,13 +348,15 @@ static void sample_gil_switches(struct gil_switch_sampler *g, pid_t pid)
 }
 
 static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd,
-		    struct gil_switch_sampler *gil)
+		    struct gil_switch_sampler *gil, struct lp_fullmode *full)
 {
 	uint64_t deadline = opts->duration_s > 0 ? now_ns() + (uint64_t)(opts->duration_s * 1e9) : 0;
 
 	while (!exiting) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-		int err = ring_buffer__poll(rb, 100 /* ms */);
+		/* -m full: the duty cycle may attach or detach its probes sooner. */
+		int timeout_ms = full ? fullmode__tick(full, now_ns(), 100) : 100;
+		int err = ring_buffer__poll(rb, timeout_ms);
 
 		sample_gil_switches(gil, opts->pid);
 		if (err < 0 && err != -EINTR) {
@@ -377,6 +384,7 @@ int main(int argc, char **argv)
 	struct lp_target target;
 	struct interp_info info = {};
 	struct lp_probes probes = {};
+	struct lp_fullmode full = {};
 	struct lp_profile profile;
 	struct collector collector = {};
 	struct lockprof_bpf *skel = NULL;
@@ -402,6 +410,8 @@ int main(int argc, char **argv)
 		err = target__discover(opts.pid, &target);
 	if (!err)
 		err = inspect_interpreter(&target, &info, opts.modes);
+	if (!err && (opts.modes & LP_MODE_FULL))
+		err = fullmode__check_version(opts.pid, &info.version, info.version_str);
 	if (!err && (opts.modes & LP_MODE_GIL) && !target.interp.text_start) {
 		lp_err("pid %d: cannot find the executable code of %s", opts.pid, target.interp.path);
 		err = LP_EXIT_NOT_PYTHON;
@@ -438,6 +448,8 @@ int main(int argc, char **argv)
 		err = LP_EXIT_ERROR;
 		goto cleanup;
 	}
+	if (opts.modes & LP_MODE_FULL)
+		fullmode__configure(skel, &target, &opts);
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "
@@ -459,7 +471,14 @@ int main(int argc, char **argv)
 	}
 
 	/* Attach; the banner says the probes are live, so it comes only after this. */
+	if (opts.modes & LP_MODE_FULL) {
+		err = fullmode__prepare(&full, skel, &target, &opts);
+		if (err)
+			goto cleanup;
+	}
 	err = probes__attach(&probes, skel, &target, &info.version, opts.modes);
+	if (!err && (opts.modes & LP_MODE_FULL))
+		err = fullmode__start(&full, now_ns());
 	if (err)
 		goto cleanup;
 	pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
@@ -474,8 +493,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s. Ctrl-C stops.\n",
 			opts.pid, info.version_str, target.interp.path, profile.mode);
 
-	collect(rb, &opts, pidfd, (opts.modes & LP_MODE_GIL) ? &gil_sampler : NULL);
+	collect(rb, &opts, pidfd, (opts.modes & LP_MODE_GIL) ? &gil_sampler : NULL,
+		(opts.modes & LP_MODE_FULL) ? &full : NULL);
 	profile.duration_ns = now_ns() - start_ns;
+	if (opts.modes & LP_MODE_FULL)
+		fullmode__stop(&full, now_ns(), &profile);
 	if (opts.modes & LP_MODE_GIL) {
 		profile.gil_measured = true;
 		if (gil_sampler.first >= 0 && gil_sampler.last >= gil_sampler.first)
@@ -517,6 +539,7 @@ int main(int argc, char **argv)
 	}
 
 cleanup:
+	fullmode__detach(&full);
 	probes__detach(&probes);
 	ring_buffer__free(rb);
 	lockprof_bpf__destroy(skel);

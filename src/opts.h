@@ -15,6 +15,7 @@ enum lp_format {
 enum lp_mode {
 	LP_MODE_CONTENTION = 1 << 0, /* threads blocked on locks */
 	LP_MODE_GIL = 1 << 1,	     /* threads waiting to take the GIL */
+	LP_MODE_FULL = 1 << 2,	     /* hold times of sampled acquisitions (implies contention) */
 };
 
 struct lp_opts {
@@ -25,6 +26,8 @@ struct lp_opts {
 	const char *output; /* NULL: stdout */
 	int verbose;
 	bool show_idle; /* list idle waits in the text report */
+	unsigned int capture_pct; /* -m full: share of uncontended acquisitions recorded, 1..100 */
+	double max_overhead_pct;  /* -m full: bound on the probes' estimated cost (100: none) */
 };
 
 /* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */

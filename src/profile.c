@@ -154,6 +154,41 @@ static int add_gil_thread(struct lp_profile *p, uint32_t tid, const struct lp_st
 	return 0;
 }
 
+static uint64_t scaled(uint64_t v, double scale)
+{
+	return scale > 0 ? (uint64_t)((double)v * scale + 0.5) : v;
+}
+
+/* -m full: holds are upscaled here by the sampling rate and the duty cycle (p->full). */
+static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
+		    const struct lp_stat_value *val)
+{
+	double scale = key->kind == LP_KIND_HOLD_SAMPLED ? p->full.scale_sampled
+							 : p->full.scale_contended;
+	uint64_t count = scaled(val->count, scale), ns = scaled(val->total_ns, scale);
+	struct lp_lock *lock = lock_for(p, key->lock);
+	struct lp_lock_stack *ls;
+
+	if (!lock)
+		return -ENOMEM;
+	ls = lock_stack_for(lock, key->stack_id, LP_ROLE_HOLD);
+	if (!ls || add_tid(ls, key->tid))
+		return -ENOMEM;
+	ls->count += count;
+	ls->wait_ns += ns;
+	if (val->max_ns > ls->max_ns)
+		ls->max_ns = val->max_ns;
+	if (!lock->source)
+		lock->source = key->source;
+	if (val->created_stack && !lock->created_stack_id)
+		lock->created_stack_id = val->created_stack;
+	lock->hold_count += count;
+	lock->hold_ns += ns;
+	if (val->max_ns > lock->max_hold_ns)
+		lock->max_hold_ns = val->max_ns;
+	return 0;
+}
+
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		      const struct lp_stat_value *val)
 {
@@ -164,6 +199,8 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	/* A lock at address 0 is a failed read on the BPF side, not a lock. */
 	if (!val->count || !key->lock)
 		return 0;
+	if (key->kind == LP_KIND_HOLD_SAMPLED || key->kind == LP_KIND_HOLD_FULL)
+		return add_hold(p, key, val);
 	lock = lock_for(p, key->lock);
 	if (!lock)
 		return -ENOMEM;
@@ -315,6 +352,10 @@ static int merge_lock(struct lp_lock *dst, struct lp_lock *src)
 	for (int i = 0; i < LP_HIST_SLOTS; i++)
 		dst->hist[i] += src->hist[i];
 	dst->merged += 1 + src->merged;
+	dst->hold_count += src->hold_count;
+	dst->hold_ns += src->hold_ns;
+	if (src->max_hold_ns > dst->max_hold_ns)
+		dst->max_hold_ns = src->max_hold_ns;
 	return 0;
 }
 
@@ -400,6 +441,11 @@ const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock)
 {
 	for (size_t i = 0; i < lock->nstacks; i++)
 		if (lock->stacks[i].role == LP_ROLE_WAITER && lock->stacks[i].stack &&
+		    lock->stacks[i].stack->depth)
+			return &lock->stacks[i].stack->frames[0];
+	/* -m full: a lock never waited for is known by where it was taken. */
+	for (size_t i = 0; i < lock->nstacks; i++)
+		if (lock->stacks[i].role == LP_ROLE_HOLD && lock->stacks[i].stack &&
 		    lock->stacks[i].stack->depth)
 			return &lock->stacks[i].stack->frames[0];
 	return NULL;

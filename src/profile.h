@@ -23,6 +23,7 @@ struct lp_stack_sym {
 enum lp_role {
 	LP_ROLE_WAITER, /* stacks that waited for the lock */
 	LP_ROLE_HOLDER, /* stacks whose release ended those waits, charged with them */
+	LP_ROLE_HOLD,	/* -m full: acquiring stacks, charged with the hold times (wait_ns) */
 };
 
 enum lp_category {
@@ -61,6 +62,18 @@ struct lp_lock {
 	const struct lp_frame_sym *created_at; /* creating line outside threading/queue, or NULL */
 	const struct lp_frame_sym *site;       /* first waiting frame outside threading/queue */
 	uint64_t merged;		       /* idle locks merged into this one (same site) */
+	uint64_t hold_count, hold_ns, max_hold_ns;     /* -m full, upscaled estimates */
+};
+
+/* -m full: how the hold figures were sampled, and what it cost. */
+struct lp_full_info {
+	bool measured;
+	unsigned int capture_pct;
+	double duty_cycle;	 /* share of the run the full-mode probes were attached */
+	double overhead_pct;	 /* their estimated cost, share of one CPU */
+	double probe_cost_ns;	 /* calibrated cost of one probe hit */
+	double scale_sampled;	 /* applied to sampled holds: 100 / capture_pct / duty_cycle */
+	double scale_contended;	 /* applied to holds after contended acquisitions: 1 / duty */
 };
 
 struct lp_profile {
@@ -81,6 +94,7 @@ struct lp_profile {
 	uint64_t gil_waits, gil_wait_ns;
 	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
 	size_t ngil_threads;
+	struct lp_full_info full; /* set before the stats are added */
 	/* private */
 	void *stacks_by_id;
 	void *locks_by_id;
@@ -105,7 +119,7 @@ void profile__link(struct lp_profile *p);
  * and sorts. */
 void profile__finish(struct lp_profile *p);
 
-/* The leaf frame of a lock's top waiting stack, or NULL. */
+/* The leaf frame of a lock's top waiting stack (else, -m full, acquiring stack), or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
 
 /* The lock's top stack of a role, or NULL. */

@@ -105,7 +105,7 @@ static void write_frame_or_null(FILE *f, const struct lp_frame_sym *fr)
 	fputc('}', f);
 }
 
-static void write_lock(FILE *f, const struct lp_lock *lock)
+static void write_lock(FILE *f, const struct lp_lock *lock, bool full)
 {
 	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
@@ -127,16 +127,29 @@ static void write_lock(FILE *f, const struct lp_lock *lock)
 		lock->waits, lock->wait_ns, lock->max_ns, lock->timeouts);
 	for (int i = 0; i < LP_HIST_SLOTS; i++)
 		fprintf(f, i ? ", %" PRIu64 : "%" PRIu64, lock->hist[i]);
-	fputs("],\n     \"hold_count\": null, \"hold_ns\": null,\n     \"stacks\": [", f);
+	if (full)
+		fprintf(f,
+			"],\n     \"hold_count\": %" PRIu64 ", \"hold_ns\": %" PRIu64
+			", \"max_hold_ns\": %" PRIu64 ",\n     \"stacks\": [",
+			lock->hold_count, lock->hold_ns, lock->max_hold_ns);
+	else
+		fputs("],\n     \"hold_count\": null, \"hold_ns\": null,\n     \"stacks\": [", f);
 	for (size_t s = 0; s < lock->nstacks; s++) {
 		const struct lp_lock_stack *ls = &lock->stacks[s];
 
-		fprintf(f,
-			"%s\n       {\"role\": \"%s\", \"count\": %" PRIu64
-			", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
-			", \"thread_ids\": [",
-			s ? "," : "", ls->role == LP_ROLE_HOLDER ? "holder" : "waiter", ls->count,
-			ls->wait_ns, ls->max_ns);
+		if (ls->role == LP_ROLE_HOLD)
+			fprintf(f,
+				"%s\n       {\"role\": \"hold\", \"count\": %" PRIu64
+				", \"hold_ns\": %" PRIu64 ", \"max_hold_ns\": %" PRIu64
+				", \"thread_ids\": [",
+				s ? "," : "", ls->count, ls->wait_ns, ls->max_ns);
+		else
+			fprintf(f,
+				"%s\n       {\"role\": \"%s\", \"count\": %" PRIu64
+				", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
+				", \"thread_ids\": [",
+				s ? "," : "", ls->role == LP_ROLE_HOLDER ? "holder" : "waiter",
+				ls->count, ls->wait_ns, ls->max_ns);
 		for (size_t t = 0; t < ls->ntids; t++)
 			fprintf(f, t ? ", %u" : "%u", ls->tids[t]);
 		fputs("], ", f);
@@ -177,6 +190,28 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 	fputs("]},\n", f);
 }
 
+/* -m full: how the hold figures were estimated and what the probes cost. */
+static void write_full(FILE *f, const struct lp_profile *p)
+{
+	const struct lp_full_info *fi = &p->full;
+
+	fputs(" \"full\": ", f);
+	if (!fi->measured) {
+		fputs("null,\n", f);
+		return;
+	}
+	fprintf(f,
+		"{\"capture_pct\": %u, \"duty_cycle\": %.4f, \"estimated_overhead_pct\": %.3f, "
+		"\"probe_cost_ns\": %.0f},\n",
+		fi->capture_pct, fi->duty_cycle, fi->overhead_pct, fi->probe_cost_ns);
+}
+
+/* Hold figures are upscaled estimates unless every acquisition was recorded all the time. */
+static bool estimated(const struct lp_profile *p)
+{
+	return p->full.measured && (p->full.capture_pct < 100 || p->full.duty_cycle < 0.9999);
+}
+
 int report_json__write(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_counters *c = &p->counters;
@@ -188,12 +223,13 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 	fputs(", \"interpreter\": ", f);
 	json__write_string(f, p->interpreter);
 	fprintf(f,
-		"},\n \"duration_ns\": %" PRIu64 ", \"estimated\": false, \"probe_hits\": %" PRIu64
+		"},\n \"duration_ns\": %" PRIu64 ", \"estimated\": %s, \"probe_hits\": %" PRIu64
 		", \"threads\": %zu, \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
 		", \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64 ",\n",
-		p->duration_ns, (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
+		p->duration_ns, estimated(p) ? "true" : "false", (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
 		p->total_wait_ns, p->idle_waits, p->idle_wait_ns);
 	write_gil(f, p);
+	write_full(f, p);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64
@@ -204,7 +240,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		write_lock(f, &p->locks[i]);
+		write_lock(f, &p->locks[i], p->full.measured);
 	}
 	fputs("\n ]}\n", f);
 	return ferror(f) ? -EIO : 0;

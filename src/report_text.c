@@ -84,12 +84,18 @@ static void write_stack(FILE *f, const struct lp_stack_sym *st)
 		fputs("    ... (deeper frames truncated)\n", f);
 }
 
+/* -m full: a lock seen only held (never waited for) is listed in the hold section only. */
+static bool in_table(const struct lp_lock *lock, enum lp_category c)
+{
+	return lock->category == c && (lock->waits || !lock->hold_count);
+}
+
 static size_t count_category(const struct lp_profile *p, enum lp_category c)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < p->nlocks; i++)
-		n += p->locks[i].category == c;
+		n += in_table(&p->locks[i], c);
 	return n;
 }
 
@@ -101,7 +107,7 @@ static void write_table(FILE *f, const struct lp_profile *p, enum lp_category c)
 	for (size_t i = 0; i < p->nlocks; i++) {
 		int n;
 
-		if (p->locks[i].category != c)
+		if (!in_table(&p->locks[i], c))
 			continue;
 		lock_label(&p->locks[i], label, sizeof(label));
 		n = (int)strlen(label);
@@ -114,7 +120,7 @@ static void write_table(FILE *f, const struct lp_profile *p, enum lp_category c)
 	for (size_t i = 0; i < p->nlocks; i++) {
 		const struct lp_lock *lock = &p->locks[i];
 
-		if (lock->category != c)
+		if (!in_table(lock, c))
 			continue;
 		lock_label(lock, label, sizeof(label));
 		if (c == LP_CATEGORY_IDLE)
@@ -175,6 +181,62 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 	}
 }
 
+#define TOP_HELD_LOCKS 10
+
+/* -m full: the locks held longest in total, where they were taken, and how the figures were
+ * sampled (estimates unless every acquisition was recorded the whole time). */
+static void write_holds(FILE *f, const struct lp_profile *p)
+{
+	const struct lp_full_info *fi = &p->full;
+	const struct lp_lock *top[TOP_HELD_LOCKS];
+	char a[32], b[32], d[32], e[32], label[MAX_LOCK_COLUMN * 4];
+	size_t n = 0;
+
+	fprintf(f, "\nHold times (-m full): %u%% of uncontended acquisitions captured, probes "
+		   "attached %.1f%% of the time, estimated overhead %.2f%% of a CPU (%.0f ns per "
+		   "probe hit).%s\n",
+		fi->capture_pct, 100.0 * fi->duty_cycle, fi->overhead_pct, fi->probe_cost_ns,
+		fi->capture_pct < 100 || fi->duty_cycle < 0.9999
+			? " Counts and totals are estimates, upscaled accordingly."
+			: "");
+	/* Insertion into the top list, longest total first. */
+	for (size_t i = 0; i < p->nlocks; i++) {
+		const struct lp_lock *lock = &p->locks[i];
+		size_t k;
+
+		if (!lock->hold_count || lock->category == LP_CATEGORY_GIL)
+			continue;
+		if (n == TOP_HELD_LOCKS && lock->hold_ns <= top[n - 1]->hold_ns)
+			continue;
+		k = n < TOP_HELD_LOCKS ? n++ : n - 1;
+		for (; k > 0 && top[k - 1]->hold_ns < lock->hold_ns; k--)
+			top[k] = top[k - 1];
+		top[k] = lock;
+	}
+	if (!n) {
+		fputs("No hold was recorded.\n", f);
+		return;
+	}
+	fprintf(f, "%-*s %9s %9s %9s %9s   %s\n", MAX_LOCK_COLUMN, "LOCK", "HOLDS", "HELD", "AVG",
+		"MAX", "TAKEN AT (top acquiring stack)");
+	for (size_t i = 0; i < n; i++) {
+		const struct lp_lock *lock = top[i];
+		const struct lp_lock_stack *h = profile__top_stack(lock, LP_ROLE_HOLD);
+		char taken[MAX_LOCK_COLUMN * 4] = "-";
+
+		if (h && h->stack && h->stack->depth)
+			snprintf(taken, sizeof(taken), "%s:%d in %s",
+				 report__short_path(h->stack->frames[0].file),
+				 h->stack->frames[0].line, h->stack->frames[0].function);
+		lock_label(lock, label, sizeof(label));
+		fprintf(f, "%-*.*s %9s %9s %9s %9s   %s\n", MAX_LOCK_COLUMN, MAX_LOCK_COLUMN, label,
+			units__count(lock->hold_count, a, sizeof(a)),
+			units__duration(lock->hold_ns, b, sizeof(b)),
+			units__duration(lock->hold_ns / lock->hold_count, d, sizeof(d)),
+			units__duration(lock->max_hold_ns, e, sizeof(e)), taken);
+	}
+}
+
 int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 {
 	const struct lp_counters *c = &p->counters;
@@ -229,6 +291,8 @@ int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 		}
 	}
 
+	if (p->full.measured)
+		write_holds(f, p);
 	if (p->idle_waits && show_idle) {
 		fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), "
 			   "%s in %s waits:\n",

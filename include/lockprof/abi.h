@@ -20,6 +20,26 @@ enum lp_kind {
 	LP_KIND_WAIT = 0,   /* a thread blocked acquiring the lock (waiter's stack) */
 	LP_KIND_HOLDER = 1, /* the release that ended such a wait, charged with it (releaser's stack) */
 	LP_KIND_GIL = 2,    /* a thread waited to take the GIL (its stack when it began) */
+	LP_KIND_HOLD_SAMPLED = 3, /* -m full: a sampled uncontended hold (acquiring stack) */
+	LP_KIND_HOLD_FULL = 4,	  /* -m full: the hold that followed a contended acquisition */
+};
+
+/* -m full: a lock held since an acquisition we recorded (key: the lock). */
+struct lp_hold {
+	__u64 start_ns;
+	__u64 stack_id; /* the acquiring stack: a Lock may be released by another thread */
+	__u32 tid;	/* the acquiring thread */
+	__u32 epoch;	/* full_epoch when acquired: holds spanning a detached period are dropped */
+	__u32 kind;	/* LP_KIND_HOLD_SAMPLED or LP_KIND_HOLD_FULL */
+	__u32 pad;
+};
+
+/* -m full: the interpreter's text (only CPython's lock code calls sem_trywait/sem_post from
+ * there) and the in-kernel capture sampling rate. */
+struct lp_full_config {
+	__u64 text_start, text_end;
+	__u32 capture_pct; /* 1..100: share of uncontended acquisitions recorded */
+	__u32 enabled;	   /* -m full asked: contended acquisitions open holds too */
 };
 
 /* A thread's current GIL wait: consecutive condition waits inside take_gil() form one wait. */
@@ -147,6 +167,7 @@ struct lp_counters {
 #endif
 LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
+LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 40 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 

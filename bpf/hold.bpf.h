@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* -m full: hold times of 3.8-3.13 sem_t locks (threading.Lock, RLock, C-internal PyThread locks).
+ * Every acquire tries glibc sem_trywait first and every release calls sem_post, so two entry-only
+ * uprobes see both ends; a lock held since a recorded acquisition has an entry in `holds`, closed
+ * by its sem_post whichever thread makes it. Uncontended acquisitions are sampled per CPU
+ * (full_cfg.capture_pct); acquisitions that blocked are always recorded (sem_wait's return). */
+#ifndef LOCKPROF_HOLD_BPF_H
+#define LOCKPROF_HOLD_BPF_H
+
+#include "lockstats.bpf.h"
+
+extern const volatile struct lp_full_config full_cfg;
+
+/* Written by user space through the mmapped .bss: full_on is 1 while the two full-mode probes
+ * are attached (duty cycle), full_epoch grows at each attach. full_probe_hits counts their runs,
+ * from which user space estimates the overhead they cost the target. */
+__u32 full_on = 0;
+__u32 full_epoch = 0;
+__u64 full_probe_hits = 0;
+
+/* key: lock (sem_t*).  value: the recorded acquisition it is held since. LRU: a lock freed while
+ * held, or a release we missed, must not fill the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct lp_hold);
+} holds SEC(".maps");
+
+/* The capture sampler's per-CPU counter: += capture_pct per acquisition, one in every
+ * 100 / capture_pct is recorded, with no shared cache line between CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} capture_counter SEC(".maps");
+
+static __always_inline bool should_capture(void)
+{
+	__u32 zero = 0, *c = bpf_map_lookup_elem(&capture_counter, &zero);
+
+	if (!c)
+		return false;
+	*c += full_cfg.capture_pct;
+	if (*c < 100)
+		return false;
+	*c -= 100;
+	return true;
+}
+
+/* True when the probed libc function was called from the interpreter's own code: other
+ * libraries' semaphores are not Python locks. At entry the return address is on top of the
+ * stack. */
+static __always_inline bool called_from_interp(struct pt_regs *ctx)
+{
+	__u64 ret_addr;
+
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0)
+		return false;
+	return ret_addr >= full_cfg.text_start && ret_addr < full_cfg.text_end;
+}
+
+/* sem_trywait(sem) entry: an acquisition attempt. */
+static __always_inline void hold_try_acquire(struct pt_regs *ctx, __u32 tid, __u64 lock)
+{
+	struct lp_hold h = { .tid = tid, .kind = LP_KIND_HOLD_SAMPLED };
+	__u32 value;
+
+	if (!called_from_interp(ctx))
+		return;
+	/* glibc's sem_t starts with the count: 0 means the lock is held and this try fails (the
+	 * caller then blocks in sem_wait, recorded at its return). Not recording failed tries
+	 * keeps a holder we did not sample from being charged from this moment on. */
+	if (bpf_probe_read_user(&value, sizeof(value), (void *)lock) < 0) {
+		count_event(&counters.read_errors);
+		return;
+	}
+	if (!value)
+		return;
+	/* The lock is free: an entry left for it is from a release we did not see. */
+	bpf_map_delete_elem(&holds, &lock);
+	if (!should_capture())
+		return;
+	h.epoch = full_epoch;
+	h.stack_id = capture_stack(tid);
+	h.start_ns = bpf_ktime_get_ns();
+	/* NOEXIST: should two threads race for the lock, the first entry stays. */
+	bpf_map_update_elem(&holds, &lock, &h, BPF_NOEXIST);
+}
+
+/* A blocking wait for the lock returned with it: always recorded (never sampled). */
+static __always_inline void hold_contended_acquire(__u32 tid, __u64 lock, __u64 stack_id)
+{
+	struct lp_hold h = { .tid = tid, .kind = LP_KIND_HOLD_FULL, .stack_id = stack_id };
+
+	if (!full_cfg.enabled || !full_on)
+		return;
+	h.epoch = full_epoch;
+	h.start_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&holds, &lock, &h, BPF_ANY);
+}
+
+/* sem_post(sem) entry: a release; charge the hold to the acquiring stack and thread. */
+static __always_inline void hold_release(struct pt_regs *ctx, __u64 lock)
+{
+	struct lp_stat_key key = { .lock = lock, .source = LP_WAIT_SEM };
+	struct lp_hold *h = bpf_map_lookup_elem(&holds, &lock);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!h || !called_from_interp(ctx))
+		return;
+	/* Acquired before the probes were last detached: the release that ended it may have gone
+	 * unseen, so this sem_post may belong to a later, unrecorded acquisition. */
+	if (h->epoch == full_epoch && now >= h->start_ns) {
+		key.stack_id = h->stack_id;
+		key.tid = h->tid;
+		key.kind = (__u16)h->kind;
+		record_stat(&key, now - h->start_ns, true);
+	}
+	bpf_map_delete_elem(&holds, &lock);
+}
+
+#endif

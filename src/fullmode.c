@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/* -m full (see fullmode.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "elf_syms.h"
+#include "fullmode.h"
+#include "log.h"
+
+#include "lockprof.skel.h"
+
+#define CALIBRATION_CALLS 4000
+#define CALIBRATION_ROUNDS 3
+/* When calibration is impossible (no .symtab in lockprof): a uprobe trap on x86-64. */
+#define DEFAULT_PROBE_COST_NS 3000.0
+
+int fullmode__check_version(pid_t pid, const struct lp_pyversion *v, const char *version_str)
+{
+	/* gh-117721 (PyMutex in _thread.lock) was backported to 3.13.1. */
+	if (v->major == 3 && v->minor >= 8 &&
+	    (v->minor <= 12 || (v->minor == 13 && v->micro == 0)))
+		return 0;
+	lp_err("pid %d: -m full does not cover CPython %s: its threading.Lock is a PyMutex, "
+	       "acquired and released without a probeable call (3.8 to 3.13.0 only)",
+	       pid, version_str);
+	return LP_EXIT_UNSUPPORTED;
+}
+
+void fullmode__configure(struct lockprof_bpf *skel, const struct lp_target *t,
+			 const struct lp_opts *opts)
+{
+	skel->rodata->full_cfg.text_start = t->interp.text_start;
+	skel->rodata->full_cfg.text_end = t->interp.text_end;
+	skel->rodata->full_cfg.capture_pct = opts->capture_pct;
+	skel->rodata->full_cfg.enabled = 1;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Not inlined, not folded away: each call is one probe hit when a uprobe sits on it. */
+__attribute__((noinline)) int lp_calibration_target(int x)
+{
+	__asm__ volatile("" : "+r"(x) : : "memory");
+	return x + 1;
+}
+
+/* The fastest of a few rounds of calls: scheduling noise only ever adds time. */
+static uint64_t time_calls(void)
+{
+	uint64_t best = UINT64_MAX;
+	volatile int sink = 0;
+
+	for (int r = 0; r < CALIBRATION_ROUNDS; r++) {
+		uint64_t t0 = mono_ns(), dt;
+
+		for (int i = 0; i < CALIBRATION_CALLS; i++)
+			sink = lp_calibration_target(sink);
+		dt = mono_ns() - t0;
+		if (dt < best)
+			best = dt;
+	}
+	return best;
+}
+
+/* Cost of one hit of an entry uprobe running one of our programs (sem_post_enter, which returns
+ * at once for a process other than the target): trap, uprobe dispatch, BPF run, return. */
+static double calibrate(struct lockprof_bpf *skel)
+{
+	struct elf_symbol sym;
+	struct elf_file *ef = NULL;
+	struct bpf_link *link;
+	uint64_t offset, bare, probed;
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), err = -ENOENT;
+
+	if (fd >= 0 && !(ef = elf_file__open_fd(fd)))
+		close(fd);
+	if (ef && !elf_file__find_symbol(ef, "lp_calibration_target", &sym))
+		err = elf_file__vaddr_to_offset(ef, sym.value, &offset);
+	elf_file__close(ef);
+	if (err) {
+		lp_warn("cannot find lp_calibration_target in /proc/self/exe (stripped?): assuming "
+			"%.0f ns per probe hit", DEFAULT_PROBE_COST_NS);
+		return DEFAULT_PROBE_COST_NS;
+	}
+	bare = time_calls();
+	link = bpf_program__attach_uprobe(skel->progs.sem_post_enter, false, getpid(),
+					  "/proc/self/exe", (size_t)offset);
+	if (!link) {
+		lp_warn("cannot attach the calibration uprobe to /proc/self/exe: %s: assuming %.0f "
+			"ns per probe hit", strerror(errno), DEFAULT_PROBE_COST_NS);
+		return DEFAULT_PROBE_COST_NS;
+	}
+	probed = time_calls();
+	bpf_link__destroy(link);
+	if (probed <= bare)
+		return 1.0;
+	return (double)(probed - bare) / CALIBRATION_CALLS;
+}
+
+static int libc_offset(const struct lp_target *t, struct elf_file *ef, const char *name,
+		       uint64_t *offset)
+{
+	struct elf_symbol sym;
+	int err = elf_file__find_symbol(ef, name, &sym);
+
+	if (!err)
+		err = elf_file__vaddr_to_offset(ef, sym.value, offset);
+	if (err)
+		lp_err("pid %d: %s has no usable %s symbol (needed by -m full)", t->pid,
+		       t->libc.path, name);
+	return err;
+}
+
+int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
+		      const struct lp_target *t, const struct lp_opts *opts)
+{
+	struct elf_file *ef;
+	int fd, err;
+
+	memset(fm, 0, sizeof(*fm));
+	fm->skel = skel;
+	fm->target = t;
+	fm->capture_pct = opts->capture_pct;
+	if (!t->has_libc || !t->interp.text_start) {
+		lp_err("pid %d: -m full needs the target's libc and the interpreter's code mapping",
+		       t->pid);
+		return LP_EXIT_UNSUPPORTED;
+	}
+	fd = target__open_module(t, &t->libc);
+	if (fd < 0) {
+		lp_err("pid %d: cannot open %s: %s", t->pid, t->libc.path, strerror(-fd));
+		return LP_EXIT_ERROR;
+	}
+	ef = elf_file__open_fd(fd);
+	if (!ef) {
+		close(fd);
+		lp_err("pid %d: cannot read ELF symbols of %s", t->pid, t->libc.path);
+		return LP_EXIT_ERROR;
+	}
+	err = libc_offset(t, ef, "sem_trywait", &fm->trywait_offset);
+	if (!err)
+		err = libc_offset(t, ef, "sem_post", &fm->post_offset);
+	elf_file__close(ef);
+	if (err)
+		return LP_EXIT_UNSUPPORTED;
+	fm->probe_cost_ns = calibrate(skel);
+	lp_info("-m full: one probe hit costs %.0f ns; capture %u%%, overhead bound %g%%",
+		fm->probe_cost_ns, fm->capture_pct, opts->max_overhead_pct);
+	dutycycle__init(&fm->dc, opts->max_overhead_pct, fm->probe_cost_ns, 0, 0);
+	return 0;
+}
+
+static int attach(struct lp_fullmode *fm)
+{
+	const struct lp_target *t = fm->target;
+	struct bpf_program *progs[2] = { fm->skel->progs.sem_trywait_enter,
+					 fm->skel->progs.sem_post_enter };
+	uint64_t offsets[2] = { fm->trywait_offset, fm->post_offset };
+	static const char *const names[2] = { "sem_trywait", "sem_post" };
+
+	/* A new epoch first: holds opened before the last detach are not closed by releases
+	 * seen from now on (their own release may have been missed). */
+	fm->skel->bss->full_epoch = ++fm->epoch;
+	for (int i = 0; i < 2; i++) {
+		fm->links[i] = bpf_program__attach_uprobe(progs[i], false, t->pid,
+							  t->libc.open_path, (size_t)offsets[i]);
+		if (!fm->links[i]) {
+			int err = -errno;
+
+			lp_err("failed to attach uprobe to %s:%s: %s", t->libc.path, names[i],
+			       strerror(-err));
+			fullmode__detach(fm);
+			return err;
+		}
+	}
+	fm->skel->bss->full_on = 1;
+	fm->attached = true;
+	return 0;
+}
+
+void fullmode__detach(struct lp_fullmode *fm)
+{
+	if (fm->skel)
+		fm->skel->bss->full_on = 0;
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(fm->links[i]);
+		fm->links[i] = NULL;
+	}
+	fm->attached = false;
+}
+
+int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns)
+{
+	int err;
+
+	dutycycle__init(&fm->dc, fm->dc.max_overhead * 100.0, fm->probe_cost_ns, now_ns,
+			fm->skel->bss->full_probe_hits);
+	err = attach(fm);
+	if (err)
+		return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
+	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	return 0;
+}
+
+int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
+{
+	bool want = dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	uint64_t next_ns;
+
+	if (want && !fm->attached) {
+		/* The target keeps running without hold data; contention is still measured. */
+		if (attach(fm))
+			fm->attach_failures++;
+		lp_dbg("-m full: attaching took %.1f ms (duty %.4f of %.1f s)",
+		       (double)(mono_ns() - now_ns) / 1e6, fm->dc.duty,
+		       (double)fm->dc.period_len_ns / 1e9);
+	} else if (!want && fm->attached) {
+		fullmode__detach(fm);
+		/* Slow (uprobe unregistration waits for RCU), but the breakpoints go first. */
+		lp_dbg("-m full: detaching took %.1f ms", (double)(mono_ns() - now_ns) / 1e6);
+	}
+	next_ns = dutycycle__next_change_ns(&fm->dc, now_ns);
+	if (next_ns / 1000000 < (uint64_t)max_ms)
+		return (int)(next_ns / 1000000) + (next_ns % 1000000 ? 1 : 0);
+	return max_ms;
+}
+
+void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_profile *p)
+{
+	double duty;
+
+	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	fullmode__detach(fm);
+	duty = dutycycle__average(&fm->dc, now_ns);
+	lp_dbg("-m full: probes attached %.3f of %.3f s, %llu hits",
+	       (double)fm->dc.total_attached_ns / 1e9, (double)(now_ns - fm->dc.start_ns) / 1e9,
+	       (unsigned long long)fm->dc.total_hits);
+	p->full.measured = true;
+	p->full.capture_pct = fm->capture_pct;
+	p->full.duty_cycle = duty;
+	p->full.overhead_pct = dutycycle__overhead_pct(&fm->dc, now_ns);
+	p->full.probe_cost_ns = fm->probe_cost_ns;
+	p->full.scale_contended = duty > 0 ? 1.0 / duty : 1.0;
+	p->full.scale_sampled = p->full.scale_contended * 100.0 / fm->capture_pct;
+	if (fm->attach_failures)
+		lp_warn("-m full: %llu re-attachments of the full-mode probes failed",
+			(unsigned long long)fm->attach_failures);
+}

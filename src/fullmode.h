@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* -m full: which builds it covers, the calibration of one probe hit's cost, and the full-mode
+ * probes (libc sem_trywait and sem_post entries) attached and detached by the duty-cycle
+ * controller so their estimated cost stays under --max-overhead. The contention probes are
+ * attached by probes.c and are never touched here. */
+#ifndef LOCKPROF_SRC_FULLMODE_H
+#define LOCKPROF_SRC_FULLMODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dutycycle.h"
+#include "opts.h"
+#include "profile.h"
+#include "pyversion.h"
+#include "target.h"
+
+struct lockprof_bpf;
+struct bpf_link;
+
+struct lp_fullmode {
+	struct lockprof_bpf *skel;
+	const struct lp_target *target;
+	uint64_t trywait_offset, post_offset; /* in the target's libc */
+	struct bpf_link *links[2];
+	bool attached;
+	uint32_t epoch;
+	unsigned int capture_pct;
+	double probe_cost_ns;
+	struct lp_dutycycle dc;
+	uint64_t attach_failures;
+};
+
+/* Whether -m full covers this build's threading.Lock: a glibc sem_t from 3.8 to 3.13.0; from
+ * 3.13.1 (and in 3.14) it is a PyMutex, whose acquire and release are inlined calls no probe
+ * sees. Prints one line and returns LP_EXIT_UNSUPPORTED when not covered, else 0. */
+int fullmode__check_version(pid_t pid, const struct lp_pyversion *v, const char *version_str);
+
+/* Before the BPF object is loaded: the text range and the capture rate. */
+void fullmode__configure(struct lockprof_bpf *skel, const struct lp_target *t,
+			 const struct lp_opts *opts);
+
+/* After loading: finds sem_trywait and sem_post in the target's libc and calibrates the cost of
+ * a probe hit on this kernel. 0 or an LP_EXIT_* code after printing why. */
+int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
+		      const struct lp_target *t, const struct lp_opts *opts);
+
+/* Starts the duty cycle (attaches the probes for the first period). */
+int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);
+
+/* Called from the collection loop: applies the controller's decision. Returns the milliseconds
+ * the caller may sleep before the next call, at most max_ms. */
+int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms);
+
+/* Detaches the full-mode probes and fills p->full (call before adding the stats). */
+void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_profile *p);
+
+/* Idempotent cleanup. */
+void fullmode__detach(struct lp_fullmode *fm);
+
+/* The calibration's probe target inside lockprof itself; exported so .symtab names it. */
+int lp_calibration_target(int x);
+
+#endif

@@ -1,0 +1,109 @@
+"""-m full: hold times of threading.Lock, in-kernel capture sampling and the overhead bound, on
+every supported CPython found. Where threading.Lock is a PyMutex (3.13.1+, 3.14), -m full is
+refused with one line and exit code 5."""
+
+import json
+
+from conftest import clip, leaf, parse_report, show_json, start_target
+from test_contention import assert_error, run_lockprof
+
+ROUNDS = 20
+HOLD_MS = 10
+HOLD_TOLERANCE = 0.10
+HOT = 100000
+HOT_PCT = 10
+COUNT_TOLERANCE = 0.05
+
+
+def full_covered(python):
+    """threading.Lock is a glibc sem_t: 3.8-3.12 and 3.13.0 (3.13.1 took PyMutex, gh-117721)."""
+    major, minor, micro = python.version
+    return (major, minor) <= (3, 12) or (major, minor, micro) == (3, 13, 0)
+
+
+def profile(run_profiled, python, workload_args, lockprof_args):
+    run = run_profiled(python, "holds.py", [str(a) for a in workload_args],
+                       ["-m", "full", "-f", "json"] + [str(a) for a in lockprof_args])
+    assert run.returncode == 0, "lockprof exit %d\n%s" % (run.returncode, run.describe())
+    report = parse_report(run)
+    whole = "workload: %s\nreport:\n%s\nstderr:\n%s" % (json.dumps(run.result), show_json(report), clip(run.stderr))
+    return run.result, report, whole
+
+
+def stacks_at(report, role, line):
+    """[(lock, stack)] for stacks of role whose leaf is holds.py:line."""
+    hits = []
+    for lock in report["locks"]:
+        for stack in lock["stacks"]:
+            f = leaf(stack)
+            if stack["role"] == role and f and f["file"].endswith("holds.py") and f["line"] == line:
+                hits.append((lock, stack))
+    return hits
+
+
+def within(value, expected, tolerance):
+    return abs(value - expected) <= tolerance * expected
+
+
+def assert_refused(procs, python):
+    p = start_target(procs, python, "holds.py")
+    line = assert_error(run_lockprof(["-p", p.pid, "-m", "full", "-d", 1]), 5, "-m full on %s" % python.version_str)
+    assert "-m full" in line and "PyMutex" in line, line
+
+
+def test_full_hold_times(python, run_profiled, procs):
+    if not full_covered(python):
+        assert_refused(procs, python)
+        return
+    res, report, whole = profile(run_profiled, python, ["--rounds", ROUNDS, "--hold-ms", HOLD_MS],
+                                 ["--capture-pct", 100, "--max-overhead", 100])
+    assert report["mode"] == "contention,full", whole
+    full = report["full"]
+    assert full and full["capture_pct"] == 100 and full["duty_cycle"] == 1.0, whole
+    assert full["probe_cost_ns"] > 0, whole
+    assert report["estimated"] is False, whole
+    # The holder's acquisitions: every one recorded, its hold time as the workload measured it.
+    held = stacks_at(report, "hold", res["hold_line"])
+    assert len(held) == 1, "expected one hold stack at holds.py:%d\n%s" % (res["hold_line"], whole)
+    lock, holder = held[0]
+    assert holder["count"] == ROUNDS, whole
+    assert within(holder["hold_ns"], res["hold_ns"], HOLD_TOLERANCE), (
+        "holder held the_lock %.1f ms, the workload measured %.1f ms\n%s"
+        % (holder["hold_ns"] / 1e6, res["hold_ns"] / 1e6, whole))
+    # The waiter's contended acquisitions of the same lock: waits and holds exact.
+    waited = stacks_at(report, "waiter", res["wait_line"])
+    assert len(waited) == 1 and waited[0][0]["id"] == lock["id"], whole
+    assert lock["waits"] == ROUNDS, whole
+    waiter_holds = stacks_at(report, "hold", res["wait_line"])
+    assert len(waiter_holds) == 1 and waiter_holds[0][0]["id"] == lock["id"], whole
+    assert waiter_holds[0][1]["count"] == ROUNDS, whole
+    assert lock["hold_count"] == 2 * ROUNDS, whole
+    assert lock["hold_ns"] >= holder["hold_ns"], whole
+    assert lock["name"] == "the_lock", whole
+
+
+def test_full_sampled_count(python, run_profiled, procs):
+    if not full_covered(python):
+        return  # refusal checked by test_full_hold_times
+    res, report, whole = profile(run_profiled, python, ["--rounds", 1, "--hot", HOT],
+                                 ["--capture-pct", HOT_PCT, "--max-overhead", 100])
+    assert report["estimated"] is True and report["full"]["capture_pct"] == HOT_PCT, whole
+    hot = stacks_at(report, "hold", res["hot_line"])
+    assert len(hot) == 1, "expected one hold stack at holds.py:%d\n%s" % (res["hot_line"], whole)
+    lock, stack = hot[0]
+    assert within(lock["hold_count"], HOT, COUNT_TOLERANCE), (
+        "upscaled count %d, the workload acquired hot_lock %d times\n%s" % (lock["hold_count"], HOT, whole))
+    assert lock["waits"] == 0, whole
+
+
+def test_full_overhead_bound(python, run_profiled):
+    """At the default bound a hot loop gets the full-mode probes only part of the time."""
+    if not full_covered(python) or python.version[:2] != (3, 12):
+        return  # one interpreter is enough: the controller is the same for all
+    res, report, whole = profile(run_profiled, python, ["--rounds", 1, "--hot", 300000], [])
+    full = report["full"]
+    assert full["capture_pct"] == 1 and report["estimated"] is True, whole
+    assert full["probe_cost_ns"] > 0, whole
+    assert 0 < full["duty_cycle"] < 0.9, whole
+    assert full["estimated_overhead_pct"] > 0, whole
+    assert stacks_at(report, "hold", res["hot_line"]), whole

@@ -1,0 +1,116 @@
+"""Hold-time workload for lockprof's -m full tests (CPython 3.8+).
+
+Two phases after "go":
+
+1. --rounds rounds on one threading.Lock, ``the_lock``: a holder thread
+   acquires it (HOLD-LINE), lets a waiter thread run into it, keeps it
+   --hold-ms milliseconds and releases it; the waiter blocks in
+   ``with the_lock:`` (WAIT-LINE) until then, so each round has one
+   uncontended acquisition (the holder's) and one contended one (the
+   waiter's).  The holder measures its own hold time with perf_counter_ns
+   from just after acquire() to just before release().
+2. --hot uncontended acquisitions of ``hot_lock`` in a tight loop (HOT-LINE),
+   by one thread.
+
+Protocol: prints "ready", waits for "go" on stdin, then prints one JSON line:
+  {"rounds": N, "hold_ns": <holder's measured total>, "hot": M,
+   "hold_line": ..., "wait_line": ..., "hot_line": ..., "python": "X.Y.Z"}
+"""
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+the_lock = threading.Lock()
+hot_lock = threading.Lock()
+
+
+def marked_line(marker):
+    with open(__file__) as f:
+        for lineno, line in enumerate(f, 1):
+            if line.rstrip().endswith("# " + marker):
+                return lineno
+    raise RuntimeError("marker %s not found" % marker)
+
+
+class Rounds:
+    def __init__(self, count, hold_s):
+        self.count = count
+        self.hold_s = hold_s
+        self.held = threading.Event()
+        self.ack = threading.Event()
+        self.arriving = False
+        self.hold_ns = 0
+
+    def holder(self):
+        for _ in range(self.count):
+            the_lock.acquire()  # HOLD-LINE
+            t0 = time.perf_counter_ns()
+            self.arriving = False
+            self.held.set()
+            time.sleep(self.hold_s)
+            while not self.arriving:  # the waiter was starved of CPU: give it time to block
+                time.sleep(0.001)
+            if not the_lock.locked():
+                raise RuntimeError("the_lock should be held")
+            time.sleep(0.002)
+            self.hold_ns += time.perf_counter_ns() - t0
+            the_lock.release()
+            self.ack.wait()
+            self.ack.clear()
+
+    def waiter(self):
+        for _ in range(self.count):
+            self.held.wait()
+            self.held.clear()
+            self.arriving = True
+            with the_lock:  # WAIT-LINE
+                pass
+            self.ack.set()
+
+
+def hot(n):
+    for _ in range(n):
+        with hot_lock:  # HOT-LINE
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--hold-ms", type=float, default=10.0)
+    ap.add_argument("--hot", type=int, default=0)
+    args = ap.parse_args()
+
+    r = Rounds(args.rounds, args.hold_ms / 1000.0)
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    if sys.stdin.readline().strip() != "go":
+        sys.exit(1)
+    threads = [threading.Thread(target=r.holder, name="holder"),
+               threading.Thread(target=r.waiter, name="waiter")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if args.hot:
+        t = threading.Thread(target=hot, args=(args.hot,), name="hot")
+        t.start()
+        t.join()
+    result = {
+        "rounds": args.rounds,
+        "hold_ns": r.hold_ns,
+        "hot": args.hot,
+        "hold_line": marked_line("HOLD-LINE"),
+        "wait_line": marked_line("WAIT-LINE"),
+        "hot_line": marked_line("HOT-LINE"),
+        "python": "%d.%d.%d" % sys.version_info[:3],
+    }
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
