@@ -10,6 +10,7 @@
 #define EEXIST 17
 
 const volatile __u32 targ_tgid = 0;
+const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
 const volatile struct lp_py_offsets py = {};
 
 #include "counters.bpf.h"

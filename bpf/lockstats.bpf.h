@@ -87,6 +87,10 @@ static __always_inline void record_wait(const struct lp_inflight *w, __u32 tid, 
 	struct lp_stat_value *v;
 	__u64 ns = now - w->start_ns;
 
+	if (ns < targ_min_wait_ns) {
+		count_event(&counters.short_waits);
+		return;
+	}
 	v = bpf_map_lookup_elem(&stats, &key);
 	if (!v) {
 		if (bpf_map_update_elem(&stats, &key, &zero_value, BPF_NOEXIST) &&

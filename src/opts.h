@@ -4,18 +4,27 @@
 #define LOCKPROF_SRC_OPTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-enum lp_format {
-	LP_FORMAT_TEXT,
-	LP_FORMAT_JSON,
+#include "report.h"
+
+#define LP_MAX_OUTPUTS 4 /* one per format */
+
+/* One report to write: -f FORMAT with the -o FILE that follows it. */
+struct lp_output {
+	enum lp_format format;
+	const char *path; /* NULL: stdout */
 };
 
 struct lp_opts {
 	pid_t pid;
 	double duration_s; /* 0: until Ctrl-C or target exit */
-	enum lp_format format;
-	const char *output; /* NULL: stdout */
+	double interval_s; /* 0: one report at the end; else one per interval, then reset */
+	uint64_t min_wait_ns; /* waits shorter than this are not counted */
+	struct lp_output outputs[LP_MAX_OUTPUTS];
+	int noutputs; /* at least 1 */
+	struct lp_report_opts report;
 	int verbose;
 };
 

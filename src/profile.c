@@ -7,23 +7,39 @@
 #include "profile.h"
 #include "u64map.h"
 
-void profile__init(struct lp_profile *p)
+static const char *const role_names[] = {
+	[LP_ROLE_WAITER] = "waiter",
+};
+
+const char *profile__role_name(enum lp_role role)
+{
+	if ((size_t)role < sizeof(role_names) / sizeof(role_names[0]) && role_names[role])
+		return role_names[role];
+	return "unknown";
+}
+
+int profile__role_from_name(const char *name, enum lp_role *role)
+{
+	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (role_names[i] && !strcmp(role_names[i], name)) {
+			*role = (enum lp_role)i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
+		   const struct lp_threadnames *names)
 {
 	memset(p, 0, sizeof(*p));
 	p->mode = "contention";
-	p->stacks_by_id = calloc(1, sizeof(struct u64map));
+	p->stacks = stacks;
+	p->thread_names = names;
 	p->locks_by_id = calloc(1, sizeof(struct u64map));
 }
 
 void profile__free(struct lp_profile *p)
 {
-	struct u64map *stacks = p->stacks_by_id;
-
-	if (stacks) {
-		u64map__for_each(stacks, i) free(stacks->values[i]);
-		u64map__free(stacks);
-		free(stacks);
-	}
 	if (p->locks_by_id) {
 		u64map__free(p->locks_by_id);
 		free(p->locks_by_id);
@@ -35,29 +51,6 @@ void profile__free(struct lp_profile *p)
 	}
 	free(p->locks);
 	memset(p, 0, sizeof(*p));
-}
-
-int profile__add_stack(struct lp_profile *p, const struct lp_stack *raw, struct lp_symbolizer *s)
-{
-	struct u64map *stacks = p->stacks_by_id;
-	struct lp_stack_sym *st;
-	uint32_t depth = raw->depth < LP_MAX_FRAMES ? raw->depth : LP_MAX_FRAMES;
-
-	if (!stacks || !raw->stack_id || u64map__get(stacks, raw->stack_id))
-		return stacks ? 0 : -ENOMEM;
-	st = calloc(1, sizeof(*st) + depth * sizeof(st->frames[0]));
-	if (!st)
-		return -ENOMEM;
-	st->id = raw->stack_id;
-	st->depth = depth;
-	st->truncated = raw->truncated;
-	for (uint32_t i = 0; i < depth; i++)
-		symbolizer__frame(s, raw->frames[i].code, raw->frames[i].instr, &st->frames[i]);
-	if (u64map__put(stacks, st->id, st)) {
-		free(st);
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 static struct lp_lock *lock_for(struct lp_profile *p, uint64_t id)
@@ -105,19 +98,21 @@ static struct lp_lock_stack *lock_stack_for(struct lp_lock *lock, uint64_t stack
 	return ls;
 }
 
-static int add_tid(struct lp_lock_stack *ls, uint32_t tid)
+static struct lp_thread_share *share_for(struct lp_lock_stack *ls, uint32_t tid)
 {
-	uint32_t *tids;
+	struct lp_thread_share *tids;
 
 	for (size_t i = 0; i < ls->ntids; i++)
-		if (ls->tids[i] == tid)
-			return 0;
+		if (ls->tids[i].tid == tid)
+			return &ls->tids[i];
 	tids = realloc(ls->tids, (ls->ntids + 1) * sizeof(*tids));
 	if (!tids)
-		return -ENOMEM;
+		return NULL;
 	ls->tids = tids;
-	ls->tids[ls->ntids++] = tid;
-	return 0;
+	tids = &ls->tids[ls->ntids++];
+	memset(tids, 0, sizeof(*tids));
+	tids->tid = tid;
+	return tids;
 }
 
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
@@ -125,6 +120,7 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 {
 	struct lp_lock *lock;
 	struct lp_lock_stack *ls;
+	struct lp_thread_share *share;
 
 	if (!val->count)
 		return 0;
@@ -132,8 +128,11 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	if (!lock)
 		return -ENOMEM;
 	ls = lock_stack_for(lock, key->stack_id, LP_ROLE_WAITER);
-	if (!ls || add_tid(ls, key->tid))
+	share = ls ? share_for(ls, key->tid) : NULL;
+	if (!share)
 		return -ENOMEM;
+	share->count += val->count;
+	share->wait_ns += val->total_ns;
 	ls->count += val->count;
 	ls->wait_ns += val->total_ns;
 	if (val->max_ns > ls->max_ns)
@@ -179,9 +178,9 @@ void profile__finish(struct lp_profile *p)
 		for (size_t j = 0; j < lock->nstacks; j++) {
 			struct lp_lock_stack *ls = &lock->stacks[j];
 
-			ls->stack = u64map__get(p->stacks_by_id, ls->stack_id);
+			ls->stack = stacktab__get(p->stacks, ls->stack_id);
 			for (size_t t = 0; t < ls->ntids; t++)
-				u64map__put(&threads, (uint64_t)ls->tids[t] + 1, p);
+				u64map__put(&threads, (uint64_t)ls->tids[t].tid + 1, p);
 		}
 		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
 		p->total_waits += lock->waits;

@@ -11,17 +11,17 @@
 #include <sys/types.h>
 
 #include "lockprof/abi.h"
-#include "symbolize.h"
-
-struct lp_stack_sym {
-	uint64_t id;
-	uint32_t depth;
-	bool truncated;
-	struct lp_frame_sym frames[]; /* leaf first */
-};
+#include "stacktab.h"
+#include "threadnames.h"
 
 enum lp_role {
 	LP_ROLE_WAITER,
+};
+
+/* One thread's part of a stack's waits (pprof labels its samples by thread). */
+struct lp_thread_share {
+	uint32_t tid;
+	uint64_t count, wait_ns;
 };
 
 struct lp_lock_stack {
@@ -29,7 +29,7 @@ struct lp_lock_stack {
 	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) */
 	enum lp_role role;
 	uint64_t count, wait_ns, max_ns;
-	uint32_t *tids;
+	struct lp_thread_share *tids; /* in the order first seen */
 	size_t ntids;
 };
 
@@ -49,23 +49,27 @@ struct lp_profile {
 	char interpreter[PATH_MAX];
 	const char *mode;
 	uint64_t duration_ns;
+	uint64_t start_unix_ns; /* wall-clock start of what the profile covers */
+	unsigned int interval;	/* with -i: 1 for the first interval's profile; else 0 */
+	uint64_t min_wait_ns;	/* waits shorter than this were not counted */
 	struct lp_counters counters;
 	uint64_t unknown_frames;
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
 	size_t nlocks;
 	size_t nthreads; /* distinct threads that waited */
 	uint64_t total_waits, total_wait_ns;
+	const struct lp_stacktab *stacks;	    /* borrowed: outlives the profile */
+	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
 	/* private */
-	void *stacks_by_id;
 	void *locks_by_id;
 	size_t locks_cap;
 };
 
-void profile__init(struct lp_profile *p);
+/* An empty profile whose stacks are looked up in `stacks` (and thread names in `names`, which may
+ * be NULL); both must outlive it. */
+void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
+		   const struct lp_threadnames *names);
 void profile__free(struct lp_profile *p);
-
-/* Symbolizes a stack BPF announced. Duplicates are ignored. 0 or -ENOMEM. */
-int profile__add_stack(struct lp_profile *p, const struct lp_stack *raw, struct lp_symbolizer *s);
 
 /* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
@@ -73,6 +77,12 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 
 /* Links stacks, computes totals and sorts. Call once, after the last add. */
 void profile__finish(struct lp_profile *p);
+
+/* "waiter", ...: the role's name in reports and on the command line. */
+const char *profile__role_name(enum lp_role role);
+
+/* The role with this name. 0, or -ENOENT when this build has no such role. */
+int profile__role_from_name(const char *name, enum lp_role *role);
 
 /* The leaf frame of a lock's top stack, or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);

@@ -89,14 +89,19 @@ void protobuf__bool(struct protobuf *b, uint32_t field, bool v)
 	protobuf__uint64(b, field, v ? 1 : 0);
 }
 
-void protobuf__bytes(struct protobuf *b, uint32_t field, const void *data, size_t len)
+void protobuf__append(struct protobuf *b, const void *data, size_t len)
 {
-	tag(b, field, WIRE_LEN);
-	protobuf__varint(b, len);
 	if (!len || !reserve(b, len))
 		return;
 	memcpy(b->data + b->len, data, len);
 	b->len += len;
+}
+
+void protobuf__bytes(struct protobuf *b, uint32_t field, const void *data, size_t len)
+{
+	tag(b, field, WIRE_LEN);
+	protobuf__varint(b, len);
+	protobuf__append(b, data, len);
 }
 
 void protobuf__string(struct protobuf *b, uint32_t field, const char *s)

@@ -37,6 +37,9 @@ void protobuf__string(struct protobuf *b, uint32_t field, const char *s);
 void protobuf__packed_uint64(struct protobuf *b, uint32_t field, const uint64_t *v, size_t n);
 void protobuf__packed_int64(struct protobuf *b, uint32_t field, const int64_t *v, size_t n);
 
+/* Appends bytes already encoded (fields built in another buffer), with no tag of their own. */
+void protobuf__append(struct protobuf *b, const void *data, size_t len);
+
 /* A nested message: begin writes the field's tag and returns a mark, the caller writes the
  * message's fields, end inserts the length in front of them. Marks nest. */
 size_t protobuf__begin(struct protobuf *b, uint32_t field);

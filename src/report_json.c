@@ -92,7 +92,26 @@ static void write_frames(FILE *f, const struct lp_stack_sym *st)
 	fputc(']', f);
 }
 
-static void write_lock(FILE *f, const struct lp_lock *lock)
+/* Each thread's share of a stack's waits, with the thread's name when it was read. */
+static void write_threads(FILE *f, const struct lp_lock_stack *ls,
+			  const struct lp_threadnames *names)
+{
+	fputs("\"threads\": [", f);
+	for (size_t t = 0; t < ls->ntids; t++) {
+		const char *name = threadnames__get(names, ls->tids[t].tid);
+
+		fprintf(f, "%s{\"id\": %u, \"name\": ", t ? ", " : "", ls->tids[t].tid);
+		if (name)
+			json__write_string(f, name);
+		else
+			fputs("null", f);
+		fprintf(f, ", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
+			ls->tids[t].count, ls->tids[t].wait_ns);
+	}
+	fputc(']', f);
+}
+
+static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_threadnames *names)
 {
 	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
@@ -108,16 +127,19 @@ static void write_lock(FILE *f, const struct lp_lock *lock)
 	for (size_t s = 0; s < lock->nstacks; s++) {
 		const struct lp_lock_stack *ls = &lock->stacks[s];
 
+		fputs(s ? ",\n       {\"role\": " : "\n       {\"role\": ", f);
+		json__write_string(f, profile__role_name(ls->role));
 		fprintf(f,
-			"%s\n       {\"role\": \"waiter\", \"count\": %" PRIu64
-			", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
+			", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 			", \"thread_ids\": [",
-			s ? "," : "", ls->count, ls->wait_ns, ls->max_ns);
+			ls->count, ls->wait_ns, ls->max_ns);
 		for (size_t t = 0; t < ls->ntids; t++)
-			fprintf(f, t ? ", %u" : "%u", ls->tids[t]);
-		fputs("], ", f);
+			fprintf(f, t ? ", %u" : "%u", ls->tids[t].tid);
+		fputs("],\n        ", f);
+		write_threads(f, ls, names);
+		fputs(",\n        ", f);
 		write_frames(f, ls->stack);
-		fputc('}', f);
+		fprintf(f, ", \"truncated\": %s}", ls->stack && ls->stack->truncated ? "true" : "false");
 	}
 	fputs("]}", f);
 }
@@ -133,10 +155,17 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 	fputs(", \"interpreter\": ", f);
 	json__write_string(f, p->interpreter);
 	fprintf(f,
-		"},\n \"duration_ns\": %" PRIu64 ", \"estimated\": false, \"probe_hits\": %" PRIu64
-		", \"threads\": %zu, \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ",\n",
-		p->duration_ns, (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
-		p->total_wait_ns);
+		"},\n \"start_unix_ns\": %" PRIu64 ", \"duration_ns\": %" PRIu64
+		", \"estimated\": false, \"min_wait_ns\": %" PRIu64 ",\n",
+		p->start_unix_ns, p->duration_ns, p->min_wait_ns);
+	if (p->interval)
+		fprintf(f, " \"interval\": %u,", p->interval);
+	else
+		fputs(" \"interval\": null,", f);
+	fprintf(f,
+		" \"probe_hits\": %" PRIu64 ", \"threads\": %zu, \"waits\": %" PRIu64
+		", \"wait_ns\": %" PRIu64 ",\n",
+		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64
@@ -147,7 +176,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		write_lock(f, &p->locks[i]);
+		write_lock(f, &p->locks[i], p->thread_names);
 	}
 	fputs("\n ]}\n", f);
 	return ferror(f) ? -EIO : 0;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The text report: a summary line, one row per lock, then the top waiting stacks. */
+/* The text report: a summary line, one row per lock (sorted and cut as asked), the top waiting
+ * stacks, and with -H a wait histogram per lock. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report.h"
 #include "units.h"
@@ -67,46 +70,157 @@ static void write_stack(FILE *f, const struct lp_stack_sym *st)
 		fputs("    ... (deeper frames truncated)\n", f);
 }
 
-int report_text__write(FILE *f, const struct lp_profile *p)
+static uint64_t sort_value(const struct lp_lock *lock, enum lp_sort key)
+{
+	switch (key) {
+	case LP_SORT_MAX:
+		return lock->max_ns;
+	case LP_SORT_COUNT:
+		return lock->waits;
+	case LP_SORT_AVG:
+		return lock->waits ? lock->wait_ns / lock->waits : 0;
+	case LP_SORT_TOTAL:
+		break;
+	}
+	return lock->wait_ns;
+}
+
+static int cmp_lock(const void *a, const void *b, void *key)
+{
+	const struct lp_lock *x = *(const struct lp_lock *const *)a;
+	const struct lp_lock *y = *(const struct lp_lock *const *)b;
+	enum lp_sort sort = *(const enum lp_sort *)key;
+	uint64_t vx = sort_value(x, sort), vy = sort_value(y, sort);
+
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The locks to list, in the order asked for; the caller frees the array. */
+static const struct lp_lock **select_locks(const struct lp_profile *p,
+					   const struct lp_report_opts *o, size_t *n)
+{
+	const struct lp_lock **locks = calloc(p->nlocks ? p->nlocks : 1, sizeof(*locks));
+
+	if (!locks)
+		return NULL;
+	for (size_t i = 0; i < p->nlocks; i++)
+		locks[i] = &p->locks[i];
+	qsort_r(locks, p->nlocks, sizeof(*locks), cmp_lock, (void *)&o->sort);
+	*n = o->top && o->top < p->nlocks ? o->top : p->nlocks;
+	return locks;
+}
+
+/* A label that fits the column: long ones lose the start of the path, never the lock's name. */
+static void fit_label(char *label, size_t width)
+{
+	size_t n = strlen(label);
+
+	if (n <= width || width < 4)
+		return;
+	memmove(label + 3, label + n - (width - 3), width - 3 + 1);
+	memcpy(label, "...", 3);
+}
+
+enum { COL_WAITS, COL_TOTAL, COL_AVG, COL_MAX, COL_TIMEOUTS, NCOLS };
+
+static void lock_cells(const struct lp_lock *lock, char cells[NCOLS][32])
+{
+	units__count(lock->waits, cells[COL_WAITS], sizeof(cells[0]));
+	units__duration(lock->wait_ns, cells[COL_TOTAL], sizeof(cells[0]));
+	units__duration(lock->waits ? lock->wait_ns / lock->waits : 0, cells[COL_AVG],
+			sizeof(cells[0]));
+	units__duration(lock->max_ns, cells[COL_MAX], sizeof(cells[0]));
+	units__count(lock->timeouts, cells[COL_TIMEOUTS], sizeof(cells[0]));
+}
+
+/* The lock table: every column as wide as its widest cell. */
+static void write_table(FILE *f, const struct lp_lock **locks, size_t n)
+{
+	static const char *const heads[NCOLS] = { "WAITS", "TOTAL", "AVG", "MAX", "TIMEOUTS" };
+	char label[MAX_LOCK_COLUMN * 4], cells[NCOLS][32];
+	int width = 4, w[NCOLS];
+
+	for (int c = 0; c < NCOLS; c++)
+		w[c] = (int)strlen(heads[c]);
+	for (size_t i = 0; i < n; i++) {
+		int len;
+
+		lock_label(locks[i], label, sizeof(label));
+		len = (int)strlen(label);
+		if (len > width)
+			width = len > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : len;
+		lock_cells(locks[i], cells);
+		for (int c = 0; c < NCOLS; c++)
+			if ((int)strlen(cells[c]) > w[c])
+				w[c] = (int)strlen(cells[c]);
+	}
+	fprintf(f, "%-*s", width, "LOCK");
+	for (int c = 0; c < NCOLS; c++)
+		fprintf(f, "  %*s", w[c], heads[c]);
+	fputc('\n', f);
+	for (size_t i = 0; i < n; i++) {
+		lock_label(locks[i], label, sizeof(label));
+		fit_label(label, (size_t)width);
+		lock_cells(locks[i], cells);
+		fprintf(f, "%-*s", width, label);
+		for (int c = 0; c < NCOLS; c++)
+			fprintf(f, "  %*s", w[c], cells[c]);
+		fputc('\n', f);
+	}
+}
+
+static void write_header(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_counters *c = &p->counters;
-	char a[32], b[32], d[32], e[32], label[MAX_LOCK_COLUMN * 4];
-	int width = 4;
 	uint64_t lost = c->lost_events + c->stats_dropped + c->stacks_dropped + c->inflight_dropped;
+	char a[32], b[32], d[32];
 
+	if (p->interval) {
+		time_t secs = (time_t)(p->start_unix_ns / 1000000000ULL);
+		struct tm tm;
+		char when[64] = "?";
+
+		if (localtime_r(&secs, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(f, "[%s] interval %u\n", when, p->interval);
+	}
 	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
-		   "total. %s events lost.\n\n",
+		   "total. %s events lost.\n",
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
+	if (p->min_wait_ns)
+		fprintf(f, "Waits shorter than %s are not counted (--min-wait).\n",
+			units__duration(p->min_wait_ns, a, sizeof(a)));
+	fputc('\n', f);
+}
+
+int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	const struct lp_counters *c = &p->counters;
+	const struct lp_lock **locks;
+	char a[32], b[32], label[MAX_LOCK_COLUMN * 4];
+	size_t n = 0;
+
+	write_header(f, p);
 	if (!p->nlocks) {
 		fputs("No lock contention seen: no thread blocked on a lock.\n", f);
 		return ferror(f) ? -EIO : 0;
 	}
+	locks = select_locks(p, o, &n);
+	if (!locks)
+		return -ENOMEM;
+	write_table(f, locks, n);
+	if (n < p->nlocks)
+		fprintf(f, "(%zu more lock%s not listed: --top %zu)\n", p->nlocks - n,
+			p->nlocks - n == 1 ? "" : "s", o->top);
 
-	for (size_t i = 0; i < p->nlocks; i++) {
-		int n;
-
-		lock_label(&p->locks[i], label, sizeof(label));
-		n = (int)strlen(label);
-		if (n > width)
-			width = n > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : n;
-	}
-	fprintf(f, "%-*s %9s %9s %9s %9s %8s\n", width, "LOCK", "WAITS", "TOTAL", "AVG", "MAX",
-		"TIMEOUTS");
-	for (size_t i = 0; i < p->nlocks; i++) {
-		const struct lp_lock *lock = &p->locks[i];
-
-		lock_label(lock, label, sizeof(label));
-		fprintf(f, "%-*.*s %9s %9s %9s %9s %8" PRIu64 "\n", width, width, label,
-			units__count(lock->waits, a, sizeof(a)),
-			units__duration(lock->wait_ns, b, sizeof(b)),
-			units__duration(lock->waits ? lock->wait_ns / lock->waits : 0, d, sizeof(d)),
-			units__duration(lock->max_ns, e, sizeof(e)), lock->timeouts);
-	}
-
-	for (size_t i = 0; i < p->nlocks && i < TOP_LOCKS_WITH_STACKS; i++) {
-		const struct lp_lock *lock = &p->locks[i];
+	for (size_t i = 0; i < n && i < TOP_LOCKS_WITH_STACKS; i++) {
+		const struct lp_lock *lock = locks[i];
 		const struct lp_lock_stack *top = lock->nstacks ? &lock->stacks[0] : NULL;
 
 		if (!top)
@@ -118,6 +232,13 @@ int report_text__write(FILE *f, const struct lp_profile *p)
 			units__count(top->count, b, sizeof(b)), label);
 		write_stack(f, top->stack);
 	}
+	for (size_t i = 0; o->histogram && i < n; i++) {
+		lock_label(locks[i], label, sizeof(label));
+		fprintf(f, "\nWait time histogram: %s (%s waits)\n", label,
+			units__count(locks[i]->waits, a, sizeof(a)));
+		report_hist__write(f, locks[i]->hist, "    ");
+	}
+	free(locks);
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
 		fprintf(f,
 			"\nIncomplete data: %" PRIu64 " failed reads, %" PRIu64
