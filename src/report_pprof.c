@@ -188,9 +188,8 @@ static void add_samples(struct builder *b, const struct lp_profile *p, const str
 {
 	uint64_t locs[LP_MAX_FRAMES + 1];
 	size_t nlocs = stack_locations(b, ls->stack, locs);
-	char name[32], tid[16];
-
-	report__lock_name(lock, name, sizeof(name));
+	char buf[32], tid[16];
+	const char *name = report__lock_name(lock, buf, sizeof(buf));
 	/* One sample per thread, so that pprof can focus on a thread (-tagfocus). */
 	for (size_t t = 0; t < ls->ntids; t++) {
 		const char *tname = threadnames__get(p->thread_names, ls->tids[t].tid);
