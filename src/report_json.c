@@ -156,8 +156,9 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 	json__write_string(f, p->interpreter);
 	fprintf(f,
 		"},\n \"start_unix_ns\": %" PRIu64 ", \"duration_ns\": %" PRIu64
-		", \"estimated\": false, \"min_wait_ns\": %" PRIu64 ",\n",
-		p->start_unix_ns, p->duration_ns, p->min_wait_ns);
+		", \"estimated\": false, \"min_wait_ns\": %" PRIu64 ", \"short_waits\": %" PRIu64
+		",\n",
+		p->start_unix_ns, p->duration_ns, p->min_wait_ns, (uint64_t)c->short_waits);
 	if (p->interval)
 		fprintf(f, " \"interval\": %u,", p->interval);
 	else

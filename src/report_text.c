@@ -194,7 +194,8 @@ static void write_header(FILE *f, const struct lp_profile *p)
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
 	if (p->min_wait_ns)
-		fprintf(f, "Waits shorter than %s are not counted (--min-wait).\n",
+		fprintf(f, "%s wait%s shorter than %s not counted (--min-wait).\n",
+			units__count(c->short_waits, b, sizeof(b)), c->short_waits == 1 ? "" : "s",
 			units__duration(p->min_wait_ns, a, sizeof(a)));
 	fputc('\n', f);
 }

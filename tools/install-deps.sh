@@ -3,7 +3,9 @@
 # Installs the Debian/Ubuntu packages lockprof needs to build and test, only those missing.
 set -euo pipefail
 
-packages=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest)
+# golang-go: `go tool pprof` reads the pprof output in the functional tests.
+packages=(make gcc clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest
+	golang-go)
 # bpftool is its own package on Debian; Ubuntu ships it in linux-tools.
 if apt-cache show bpftool >/dev/null 2>&1 || ! command -v apt-cache >/dev/null; then
 	packages+=(bpftool)
