@@ -20,18 +20,12 @@
 #include "opts.h"
 #include "privilege.h"
 #include "probes.h"
-#include "profile.h"
 #include "pyobj.h"
 #include "pyoffsets.h"
 #include "pyversion.h"
-#include "report.h"
-#include "lockname.h"
-#include "stacktab.h"
-#include "statsmap.h"
+#include "reporter.h"
 #include "symbolize.h"
 #include "target.h"
-#include "threadnames.h"
-#include "u64map.h"
 
 #include "lockprof.skel.h"
 
@@ -43,17 +37,12 @@ static void on_signal(int sig)
 	exiting = 1;
 }
 
-static uint64_t clock_ns(clockid_t clock)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(clock, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* What the interpreter file tells: version, layout and where _PyRuntime is in the target. */
@@ -171,146 +160,16 @@ static int open_outputs(const struct lp_opts *opts, FILE *out[LP_MAX_OUTPUTS])
 	return 0;
 }
 
-/* What lives for the whole run and every report needs; profiles come and go with intervals. */
-struct session {
-	const struct lp_opts *opts;
-	const struct lp_target *target;
-	const struct interp_info *info;
-	struct lockprof_bpf *skel;
-	struct lp_stacktab *stacks;
-	struct lp_threadnames *threads;
-	struct lp_symbolizer *symbolizer;
-	FILE *out[LP_MAX_OUTPUTS];
-	/* the interval being collected */
-	unsigned int interval; /* 0 without -i */
-	uint64_t start_ns, start_unix_ns;
-	struct lp_counters counters_before;
-	uint64_t unknown_frames_before;
-	struct u64map lock_names; /* lock id -> name (strdup) read in an earlier interval */
-};
-
 static int on_event(void *ctx, void *data, size_t size)
 {
-	struct session *sn = ctx;
+	struct lp_reporter *rep = ctx;
 	const struct lp_event_header *hdr = data;
-	const struct lp_stack *raw;
 
 	if (size < sizeof(*hdr))
 		return 0;
-	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event)) {
-		raw = &((const struct lp_stack_event *)data)->stack;
-		stacktab__add(sn->stacks, raw, sn->symbolizer);
-		/* The thread is blocked right now: alive, and named as it will be in the report. */
-		threadnames__note(sn->threads, raw->tid);
-	}
+	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event))
+		reporter__add_stack(rep, &((const struct lp_stack_event *)data)->stack);
 	return 0;
-}
-
-/* The BPF counters since the last report (they only grow). */
-static void counters_since(struct session *sn, struct lp_counters *out)
-{
-	const __u64 *now = (const __u64 *)&sn->skel->bss->counters;
-	const __u64 *before = (const __u64 *)&sn->counters_before;
-	__u64 *delta = (__u64 *)out;
-
-	_Static_assert(sizeof(struct lp_counters) % sizeof(__u64) == 0, "counters are all __u64");
-	for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
-		delta[i] = now[i] - before[i];
-	sn->counters_before = sn->skel->bss->counters;
-}
-
-/* Threads rename themselves: read again the names of those in the profile still alive. */
-static void refresh_thread_names(struct lp_threadnames *names, const struct lp_profile *p)
-{
-	for (size_t i = 0; i < p->nlocks; i++)
-		for (size_t j = 0; j < p->locks[i].nstacks; j++)
-			for (size_t t = 0; t < p->locks[i].stacks[j].ntids; t++)
-				threadnames__refresh(names, p->locks[i].stacks[j].tids[t].tid);
-}
-
-/* Lock names come from the source files, read at report time: by a later interval the target may
- * have exited and its files be out of reach, so names read once are kept for the whole run. */
-static void remember_lock_names(struct u64map *known, struct lp_profile *p)
-{
-	for (size_t i = 0; i < p->nlocks; i++) {
-		struct lp_lock *lock = &p->locks[i];
-		char *name = u64map__get(known, lock->id), *copy;
-
-		if (!lock->name[0]) {
-			if (name)
-				snprintf(lock->name, sizeof(lock->name), "%s", name);
-			continue;
-		}
-		if (name && !strcmp(name, lock->name))
-			continue;
-		copy = strdup(lock->name);
-		if (copy && !u64map__put(known, lock->id, copy))
-			free(name);
-		else
-			free(copy);
-	}
-}
-
-static void free_lock_names(struct u64map *known)
-{
-	u64map__for_each(known, i) free(known->values[i]);
-	u64map__free(known);
-}
-
-/* Builds the profile of the current interval (the whole run without -i), which ended at end_ns,
- * writes every report, and starts the next interval. Returns 0 or an LP_EXIT_* code after
- * printing why. */
-static int report(struct session *sn, uint64_t end_ns)
-{
-	const struct lp_opts *opts = sn->opts;
-	uint64_t unknown = symbolizer__failures(sn->symbolizer);
-	struct lp_profile profile;
-	int err;
-
-	profile__init(&profile, sn->stacks, sn->threads);
-	profile.pid = opts->pid;
-	snprintf(profile.python, sizeof(profile.python), "%s", sn->info->version_str);
-	snprintf(profile.interpreter, sizeof(profile.interpreter), "%s", sn->target->interp.path);
-	profile.duration_ns = end_ns - sn->start_ns;
-	profile.start_unix_ns = sn->start_unix_ns;
-	profile.interval = sn->interval;
-	profile.min_wait_ns = opts->min_wait_ns;
-	counters_since(sn, &profile.counters);
-	profile.unknown_frames = unknown - sn->unknown_frames_before;
-	sn->unknown_frames_before = unknown;
-	err = statsmap__read(bpf_map__fd(sn->skel->maps.stats), &profile, sn->interval > 0);
-	if (err) {
-		lp_err("failed to read the statistics map: %s", strerror(-err));
-		profile__free(&profile);
-		return LP_EXIT_ERROR;
-	}
-	/* The next interval starts now: what BPF adds from here on was not in this read. */
-	sn->start_ns = end_ns;
-	sn->start_unix_ns = clock_ns(CLOCK_REALTIME);
-	if (sn->interval)
-		sn->interval++;
-
-	refresh_thread_names(sn->threads, &profile);
-	profile__finish(&profile);
-	lockname__name_locks(&profile, sn->target);
-	remember_lock_names(&sn->lock_names, &profile);
-	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
-
-	for (int i = 0; i < opts->noutputs && !err; i++) {
-		err = report__write(sn->out[i], opts->outputs[i].format, &profile, &opts->report);
-		/* Successive intervals' text or collapsed reports: a blank line between them. */
-		if (!err && sn->interval && opts->outputs[i].format != LP_FORMAT_JSON)
-			fputc('\n', sn->out[i]);
-		if (!err && fflush(sn->out[i]))
-			err = -errno;
-		if (err)
-			lp_err("failed to write the %s report to %s: %s",
-			       report__format_name(opts->outputs[i].format),
-			       opts->outputs[i].path ? opts->outputs[i].path : "stdout",
-			       strerror(-err));
-	}
-	profile__free(&profile);
-	return err ? LP_EXIT_OUTPUT : 0;
 }
 
 static const char *stop_reason;
@@ -332,19 +191,19 @@ static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_report
 	return (int)ms;
 }
 
-/* Runs until -d, a signal or the target's exit; the ring buffer is drained as stacks arrive, and
- * with -i a report is written at the end of every interval. Returns 0 or an LP_EXIT_* code. */
-static int collect(struct ring_buffer *rb, struct session *sn, int pidfd)
+/* Runs from start until -d, a signal or the target's exit; the ring buffer is drained as stacks
+ * arrive, and with -i the reports are written at the end of every interval. Returns 0 or an
+ * LP_EXIT_* code. */
+static int collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd, uint64_t start,
+		   struct lp_reporter *rep, struct lockprof_bpf *skel)
 {
-	const struct lp_opts *opts = sn->opts;
-	uint64_t start = sn->start_ns, interval_ns = (uint64_t)(opts->interval_s * 1e9);
 	uint64_t deadline = opts->duration_s > 0 ? start + (uint64_t)(opts->duration_s * 1e9) : 0;
-	uint64_t next_report = start + interval_ns, next_scan = start, now = start;
+	uint64_t interval_ns = (uint64_t)(opts->interval_s * 1e9), now = start;
+	uint64_t next_report = interval_ns ? start + interval_ns : 0, next_scan = start;
 
 	while (!exiting) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-		int err = ring_buffer__poll(rb, poll_timeout_ms(now, deadline,
-								interval_ns ? next_report : 0));
+		int err = ring_buffer__poll(rb, poll_timeout_ms(now, deadline, next_report));
 
 		now = now_ns();
 		if (err < 0 && err != -EINTR) {
@@ -352,7 +211,7 @@ static int collect(struct ring_buffer *rb, struct session *sn, int pidfd)
 			stop_reason = "error";
 			break;
 		}
-		/* Before the interval check: at -d the final report covers the last interval. */
+		/* Before the interval check: at -d, the final report covers the last interval. */
 		if (deadline && now >= deadline) {
 			stop_reason = "duration";
 			break;
@@ -362,13 +221,14 @@ static int collect(struct ring_buffer *rb, struct session *sn, int pidfd)
 			stop_reason = "target exited";
 			break;
 		}
-		/* Names of threads that may exit before the report; only new threads are read. */
+		/* Threads may exit before the report: name them while they live. */
 		if (now >= next_scan) {
-			threadnames__scan(sn->threads);
+			reporter__scan_threads(rep);
 			next_scan = now + 1000000000ULL;
 		}
-		if (interval_ns && now >= next_report) {
-			err = report(sn, now);
+		if (next_report && now >= next_report) {
+			err = reporter__write(rep, now, bpf_map__fd(skel->maps.stats),
+					      &skel->bss->counters);
 			if (err)
 				return err;
 			next_report += interval_ns;
@@ -385,11 +245,13 @@ int main(int argc, char **argv)
 	struct lp_target target;
 	struct interp_info info = {};
 	struct lp_probes probes = {};
-	struct session sn = {};
+	struct lp_symbolizer *symbolizer = NULL;
+	struct lp_reporter *rep = NULL;
 	struct lockprof_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	uint64_t stop_ns;
+	FILE *out[LP_MAX_OUTPUTS] = {};
+	uint64_t start_ns, stop_ns;
 	int err, pidfd = -1;
 
 	err = opts__parse(argc, argv, &opts);
@@ -397,9 +259,6 @@ int main(int argc, char **argv)
 		return err;
 	lp_verbose = opts.verbose;
 	libbpf_set_print(lp_libbpf_print);
-	sn.opts = &opts;
-	sn.target = &target;
-	sn.info = &info;
 
 	/* Check the target and our rights before loading anything. */
 	err = target__check_alive(opts.pid);
@@ -410,7 +269,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = inspect_interpreter(&target, &info);
 	if (!err)
-		err = open_outputs(&opts, sn.out);
+		err = open_outputs(&opts, out);
 	if (err)
 		goto cleanup;
 
@@ -437,15 +296,15 @@ int main(int argc, char **argv)
 		err = err == -EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
 		goto cleanup;
 	}
-	sn.skel = skel;
 
-	/* Stacks and thread names outlive each interval's profile. */
-	sn.stacks = stacktab__new();
-	sn.threads = threadnames__new(opts.pid);
-	sn.symbolizer = symbolizer__new(opts.pid, &info.offsets);
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &sn, NULL);
-	if (!sn.stacks || !sn.threads || !sn.symbolizer || !rb) {
-		lp_err("failed to set up the event ring buffer: %s", strerror(errno));
+	symbolizer = symbolizer__new(opts.pid, &info.offsets);
+	if (symbolizer)
+		rep = reporter__new(&opts, &target, info.version_str, symbolizer, out);
+	if (rep)
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, rep, NULL);
+	if (!rb) {
+		lp_err("failed to set up the symbolizer, reports and event ring buffer: %s",
+		       strerror(errno));
 		err = LP_EXIT_ERROR;
 		goto cleanup;
 	}
@@ -455,9 +314,8 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
-	sn.start_ns = now_ns();
-	sn.start_unix_ns = clock_ns(CLOCK_REALTIME);
-	sn.interval = opts.interval_s > 0 ? 1 : 0;
+	start_ns = now_ns();
+	reporter__start(rep, start_ns);
 	if (opts.duration_s > 0)
 		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention, %g s. Ctrl-C "
 				"stops early.\n", opts.pid, info.version_str, target.interp.path,
@@ -466,7 +324,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention. Ctrl-C stops.\n",
 			opts.pid, info.version_str, target.interp.path);
 
-	err = collect(rb, &sn, pidfd);
+	err = collect(rb, &opts, pidfd, start_ns, rep, skel);
 	stop_ns = now_ns();
 
 	/* Detach first: the target runs at full speed while the report is built. */
@@ -474,20 +332,19 @@ int main(int argc, char **argv)
 	ring_buffer__consume(rb);
 	lp_info("stopped: %s", stop_reason);
 	if (!err)
-		err = report(&sn, stop_ns);
+		err = reporter__write(rep, stop_ns, bpf_map__fd(skel->maps.stats),
+				      &skel->bss->counters);
 
 cleanup:
 	probes__detach(&probes);
 	ring_buffer__free(rb);
 	lockprof_bpf__destroy(skel);
-	symbolizer__free(sn.symbolizer);
-	stacktab__free(sn.stacks);
-	threadnames__free(sn.threads);
-	free_lock_names(&sn.lock_names);
+	reporter__free(rep);
+	symbolizer__free(symbolizer);
 	if (pidfd >= 0)
 		close(pidfd);
 	for (int i = 0; i < LP_MAX_OUTPUTS; i++)
-		if (sn.out[i] && sn.out[i] != stdout)
-			fclose(sn.out[i]);
+		if (out[i] && out[i] != stdout)
+			fclose(out[i]);
 	return err;
 }

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The run's report writer: one profile per report, built from the BPF maps and the state kept
+ * across reports, rendered in every format asked for. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lockname.h"
+#include "log.h"
+#include "profile.h"
+#include "report.h"
+#include "reporter.h"
+#include "stacktab.h"
+#include "statsmap.h"
+#include "threadnames.h"
+#include "u64map.h"
+
+struct lp_reporter {
+	const struct lp_opts *opts;
+	const struct lp_target *target;
+	char python[32];
+	struct lp_symbolizer *symbolizer;
+	FILE *out[LP_MAX_OUTPUTS];
+	struct lp_stacktab *stacks;
+	struct lp_threadnames *threads;
+	struct u64map lock_names; /* lock id -> name (strdup) read for an earlier report */
+	/* the interval being collected */
+	unsigned int interval; /* 1, 2, ... with -i; 0 without */
+	uint64_t start_ns, start_unix_ns;
+	struct lp_counters counters_before;
+	uint64_t unknown_frames_before;
+};
+
+static uint64_t unix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct lp_reporter *reporter__new(const struct lp_opts *opts, const struct lp_target *t,
+				  const char *python, struct lp_symbolizer *s,
+				  FILE *const out[LP_MAX_OUTPUTS])
+{
+	struct lp_reporter *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->opts = opts;
+	r->target = t;
+	snprintf(r->python, sizeof(r->python), "%s", python);
+	r->symbolizer = s;
+	memcpy(r->out, out, sizeof(r->out));
+	r->stacks = stacktab__new();
+	r->threads = threadnames__new(opts->pid);
+	if (!r->stacks || !r->threads) {
+		reporter__free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->interval = opts->interval_s > 0 ? 1 : 0;
+	return r;
+}
+
+void reporter__free(struct lp_reporter *r)
+{
+	if (!r)
+		return;
+	stacktab__free(r->stacks);
+	threadnames__free(r->threads);
+	u64map__for_each(&r->lock_names, i) free(r->lock_names.values[i]);
+	u64map__free(&r->lock_names);
+	free(r);
+}
+
+void reporter__start(struct lp_reporter *r, uint64_t now_ns)
+{
+	r->start_ns = now_ns;
+	r->start_unix_ns = unix_now_ns();
+}
+
+void reporter__add_stack(struct lp_reporter *r, const struct lp_stack *raw)
+{
+	stacktab__add(r->stacks, raw, r->symbolizer);
+	/* The thread is blocked right now: alive, and named as it will be in the report. */
+	threadnames__note(r->threads, raw->tid);
+}
+
+void reporter__scan_threads(struct lp_reporter *r)
+{
+	threadnames__scan(r->threads);
+}
+
+/* The BPF counters since the last report (they only grow). */
+static void counters_since(struct lp_reporter *r, const struct lp_counters *now,
+			   struct lp_counters *out)
+{
+	const __u64 *cur = (const __u64 *)now, *before = (const __u64 *)&r->counters_before;
+	__u64 *delta = (__u64 *)out;
+
+	_Static_assert(sizeof(struct lp_counters) % sizeof(__u64) == 0, "counters are all __u64");
+	for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+		delta[i] = cur[i] - before[i];
+	r->counters_before = *now;
+}
+
+/* Threads rename themselves: read again the names of those in the profile still alive. */
+static void refresh_thread_names(struct lp_threadnames *names, const struct lp_profile *p)
+{
+	for (size_t i = 0; i < p->nlocks; i++)
+		for (size_t j = 0; j < p->locks[i].nstacks; j++)
+			for (size_t t = 0; t < p->locks[i].stacks[j].ntids; t++)
+				threadnames__refresh(names, p->locks[i].stacks[j].tids[t].tid);
+}
+
+/* Lock names come from the source files, read at report time: by a later interval the target may
+ * have exited and its files be out of reach, so names read once are kept for the whole run. */
+static void remember_lock_names(struct u64map *known, struct lp_profile *p)
+{
+	for (size_t i = 0; i < p->nlocks; i++) {
+		struct lp_lock *lock = &p->locks[i];
+		char *name = u64map__get(known, lock->id), *copy;
+
+		if (!lock->name[0]) {
+			if (name)
+				snprintf(lock->name, sizeof(lock->name), "%s", name);
+			continue;
+		}
+		if (name && !strcmp(name, lock->name))
+			continue;
+		copy = strdup(lock->name);
+		if (copy && !u64map__put(known, lock->id, copy))
+			free(name);
+		else
+			free(copy);
+	}
+}
+
+static int write_all(struct lp_reporter *r, const struct lp_profile *p)
+{
+	const struct lp_opts *opts = r->opts;
+	int err = 0;
+
+	for (int i = 0; i < opts->noutputs && !err; i++) {
+		err = report__write(r->out[i], opts->outputs[i].format, p, &opts->report);
+		/* Successive intervals' text or collapsed reports: a blank line between them. */
+		if (!err && p->interval && opts->outputs[i].format != LP_FORMAT_JSON)
+			fputc('\n', r->out[i]);
+		if (!err && fflush(r->out[i]))
+			err = -errno;
+		if (err)
+			lp_err("failed to write the %s report to %s: %s",
+			       report__format_name(opts->outputs[i].format),
+			       opts->outputs[i].path ? opts->outputs[i].path : "stdout",
+			       strerror(-err));
+	}
+	return err ? LP_EXIT_OUTPUT : 0;
+}
+
+int reporter__write(struct lp_reporter *r, uint64_t end_ns, int stats_fd,
+		    const struct lp_counters *counters)
+{
+	uint64_t unknown = symbolizer__failures(r->symbolizer);
+	struct lp_profile profile;
+	int err;
+
+	profile__init(&profile, r->stacks, r->threads);
+	profile.pid = r->opts->pid;
+	snprintf(profile.python, sizeof(profile.python), "%s", r->python);
+	snprintf(profile.interpreter, sizeof(profile.interpreter), "%s", r->target->interp.path);
+	profile.duration_ns = end_ns - r->start_ns;
+	profile.start_unix_ns = r->start_unix_ns;
+	profile.interval = r->interval;
+	profile.min_wait_ns = r->opts->min_wait_ns;
+	counters_since(r, counters, &profile.counters);
+	profile.unknown_frames = unknown - r->unknown_frames_before;
+	r->unknown_frames_before = unknown;
+	err = statsmap__read(stats_fd, &profile, r->interval > 0);
+	if (err) {
+		lp_err("failed to read the statistics map: %s", strerror(-err));
+		profile__free(&profile);
+		return LP_EXIT_ERROR;
+	}
+	/* The next interval starts now: what BPF adds from here on was not in this read. */
+	reporter__start(r, end_ns);
+	if (r->interval)
+		r->interval++;
+
+	refresh_thread_names(r->threads, &profile);
+	profile__finish(&profile);
+	lockname__name_locks(&profile, r->target);
+	remember_lock_names(&r->lock_names, &profile);
+	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
+	err = write_all(r, &profile);
+	profile__free(&profile);
+	return err;
+}
