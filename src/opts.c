@@ -123,7 +123,8 @@ static void add_format(struct argp_state *state, struct parse_state *ps, const c
 	enum lp_format fmt;
 
 	if (report__format_from_name(arg, &fmt))
-		argp_error(state, "invalid format '%s': expected text, json, collapsed or pprof", arg);
+		argp_error(state, "invalid format '%s': expected text, json, collapsed or pprof",
+			   arg);
 	for (int i = 0; i < ps->nformats; i++)
 		if (opts->outputs[i].format == fmt)
 			argp_error(state, "-f %s given twice", arg);
@@ -173,7 +174,8 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			argp_error(state, "-i cannot be used with -f pprof: a pprof file holds one "
 				   "profile (use -d, or -f json/collapsed/text with -i)");
 		if (!out->path && isatty(STDOUT_FILENO))
-			argp_error(state, "-f pprof writes gzip-compressed binary data: give -o FILE");
+			argp_error(state, "-f pprof writes gzip-compressed binary data: give "
+				   "-o FILE");
 	}
 	if (on_stdout > 1)
 		argp_error(state, "%d reports would go to stdout: give -o FILE to all but one",
@@ -213,8 +215,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_MIN_WAIT:
 		if (units__parse_duration(arg, &opts->min_wait_ns))
-			argp_error(state, "invalid --min-wait '%s': expected a duration with a unit, "
-				   "such as 10us, 5ms or 1s", arg);
+			argp_error(state, "invalid --min-wait '%s': expected a duration with a "
+				   "unit, such as 10us, 5ms or 1s", arg);
 		break;
 	case OPT_WEIGHT:
 		if (!strcmp(arg, "wait"))
@@ -222,16 +224,16 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "count"))
 			opts->report.weight = LP_WEIGHT_COUNT;
 		else if (!strcmp(arg, "hold"))
-			argp_error(state, "--weight hold needs hold times (-m full), which this version "
-				   "does not measure");
+			argp_error(state, "--weight hold needs hold times (-m full), which this "
+				   "version does not measure");
 		else
 			argp_error(state, "invalid --weight '%s': expected wait or count", arg);
 		break;
 	case OPT_PPROF_STACKS:
 		if (profile__role_from_name(arg, &opts->report.pprof_role)) {
 			if (!strcmp(arg, "holder"))
-				argp_error(state, "--pprof-stacks holder: this build does not record "
-					   "the holders' stacks yet");
+				argp_error(state, "--pprof-stacks holder: this build does not "
+					   "record the holders' stacks yet");
 			argp_error(state, "invalid --pprof-stacks '%s': expected waiter or holder",
 				   arg);
 		}
@@ -249,7 +251,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "avg"))
 			opts->report.sort = LP_SORT_AVG;
 		else
-			argp_error(state, "invalid --sort '%s': expected total, max, count or avg", arg);
+			argp_error(state, "invalid --sort '%s': expected total, max, count or avg",
+				   arg);
 		break;
 	case OPT_TOP:
 		errno = 0;

@@ -17,7 +17,8 @@ static void bucket_range(int slot, char *buf, size_t len)
 	if (slot == LP_HIST_SLOTS - 1)
 		snprintf(buf, len, "%s and more", lo);
 	else
-		snprintf(buf, len, "%s -> %s", lo, units__duration(1ULL << (slot + 1), hi, sizeof(hi)));
+		snprintf(buf, len, "%s -> %s", lo,
+			 units__duration(1ULL << (slot + 1), hi, sizeof(hi)));
 }
 
 void report_hist__write(FILE *f, const uint64_t hist[LP_HIST_SLOTS], const char *indent)

@@ -130,8 +130,8 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 		fputs(s ? ",\n       {\"role\": " : "\n       {\"role\": ", f);
 		json__write_string(f, profile__role_name(ls->role));
 		fprintf(f,
-			", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
-			", \"thread_ids\": [",
+			", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+			", \"max_wait_ns\": %" PRIu64 ", \"thread_ids\": [",
 			ls->count, ls->wait_ns, ls->max_ns);
 		for (size_t t = 0; t < ls->ntids; t++)
 			fprintf(f, t ? ", %u" : "%u", ls->tids[t].tid);
@@ -139,7 +139,8 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 		write_threads(f, ls, names);
 		fputs(",\n        ", f);
 		write_frames(f, ls->stack);
-		fprintf(f, ", \"truncated\": %s}", ls->stack && ls->stack->truncated ? "true" : "false");
+		fprintf(f, ", \"truncated\": %s}",
+			ls->stack && ls->stack->truncated ? "true" : "false");
 	}
 	fputs("]}", f);
 }

@@ -236,9 +236,9 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 	protobuf__int64(out, PROFILE_PERIOD, 1);
 	protobuf__int64(out, PROFILE_TIME_NANOS, (int64_t)p->start_unix_ns);
 	protobuf__int64(out, PROFILE_DURATION_NANOS, (int64_t)p->duration_ns);
-	snprintf(comment, sizeof(comment), "lockprof %s: pid %d, CPython %s (%s), mode %s, %s stacks",
-		 LOCKPROF_VERSION, (int)p->pid, p->python, p->interpreter, p->mode,
-		 profile__role_name(o->pprof_role));
+	snprintf(comment, sizeof(comment),
+		 "lockprof %s: pid %d, CPython %s (%s), mode %s, %s stacks", LOCKPROF_VERSION,
+		 (int)p->pid, p->python, p->interpreter, p->mode, profile__role_name(o->pprof_role));
 	protobuf__int64(out, PROFILE_COMMENT, intern(b, comment));
 
 	mark = protobuf__begin(out, PROFILE_MAPPING);
@@ -264,6 +264,7 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t len)
 	uint8_t chunk[16384];
 	z_stream zs = {};
 	int ret, err = 0;
+	size_t n;
 
 	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WINDOW, 8,
 			 Z_DEFAULT_STRATEGY) != Z_OK)
@@ -278,7 +279,8 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t len)
 			err = -EIO;
 			break;
 		}
-		if (fwrite(chunk, 1, sizeof(chunk) - zs.avail_out, f) != sizeof(chunk) - zs.avail_out) {
+		n = sizeof(chunk) - zs.avail_out;
+		if (fwrite(chunk, 1, n, f) != n) {
 			err = -EIO;
 			break;
 		}

@@ -217,6 +217,11 @@ static bool has_string(const struct decoded *d, const char *s)
 
 static void test_pprof(const struct lp_profile *p)
 {
+	static const char *const wanted[] = {
+		"contentions", "count",	    "delay",	"nanoseconds", "lock name",
+		"thread id",   "thread name", "worker-1", "self._pool",  "0xb000",
+		"101",	       "Pool.get",    "/srv/app/db.py", "<module>",
+	};
 	static uint8_t raw[1 << 16];
 	struct lp_report_opts o = { .pprof_role = LP_ROLE_WAITER };
 	struct decoded d = {};
@@ -236,7 +241,7 @@ static void test_pprof(const struct lp_profile *p)
 	free(gz);
 
 	CHECK_EQ_STR(d.strings[0], "", "string_table[0]");
-	/* one sample per (lock, stack, thread): A/WAITER x2 threads, A/SAME_LINE, B/OTHER, B/LOST */
+	/* a sample per (lock, stack, thread): A/WAITER (2 threads), A/SAME_LINE, B/OTHER, B/LOST */
 	CHECK_EQ_INT(d.nsamples, 5, "samples");
 	CHECK_EQ_INT(d.sum[0], 10, "contentions sum to the waits");
 	CHECK_EQ_INT(d.sum[1], 4001600, "delay sums to the wait ns");
@@ -247,13 +252,8 @@ static void test_pprof(const struct lp_profile *p)
 	CHECK_EQ_INT(d.time_nanos, 1700000000000000000ULL, "time_nanos");
 	CHECK_EQ_INT(d.duration_nanos, 2000000000, "duration_nanos");
 	CHECK_EQ_INT(d.period, 1, "period");
-	for (const char *const *s = (const char *const[]){ "contentions", "count", "delay",
-							    "nanoseconds", "lock name", "thread id",
-							    "thread name", "worker-1", "self._pool",
-							    "0xb000", "101", "Pool.get", "/srv/app/db.py",
-							    "<module>", NULL };
-	     *s; s++)
-		CHECK(has_string(&d, *s), "string table lacks \"%s\"", *s);
+	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
+		CHECK(has_string(&d, wanted[i]), "string table lacks \"%s\"", wanted[i]);
 }
 
 int main(void)
