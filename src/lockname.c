@@ -84,27 +84,35 @@ static int read_line(FILE *f, int lineno, char *buf, size_t len)
 	return -1;
 }
 
-void lockname__name_locks(struct lp_profile *p, const struct lp_target *t)
+size_t lockname__for_site(const struct lp_target *t, const struct lp_frame_sym *site, char *out,
+			  size_t outlen)
 {
 	char buf[MAX_SOURCE_LINE];
+	size_t n = 0;
+	FILE *f;
+	int fd;
 
-	for (size_t i = 0; i < p->nlocks; i++) {
-		const struct lp_frame_sym *site = profile__lock_site(&p->locks[i]);
-		FILE *f;
-		int fd;
-
-		if (!site || site->line <= 0 || site->file[0] == '<')
-			continue;
-		fd = target__open_file(t, site->file);
-		if (fd < 0)
-			continue;
-		f = fdopen(fd, "r");
-		if (!f) {
-			close(fd);
-			continue;
-		}
-		if (!read_line(f, site->line, buf, sizeof(buf)))
-			lockname__from_source(buf, p->locks[i].name, sizeof(p->locks[i].name));
-		fclose(f);
+	if (outlen)
+		out[0] = '\0';
+	if (!site || site->line <= 0 || site->file[0] == '<')
+		return 0;
+	fd = target__open_file(t, site->file);
+	if (fd < 0)
+		return 0;
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return 0;
 	}
+	if (!read_line(f, site->line, buf, sizeof(buf)))
+		n = lockname__from_source(buf, out, outlen);
+	fclose(f);
+	return n;
+}
+
+void lockname__name_locks(struct lp_profile *p, const struct lp_target *t)
+{
+	for (size_t i = 0; i < p->nlocks; i++)
+		lockname__for_site(t, profile__lock_site(&p->locks[i]), p->locks[i].name,
+				   sizeof(p->locks[i].name));
 }

@@ -24,6 +24,7 @@ struct lp_reporter {
 	FILE *out[LP_MAX_OUTPUTS];
 	struct lp_stacktab *stacks;
 	struct lp_threadnames *threads;
+	struct u64map site_names; /* stack id -> name (strdup) of the lock used at its leaf */
 	struct u64map lock_names; /* lock id -> name (strdup) read for an earlier report */
 	/* the interval being collected */
 	unsigned int interval; /* 1, 2, ... with -i; 0 without */
@@ -38,6 +39,12 @@ static uint64_t unix_now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void free_names(struct u64map *names)
+{
+	u64map__for_each(names, i) free(names->values[i]);
+	u64map__free(names);
 }
 
 struct lp_reporter *reporter__new(const struct lp_opts *opts, const struct lp_target *t,
@@ -70,8 +77,8 @@ void reporter__free(struct lp_reporter *r)
 		return;
 	stacktab__free(r->stacks);
 	threadnames__free(r->threads);
-	u64map__for_each(&r->lock_names, i) free(r->lock_names.values[i]);
-	u64map__free(&r->lock_names);
+	free_names(&r->site_names);
+	free_names(&r->lock_names);
 	free(r);
 }
 
@@ -83,9 +90,21 @@ void reporter__start(struct lp_reporter *r, uint64_t now_ns)
 
 void reporter__add_stack(struct lp_reporter *r, const struct lp_stack *raw)
 {
-	stacktab__add(r->stacks, raw, r->symbolizer);
+	const struct lp_stack_sym *st;
+	char name[sizeof(((struct lp_lock *)0)->name)], *copy;
+
+	if (stacktab__get(r->stacks, raw->stack_id) || stacktab__add(r->stacks, raw, r->symbolizer))
+		return;
 	/* The thread is blocked right now: alive, and named as it will be in the report. */
 	threadnames__note(r->threads, raw->tid);
+	/* Name the lock waited on at the leaf now too: the target, and the source files in its
+	 * mount namespace, may be gone by report time. */
+	st = stacktab__get(r->stacks, raw->stack_id);
+	if (!st || !st->depth || !lockname__for_site(r->target, &st->frames[0], name, sizeof(name)))
+		return;
+	copy = strdup(name);
+	if (copy && u64map__put(&r->site_names, st->id, copy))
+		free(copy);
 }
 
 void reporter__scan_threads(struct lp_reporter *r)
@@ -115,14 +134,29 @@ static void refresh_thread_names(struct lp_threadnames *names, const struct lp_p
 				threadnames__refresh(names, p->locks[i].stacks[j].tids[t].tid);
 }
 
-/* Lock names come from the source files, read at report time: by a later interval the target may
- * have exited and its files be out of reach, so names read once are kept for the whole run. */
-static void remember_lock_names(struct u64map *known, struct lp_profile *p)
+/* Lock names come from the source line where the lock was waited on. Read at report time when
+ * possible; when the target (or its files) is gone by then, from the line read when the stack was
+ * announced, or from an earlier interval's report. Names read are kept for the whole run. */
+static void name_locks(struct lp_reporter *r, struct lp_profile *p)
 {
+	struct u64map *known = &r->lock_names;
+
+	lockname__name_locks(p, r->target);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct lp_lock *lock = &p->locks[i];
 		char *name = u64map__get(known, lock->id), *copy;
 
+		for (size_t s = 0; !lock->name[0] && s < lock->nstacks; s++) {
+			const struct lp_stack_sym *st = lock->stacks[s].stack;
+
+			/* the same stack profile__lock_site names the lock from */
+			if (st && st->depth) {
+				copy = u64map__get(&r->site_names, st->id);
+				if (copy)
+					snprintf(lock->name, sizeof(lock->name), "%s", copy);
+				break;
+			}
+		}
 		if (!lock->name[0]) {
 			if (name)
 				snprintf(lock->name, sizeof(lock->name), "%s", name);
@@ -190,8 +224,7 @@ int reporter__write(struct lp_reporter *r, uint64_t end_ns, int stats_fd,
 
 	refresh_thread_names(r->threads, &profile);
 	profile__finish(&profile);
-	lockname__name_locks(&profile, r->target);
-	remember_lock_names(&r->lock_names, &profile);
+	name_locks(r, &profile);
 	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
 	err = write_all(r, &profile);
 	profile__free(&profile);
