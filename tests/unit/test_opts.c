@@ -128,8 +128,14 @@ static void test_usage_errors(void)
 		{ ((const char *const[]){ "-f", "json", NULL }), "no pid" },
 	};
 
+	enum lp_role holder;
+
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK_EQ_INT(parse_status(cases[i].args), LP_EXIT_USAGE, cases[i].what);
+	/* The blame view is selectable as soon as the profile has a "holder" role. */
+	CHECK_EQ_INT(parse_status(ARGS("--pprof-stacks", "holder", "-f", "pprof", "-o", "p")),
+		     profile__role_from_name("holder", &holder) ? LP_EXIT_USAGE : 0,
+		     "--pprof-stacks holder follows the roles this build has");
 }
 
 static void test_threadnames(void)
