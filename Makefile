@@ -8,7 +8,8 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
 # Debian's pytest: a python3 earlier in PATH (pyenv) may have none.
-PYTEST ?= /usr/bin/python3 -m pytest
+PYTHON ?= /usr/bin/python3
+PYTEST ?= $(PYTHON) -m pytest
 VERSION := 0.1.0
 # make install: $(DESTDIR)$(PREFIX)/sbin/lockprof and the manual page doc/lockprof.8.
 PREFIX ?= /usr/local
@@ -106,9 +107,11 @@ fuzz: $(FUZZ_TARGETS)
 		grep -E "stat::number_of_executed_units|stat::average_exec_per_sec" $(OUTPUT)/fuzz/$$n.log; \
 	done
 
-check-unit: $(UNIT_TESTS) $(ELF_FIXTURE)
+check-unit: $(UNIT_TESTS) $(ELF_FIXTURE) $(OUTPUT)/tests/dump_pyoffsets
 	$(Q)set -e; for t in $(UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
 		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) $$t; done
+	$(Q)$(PYTHON) tests/unit/check_pyoffsets.py --dump $(OUTPUT)/tests/dump_pyoffsets \
+		--work $(OUTPUT)/tests/pyoffsets --cc $(CC)
 
 check-functional: lockprof
 	$(Q)$(PYTEST) -q tests/functional

@@ -12,10 +12,12 @@
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
 const volatile struct lp_py_offsets py = {};
+const volatile struct lp_gil_config gil_cfg = {};
 
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
+#include "gil.bpf.h"
 
 /* Entry of glibc sem_wait/sem_clockwait/sem_timedwait. 3.8-3.13 Lock and RLock block here only
  * after the non-blocking try failed, so an uncontended acquire never gets here. */
@@ -85,6 +87,116 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 	count_event(&counters.probe_hits);
 	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. */
 	end_wait((__u32)pid_tgid, LP_WAIT_PARK, (int)ret == 0);
+	return 0;
+}
+
+#define NR_FUTEX 202 /* x86-64 */
+#define FUTEX_WAKE 1
+#define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME */
+
+/* glibc's sem_post makes a FUTEX_WAKE on the semaphore only when threads wait on it: that is the
+ * release of a contended 3.8-3.13 lock. A raw tracepoint needs no tracefs and costs no trap. */
+SEC("raw_tracepoint/sys_enter")
+int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pt_regs *regs;
+	__u64 uaddr, *waiters;
+	int op;
+
+	if (pid_tgid >> 32 != targ_tgid || ctx->args[1] != NR_FUTEX)
+		return 0;
+	regs = (struct pt_regs *)ctx->args[0];
+	op = (int)BPF_CORE_READ(regs, si);
+	if ((op & FUTEX_CMD_MASK) != FUTEX_WAKE)
+		return 0;
+	uaddr = BPF_CORE_READ(regs, di);
+	waiters = bpf_map_lookup_elem(&lock_waiters, &uaddr);
+	if (!waiters || !*waiters)
+		return 0;
+	note_release((__u32)pid_tgid, uaddr);
+	return 0;
+}
+
+/* CPython 3.13+ _PySemaphore_Wakeup(sema): runs only when a parked thread is woken; as for the
+ * wait, the parked-on lock is *(sema - 8). */
+SEC("uprobe")
+int BPF_KPROBE(park_wakeup_enter, void *sema)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 lock;
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	if (read_user_u64((__u64)sema - 8, &lock))
+		return 0;
+	note_release((__u32)pid_tgid, lock);
+	return 0;
+}
+
+/* sem_init(sem, ...): on 3.8-3.13 every PyThread lock (threading.Lock and RLock included) is a
+ * sem_t initialised here, with the creating thread's Python stack current. Probing libc rather
+ * than PyThread_allocate_lock also works where LTO inlined that function. Runs on every lock
+ * creation, never on an acquire or a release. */
+SEC("uprobe")
+int BPF_KPROBE(lock_init_enter, void *sem)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 key = (__u64)sem, stack_id;
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	stack_id = capture_stack((__u32)pid_tgid);
+	if (stack_id)
+		bpf_map_update_elem(&lock_created, &key, &stack_id, BPF_ANY);
+	return 0;
+}
+
+/* sem_destroy(sem): the lock is freed and its address may be reused by the next one. */
+SEC("uprobe")
+int BPF_KPROBE(lock_free_enter, void *lock)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 key = (__u64)lock;
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	bpf_map_delete_elem(&lock_created, &key);
+	return 0;
+}
+
+/* pthread_cond_timedwait(cond, ...) from take_gil(), pthread_cond_wait(cond, ...) from drop_gil()
+ * (a forced switch): the blocking parts of handing over the GIL, so a process whose GIL is never
+ * contended never gets here. Only the interpreter's GIL code calls them from its text. */
+SEC("uprobe")
+int BPF_KPROBE(gil_cond_wait_enter, void *cond)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 ret_addr;
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	/* At entry the return address is on top of the stack. */
+	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0 ||
+	    ret_addr < gil_cfg.text_start || ret_addr >= gil_cfg.text_end)
+		return 0;
+	gil_wait_enter((__u32)pid_tgid);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (pid_tgid >> 32 != targ_tgid)
+		return 0;
+	count_event(&counters.probe_hits);
+	gil_wait_exit((__u32)pid_tgid);
 	return 0;
 }
 

@@ -32,6 +32,31 @@ struct {
 	__type(value, __u8);
 } stacks_seen SEC(".maps");
 
+/* key: lock.  value: threads currently blocked on it (lets the release probe ignore the futex
+ * wakes of other objects, such as the GIL's condition variable) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} lock_waiters SEC(".maps");
+
+/* key: lock.  value: its last release that had waiters */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct lp_release);
+} last_release SEC(".maps");
+
+/* key: lock.  value: id of the stack that created it (forgotten when the lock is freed) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} lock_created SEC(".maps");
+
 /* New stacks, so user space symbolizes them while the target is alive. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -77,28 +102,26 @@ static __always_inline __u64 capture_stack(__u32 tid)
 	return ev->stack.stack_id;
 }
 
-static __always_inline void record_wait(const struct lp_inflight *w, __u32 tid, __u64 now,
-					bool acquired)
+static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns, bool acquired)
 {
-	struct lp_stat_key key = {
-		.lock = w->lock, .stack_id = w->stack_id, .tid = tid, .kind = LP_KIND_WAIT,
-	};
 	static const struct lp_stat_value zero_value;
 	struct lp_stat_value *v;
-	__u64 ns = now - w->start_ns;
+	__u64 *created;
 
+	/* --min-wait: the wait and the release charged with it are both left out; counted once. */
 	if (ns < targ_min_wait_ns) {
-		count_event(&counters.short_waits);
+		if (key->kind != LP_KIND_HOLDER)
+			count_event(&counters.short_waits);
 		return;
 	}
-	v = bpf_map_lookup_elem(&stats, &key);
+	v = bpf_map_lookup_elem(&stats, key);
 	if (!v) {
-		if (bpf_map_update_elem(&stats, &key, &zero_value, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&stats, &key)) {
+		if (bpf_map_update_elem(&stats, key, &zero_value, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&stats, key)) {
 			count_event(&counters.stats_dropped);
 			return;
 		}
-		v = bpf_map_lookup_elem(&stats, &key);
+		v = bpf_map_lookup_elem(&stats, key);
 		if (!v)
 			return;
 	}
@@ -110,6 +133,37 @@ static __always_inline void record_wait(const struct lp_inflight *w, __u32 tid, 
 	if (!acquired)
 		v->timeouts++;
 	v->hist[lp_hist_slot(ns)]++;
+	/* Copied now: the lock may be freed, and its address reused, before the report. */
+	if (!v->created_stack && key->kind == LP_KIND_WAIT) {
+		created = bpf_map_lookup_elem(&lock_created, &key->lock);
+		if (created)
+			v->created_stack = *created;
+	}
+}
+
+static __always_inline void add_waiter(__u64 lock, __s64 delta)
+{
+	__u64 one = 1, *n = bpf_map_lookup_elem(&lock_waiters, &lock);
+
+	if (n) {
+		__sync_fetch_and_add(n, delta);
+		return;
+	}
+	if (delta > 0 && bpf_map_update_elem(&lock_waiters, &lock, &one, BPF_NOEXIST)) {
+		n = bpf_map_lookup_elem(&lock_waiters, &lock);
+		if (n)
+			__sync_fetch_and_add(n, delta);
+	}
+}
+
+/* A thread released a lock that has waiters: remember who, for the wait it ends. */
+static __always_inline void note_release(__u32 tid, __u64 lock)
+{
+	struct lp_release rel = { .tid = tid };
+
+	rel.stack_id = capture_stack(tid);
+	rel.time_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
 }
 
 static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source)
@@ -117,6 +171,7 @@ static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source)
 	struct lp_inflight w = { .lock = lock, .source = source };
 
 	w.stack_id = capture_stack(tid);
+	add_waiter(lock, 1);
 	w.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
 		count_event(&counters.inflight_dropped);
@@ -126,12 +181,30 @@ static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct lp_inflight *w = bpf_map_lookup_elem(&inflight, &tid);
+	struct lp_stat_key key = { .tid = tid, .kind = LP_KIND_WAIT };
+	struct lp_release *rel;
+	__u64 ns, start_ns;
 
 	/* A return without our entry: entered before attach, or a nested call of another kind. */
 	if (!w || w->source != source)
 		return;
-	record_wait(w, tid, now, acquired);
+	key.lock = w->lock;
+	key.stack_id = w->stack_id;
+	key.source = (__u16)w->source;
+	start_ns = w->start_ns;
+	ns = now - start_ns;
 	bpf_map_delete_elem(&inflight, &tid);
+
+	record_stat(&key, ns, acquired);
+	add_waiter(key.lock, -1);
+	/* Blame: the release during this wait that ended it (Go's mutex profile semantics). */
+	rel = bpf_map_lookup_elem(&last_release, &key.lock);
+	if (acquired && rel && rel->time_ns >= start_ns) {
+		key.stack_id = rel->stack_id;
+		key.tid = rel->tid;
+		key.kind = LP_KIND_HOLDER;
+		record_stat(&key, ns, true);
+	}
 }
 
 #endif

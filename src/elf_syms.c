@@ -185,7 +185,7 @@ struct elf_file *elf_file__open_mem(const void *buf, size_t len)
 		errno = -err;
 		return NULL;
 	}
-	/* elf_memory wants a char *, but only writes through it on elf_update, which we never do. */
+	/* elf_memory wants a char *; it only writes through it on elf_update, which we never do. */
 	return open_elf(elf_memory((char *)(uintptr_t)buf, len), -1, buf, len);
 }
 

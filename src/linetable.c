@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* CPython line-table decoding, reimplemented from the format descriptions so lockprof can map a
  * sampled instruction offset to a line without running the target's interpreter. Tables come from
- * another process's memory, so every byte read is bounds-checked and odd tables give -1. */
+ * another process's memory, so every byte read is bounds-checked and malformed tables give -1. */
 #include <limits.h>
 #include <stdint.h>
 
 #include "linetable.h"
 
-/* Lines are accumulated in 64 bits and checked after every step, so no table can overflow an
- * int; anything outside [0, INT_MAX] cannot be told apart from "no line" and is reported so. */
+/* Lines are accumulated in 64 bits so a hostile table cannot overflow them; a line outside
+ * [0, INT_MAX] cannot be told apart from "no line" and is reported as none. */
 static int line_or_none(int64_t line)
 {
 	return line < 0 || line > INT_MAX ? -1 : (int)line;

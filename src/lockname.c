@@ -2,13 +2,9 @@
 /* Lock names from the source line of the wait site. */
 #include <ctype.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lockname.h"
-
-#define MAX_SOURCE_LINE 4096
 
 static bool is_expr_char(char c)
 {
@@ -69,50 +65,42 @@ size_t lockname__from_source(const char *line, char *out, size_t outlen)
 	return 0;
 }
 
-/* Reads line `lineno` (1-based) of fd into buf. */
-static int read_line(FILE *f, int lineno, char *buf, size_t len)
+size_t lockname__from_assignment(const char *line, char *out, size_t outlen)
 {
-	for (int n = 1; fgets(buf, (int)len, f); n++) {
-		size_t l = strlen(buf);
+	const char *p = line, *eq;
 
-		/* a line longer than the buffer continues on the next fgets: skip it whole */
-		while (l && buf[l - 1] != '\n' && fgets(buf, (int)len, f))
-			l = strlen(buf);
-		if (n == lineno)
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	while (isspace((unsigned char)*p))
+		p++;
+	/* "target = ...", not "==", "<=", ">=", "!=", and no keyword argument "f(x=1)" */
+	for (eq = p; *eq && *eq != '#'; eq++) {
+		if (*eq == '(' || *eq == '"' || *eq == '\'')
 			return 0;
+		if (*eq == '=' && eq[1] != '=' && eq > p && !strchr("<>!=+-*/%&|^:", eq[-1]))
+			return copy_trimmed(p, eq, out, outlen);
 	}
-	return -1;
+	return 0;
 }
 
-size_t lockname__for_site(const struct lp_target *t, const struct lp_frame_sym *site, char *out,
-			  size_t outlen)
+size_t lockname__call_on_line(const char *line, char *out, size_t outlen)
 {
-	char buf[MAX_SOURCE_LINE];
-	size_t n = 0;
-	FILE *f;
-	int fd;
+	const char *p = line, *start;
 
-	if (outlen)
-		out[0] = '\0';
-	if (!site || site->line <= 0 || site->file[0] == '<')
+	if (!outlen)
 		return 0;
-	fd = target__open_file(t, site->file);
-	if (fd < 0)
-		return 0;
-	f = fdopen(fd, "r");
-	if (!f) {
-		close(fd);
-		return 0;
+	out[0] = '\0';
+	for (; *p && *p != '#'; p++) {
+		if (!isalpha((unsigned char)*p) && *p != '_')
+			continue;
+		start = p;
+		while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
+			p++;
+		if (*p == '(' && strncmp(start, "with ", 5) && strncmp(start, "await ", 6))
+			return copy_trimmed(start, p, out, outlen);
+		if (!*p)
+			break;
 	}
-	if (!read_line(f, site->line, buf, sizeof(buf)))
-		n = lockname__from_source(buf, out, outlen);
-	fclose(f);
-	return n;
-}
-
-void lockname__name_locks(struct lp_profile *p, const struct lp_target *t)
-{
-	for (size_t i = 0; i < p->nlocks; i++)
-		lockname__for_site(t, profile__lock_site(&p->locks[i]), p->locks[i].name,
-				   sizeof(p->locks[i].name));
+	return 0;
 }

@@ -1,26 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Naming a lock by what the waiting code calls it: the expression in `with EXPR:` or
- * `EXPR.acquire(` on the source line where threads waited for it. */
+/* Lock names from Python source lines: what the creating line assigns the lock to, what the
+ * waiting line calls it, or which call a native lock was taken in. Pure string work. */
 #ifndef LOCKPROF_SRC_LOCKNAME_H
 #define LOCKPROF_SRC_LOCKNAME_H
 
 #include <stddef.h>
 
-#include "profile.h"
-#include "target.h"
-
-/* Extracts the lock expression from one line of Python source into out ("" when the line has no
- * recognisable lock use). Returns the length written. */
+/* The lock expression in `with EXPR:` or `EXPR.acquire(` ("" when the line uses no lock).
+ * Each returns the length written to out (always NUL-terminated). */
 size_t lockname__from_source(const char *line, char *out, size_t outlen);
 
-/* Names the lock used at site (a wait's leaf frame) from that line of its source file, read inside
- * the target's root. Returns the length written to out ("" when the file or line cannot be read
- * or names no lock). */
-size_t lockname__for_site(const struct lp_target *t, const struct lp_frame_sym *site, char *out,
-			  size_t outlen);
+/* The target of `TARGET = ...` ("self._pool_lock = threading.Lock()" gives "self._pool_lock"). */
+size_t lockname__from_assignment(const char *line, char *out, size_t outlen);
 
-/* Names every lock of the profile from the source file of its top waiting site, read inside the
- * target's root. Locks whose source cannot be read keep an empty name. */
-void lockname__name_locks(struct lp_profile *p, const struct lp_target *t);
+/* The first called name on the line ("    fh.write(data)" gives "fh.write"). */
+size_t lockname__call_on_line(const char *line, char *out, size_t outlen);
 
 #endif

@@ -29,6 +29,10 @@
 
 #include "lockprof.skel.h"
 
+/* take_gil() calls its condition wait again within microseconds after a timeout; a longer pause
+ * means the thread got the GIL and ran. */
+#define GIL_WAIT_GAP_NS 50000
+
 static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
@@ -75,7 +79,11 @@ static int read_debug_offsets(const struct lp_target *t, struct interp_info *inf
 	return 0;
 }
 
-static int inspect_interpreter(const struct lp_target *t, struct interp_info *info)
+/* Returned by inspect_interpreter when there is nothing to profile and that is not an error. */
+#define NOTHING_TO_DO (-1)
+
+static int inspect_interpreter(const struct lp_target *t, struct interp_info *info,
+			       unsigned int modes)
 {
 	const char *name = t->interp_in_exe ? t->exe_name : t->libpython_name;
 	const struct lp_pyoffsets *table;
@@ -110,6 +118,12 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 	}
 	pyversion__format(&info->version, info->version_str, sizeof(info->version_str));
 	table = pyoffsets__for(info->version.major, info->version.minor);
+	if (table && info->version.free_threaded && modes == LP_MODE_GIL) {
+		lp_err("pid %d: CPython %s is a free-threaded build: there is no GIL to wait for",
+		       t->pid, info->version_str);
+		err = NOTHING_TO_DO;
+		goto out;
+	}
 	if (!table || info->version.free_threaded) {
 		lp_err("pid %d: CPython %s is not supported (lockprof supports CPython 3.%d to 3.%d, "
 		       "default builds)", t->pid, info->version_str, pyoffsets__min_minor(),
@@ -127,7 +141,11 @@ static int inspect_interpreter(const struct lp_target *t, struct interp_info *in
 	info->offsets = *table;
 	if (table->has_debug_offsets) {
 		err = read_debug_offsets(t, info);
-		if (!err && info->version.free_threaded) {
+		if (!err && info->version.free_threaded && modes == LP_MODE_GIL) {
+			lp_err("pid %d: CPython %st is a free-threaded build: there is no GIL to wait "
+			       "for", t->pid, info->version_str);
+			err = NOTHING_TO_DO;
+		} else if (!err && info->version.free_threaded) {
 			lp_err("pid %d: CPython %st is a free-threaded build, which lockprof does not "
 			       "support yet", t->pid, info->version_str);
 			err = LP_EXIT_UNSUPPORTED;
@@ -172,6 +190,76 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Address of the (main interpreter's) GIL state in the target, or 0. */
+static uint64_t gil_address(pid_t pid, const struct interp_info *info)
+{
+	const struct lp_pyoffsets *o = &info->offsets;
+	uint64_t base = info->runtime_addr;
+
+	if (o->gil_in_interp &&
+	    remote_read(pid, info->runtime_addr + (uint64_t)o->walk.runtime_interp_head, &base,
+			sizeof(base)))
+		return 0;
+	return base + (uint64_t)o->gil_state;
+}
+
+/* The GIL's switch_number: how many times it changed hands so far. -1 when unreadable. */
+static int64_t gil_switches(pid_t pid, const struct interp_info *info)
+{
+	uint64_t gil = gil_address(pid, info), n;
+
+	if (!gil || remote_read(pid, gil + LP_GIL_SWITCH_NUMBER, &n, sizeof(n)))
+		return -1;
+	return (int64_t)n;
+}
+
+/* The GIL's switch count, sampled while the target lives (it may exit before the end). */
+struct gil_switch_sampler {
+	const struct interp_info *info;
+	int64_t first, last;
+};
+
+static void sample_gil_switches(struct gil_switch_sampler *g, pid_t pid)
+{
+	int64_t n;
+
+	if (!g)
+		return;
+	n = gil_switches(pid, g->info);
+	if (n < 0)
+		return;
+	if (g->first < 0)
+		g->first = n;
+	g->last = n;
+}
+
+/* The GIL's switches since the last call (since the start the first time), or -1 when unknown. */
+static int64_t take_gil_handoffs(struct gil_switch_sampler *g)
+{
+	int64_t n;
+
+	if (!g || g->first < 0 || g->last < g->first)
+		return -1;
+	n = g->last - g->first;
+	g->first = g->last;
+	return n;
+}
+
+/* Writes the reports of the interval (or run) ending at end_ns; last: profiling has stopped. */
+static int write_reports(struct lp_reporter *rep, uint64_t end_ns, struct lockprof_bpf *skel,
+			 struct gil_switch_sampler *gil, bool last)
+{
+	struct lp_report_input in = {
+		.stats_fd = bpf_map__fd(skel->maps.stats),
+		.counters = &skel->bss->counters,
+		.gil_waits_fd = last && gil ? bpf_map__fd(skel->maps.gil_waits) : -1,
+		.gil_key = skel->rodata->gil_cfg.gil_key,
+		.gil_handoffs = take_gil_handoffs(gil),
+	};
+
+	return reporter__write(rep, end_ns, &in);
+}
+
 static const char *stop_reason;
 
 /* Wake up every 100 ms to check on the target, and in time for -d and the next report (0: none). */
@@ -195,7 +283,7 @@ static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_report
  * arrive, and with -i the reports are written at the end of every interval. Returns 0 or an
  * LP_EXIT_* code. */
 static int collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd, uint64_t start,
-		   struct lp_reporter *rep, struct lockprof_bpf *skel)
+		   struct lp_reporter *rep, struct lockprof_bpf *skel, struct gil_switch_sampler *gil)
 {
 	uint64_t deadline = opts->duration_s > 0 ? start + (uint64_t)(opts->duration_s * 1e9) : 0;
 	uint64_t interval_ns = (uint64_t)(opts->interval_s * 1e9), now = start;
@@ -206,6 +294,7 @@ static int collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd
 		int err = ring_buffer__poll(rb, poll_timeout_ms(now, deadline, next_report));
 
 		now = now_ns();
+		sample_gil_switches(gil, opts->pid);
 		if (err < 0 && err != -EINTR) {
 			lp_warn("ring buffer poll failed: %s", strerror(-err));
 			stop_reason = "error";
@@ -227,8 +316,7 @@ static int collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd
 			next_scan = now + 1000000000ULL;
 		}
 		if (next_report && now >= next_report) {
-			err = reporter__write(rep, now, bpf_map__fd(skel->maps.stats),
-					      &skel->bss->counters);
+			err = write_reports(rep, now, skel, gil, false);
 			if (err)
 				return err;
 			next_report += interval_ns;
@@ -252,6 +340,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	FILE *out[LP_MAX_OUTPUTS] = {};
 	uint64_t start_ns, stop_ns;
+	struct gil_switch_sampler gil_sampler = { .info = &info, .first = -1, .last = -1 };
+	struct gil_switch_sampler *gil = NULL;
 	int err, pidfd = -1;
 
 	err = opts__parse(argc, argv, &opts);
@@ -267,10 +357,16 @@ int main(int argc, char **argv)
 	if (!err)
 		err = target__discover(opts.pid, &target);
 	if (!err)
-		err = inspect_interpreter(&target, &info);
+		err = inspect_interpreter(&target, &info, opts.modes);
+	if (!err && (opts.modes & LP_MODE_GIL) && !target.interp.text_start) {
+		lp_err("pid %d: cannot find the executable code of %s", opts.pid, target.interp.path);
+		err = LP_EXIT_NOT_PYTHON;
+	}
 	if (!err)
 		err = open_outputs(&opts, out);
-	if (err)
+	if (err == NOTHING_TO_DO)
+		err = 0; /* said why: no report */
+	if (err || !out[0])
 		goto cleanup;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -288,6 +384,17 @@ int main(int argc, char **argv)
 	skel->rodata->targ_min_wait_ns = opts.min_wait_ns;
 	skel->rodata->py = info.offsets.walk;
 	skel->rodata->py.runtime_addr = info.runtime_addr;
+	skel->rodata->gil_cfg.text_start = target.interp.text_start;
+	skel->rodata->gil_cfg.text_end = target.interp.text_end;
+	skel->rodata->gil_cfg.gap_ns = GIL_WAIT_GAP_NS;
+	skel->rodata->gil_cfg.gil_key = gil_address(opts.pid, &info);
+	if ((opts.modes & LP_MODE_GIL) && !skel->rodata->gil_cfg.gil_key) {
+		lp_err("pid %d: cannot find the GIL in the target's memory", opts.pid);
+		err = LP_EXIT_ERROR;
+		goto cleanup;
+	}
+	if (opts.modes & LP_MODE_GIL)
+		gil = &gil_sampler;
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "
@@ -310,21 +417,22 @@ int main(int argc, char **argv)
 	}
 
 	/* Attach; the banner says the probes are live, so it comes only after this. */
-	err = probes__attach(&probes, skel, &target, &info.version);
+	err = probes__attach(&probes, skel, &target, &info.version, opts.modes);
 	if (err)
 		goto cleanup;
 	pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
 	start_ns = now_ns();
+	sample_gil_switches(gil, opts.pid);
 	reporter__start(rep, start_ns);
 	if (opts.duration_s > 0)
-		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention, %g s. Ctrl-C "
-				"stops early.\n", opts.pid, info.version_str, target.interp.path,
-			opts.duration_s);
+		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s, %g s. Ctrl-C stops "
+				"early.\n", opts.pid, info.version_str, target.interp.path,
+			opts__mode_name(opts.modes), opts.duration_s);
 	else
-		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode contention. Ctrl-C stops.\n",
-			opts.pid, info.version_str, target.interp.path);
+		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s. Ctrl-C stops.\n",
+			opts.pid, info.version_str, target.interp.path, opts__mode_name(opts.modes));
 
-	err = collect(rb, &opts, pidfd, start_ns, rep, skel);
+	err = collect(rb, &opts, pidfd, start_ns, rep, skel, gil);
 	stop_ns = now_ns();
 
 	/* Detach first: the target runs at full speed while the report is built. */
@@ -332,8 +440,7 @@ int main(int argc, char **argv)
 	ring_buffer__consume(rb);
 	lp_info("stopped: %s", stop_reason);
 	if (!err)
-		err = reporter__write(rep, stop_ns, bpf_map__fd(skel->maps.stats),
-				      &skel->bss->counters);
+		err = write_reports(rep, stop_ns, skel, gil, true);
 
 cleanup:
 	probes__detach(&probes);

@@ -23,7 +23,8 @@ static const char doc[] =
 	"nothing) and reports which locks its threads waited on, where in the Python\n"
 	"code, how often and how long.\n"
 	"\n"
-	"USAGE: lockprof -p PID [-d SECONDS] [-i SECONDS] [-f FORMAT [-o FILE]]...\n"
+	"USAGE: lockprof -p PID [-m MODE] [-d SECONDS] [-i SECONDS]\n"
+	"                [-f FORMAT [-o FILE]]... [options]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  lockprof -p 4242               until Ctrl-C or until the target exits\n"
@@ -33,6 +34,7 @@ static const char doc[] =
 	"  lockprof -p 4242 -d 30 -f pprof -o locks.pb.gz     for go tool pprof\n"
 	"  lockprof -p 4242 -d 30 -f collapsed | flamegraph.pl --countname=ns\n"
 	"  lockprof -p 4242 -f json -o l.json -f pprof -o l.pb.gz -f text\n"
+	"  lockprof -p 4242 -d 10 -m gil  which threads wait for the GIL, where\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0 report written, 1 other error, 2 invalid command line, 3 no such\n"
@@ -54,6 +56,7 @@ enum {
 	OPT_MIN_WAIT,
 	OPT_WEIGHT,
 	OPT_PPROF_STACKS,
+	OPT_SHOW_IDLE,
 };
 
 enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_OTHER };
@@ -64,7 +67,8 @@ static const struct argp_option options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Write a report every SECONDS, each covering only its "
 	  "interval", 0 },
-	{ "mode", OPT_MODE, "MODE", 0, "What to measure: contention (default)", 0 },
+	{ "mode", OPT_MODE, "MODE", 0, "What to measure: contention (default), gil, or both: "
+	  "contention,gil", 0 },
 	{ "min-wait", OPT_MIN_WAIT, "DURATION", 0, "Do not count waits shorter than DURATION "
 	  "(e.g. 10us, 5ms, 1s)", 0 },
 	{ NULL, 0, NULL, 0, "Output:", GROUP_OUTPUT },
@@ -72,9 +76,11 @@ static const struct argp_option options[] = {
 	  "repeat for several", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report of the preceding -f to FILE instead of "
 	  "stdout", 0 },
+	{ "show-idle", OPT_SHOW_IDLE, NULL, 0, "Also report waits that are not contention "
+	  "(Condition/Event/queue waits, joins)", 0 },
 	{ "weight", OPT_WEIGHT, "WEIGHT", 0, "collapsed: wait (nanoseconds, default) or count", 0 },
 	{ "pprof-stacks", OPT_PPROF_STACKS, "ROLE", 0, "pprof: waiter (default: who waited) or "
-	  "holder (who held the lock, when this build records it)", 0 },
+	  "holder (whose release ended the waits)", 0 },
 	{ NULL, 0, NULL, 0, "Text report:", GROUP_TEXT },
 	{ "histogram", 'H', NULL, 0, "A log2 histogram of wait times per lock", 0 },
 	{ "sort", OPT_SORT, "KEY", 0, "Order of locks: total (default), max, count or avg", 0 },
@@ -182,6 +188,33 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			   on_stdout);
 }
 
+const char *opts__mode_name(unsigned int modes)
+{
+	if (modes == (LP_MODE_CONTENTION | LP_MODE_GIL))
+		return "contention,gil";
+	return modes == LP_MODE_GIL ? "gil" : "contention";
+}
+
+/* "contention", "gil", "contention,gil" */
+static int parse_modes(const char *arg, unsigned int *modes)
+{
+	char buf[64], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	*modes = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "contention"))
+			*modes |= LP_MODE_CONTENTION;
+		else if (!strcmp(tok, "gil"))
+			*modes |= LP_MODE_GIL;
+		else
+			return -EINVAL;
+	}
+	return *modes ? 0 : -EINVAL;
+}
+
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct parse_state *ps = state->input;
@@ -210,8 +243,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		add_path(state, ps, arg);
 		break;
 	case OPT_MODE:
-		if (strcmp(arg, "contention"))
-			argp_error(state, "invalid mode '%s': this version supports contention", arg);
+		if (parse_modes(arg, &opts->modes))
+			argp_error(state, "invalid mode '%s': expected contention, gil or contention,gil",
+				   arg);
 		break;
 	case OPT_MIN_WAIT:
 		if (units__parse_duration(arg, &opts->min_wait_ns))
@@ -230,13 +264,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --weight '%s': expected wait or count", arg);
 		break;
 	case OPT_PPROF_STACKS:
-		if (profile__role_from_name(arg, &opts->report.pprof_role)) {
-			if (!strcmp(arg, "holder"))
-				argp_error(state, "--pprof-stacks holder: this build does not "
-					   "record the holders' stacks yet");
+		if (profile__role_from_name(arg, &opts->report.pprof_role))
 			argp_error(state, "invalid --pprof-stacks '%s': expected waiter or holder",
 				   arg);
-		}
 		break;
 	case 'H':
 		opts->report.histogram = true;
@@ -264,6 +294,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case 'v':
 		opts->verbose++;
 		break;
+	case OPT_SHOW_IDLE:
+		opts->report.show_idle = true;
+		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
@@ -284,6 +317,7 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 	struct parse_state ps = { .opts = opts };
 
 	memset(opts, 0, sizeof(*opts));
+	opts->modes = LP_MODE_CONTENTION;
 	opts->report.pprof_role = LP_ROLE_WAITER;
 	argp_err_exit_status = LP_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &ps))

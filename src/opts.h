@@ -17,8 +17,15 @@ struct lp_output {
 	const char *path; /* NULL: stdout */
 };
 
+/* What is measured (-m): any combination. */
+enum lp_mode {
+	LP_MODE_CONTENTION = 1 << 0, /* threads blocked on locks */
+	LP_MODE_GIL = 1 << 1,	     /* threads waiting to take the GIL */
+};
+
 struct lp_opts {
 	pid_t pid;
+	unsigned int modes; /* enum lp_mode bits */
 	double duration_s; /* 0: until Ctrl-C or target exit */
 	double interval_s; /* 0: one report at the end; else one per interval, then reset */
 	uint64_t min_wait_ns; /* waits shorter than this are not counted */
@@ -27,6 +34,9 @@ struct lp_opts {
 	struct lp_report_opts report;
 	int verbose;
 };
+
+/* "contention", "gil" or "contention,gil". */
+const char *opts__mode_name(unsigned int modes);
 
 /* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */
 int opts__parse(int argc, char **argv, struct lp_opts *opts);

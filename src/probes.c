@@ -12,6 +12,7 @@
 
 #include "elf_syms.h"
 #include "log.h"
+#include "opts.h"
 #include "probes.h"
 #include "lockprof/abi.h"
 
@@ -23,25 +24,76 @@ enum probe_module {
 };
 
 enum probe_prog {
-	PROG_SEM_WAIT,	/* libc semaphore waits: 3.8-3.13 Lock/RLock and C-internal PyThread locks */
-	PROG_PARK_WAIT, /* _PySemaphore_Wait: PyMutex and parking-lot waits, 3.13+ */
+	PROG_NONE,
+	PROG_SEM_WAIT_ENTER, /* libc semaphore waits: 3.8-3.13 Lock/RLock, C-internal PyThread locks */
+	PROG_SEM_WAIT_EXIT,
+	PROG_PARK_WAIT_ENTER, /* _PySemaphore_Wait: PyMutex and parking-lot waits, 3.13+ */
+	PROG_PARK_WAIT_EXIT,
+	PROG_PARK_WAKEUP_ENTER, /* _PySemaphore_Wakeup: release of a lock with a parked waiter */
+	PROG_LOCK_INIT_ENTER,	/* sem_init: a lock's creation site names it */
+	PROG_LOCK_FREE_ENTER,
+	PROG_GIL_WAIT_ENTER, /* pthread_cond_timedwait from take_gil: waiting for the GIL */
+	PROG_GIL_WAIT_EXIT,
 };
 
 struct probe_spec {
+	unsigned int modes; /* enum lp_mode bits that need it */
 	enum probe_module module;
 	const char *symbol;
-	enum probe_prog prog;
-	int min_minor;	/* first 3.x that has it */
-	bool optional;	/* absent from some builds (sem_clockwait: glibc < 2.30) */
+	enum probe_prog enter, exit;
+	int min_minor, max_minor; /* the 3.x range that needs it */
+	bool optional;		  /* absent from some builds (sem_clockwait: glibc < 2.30) */
 };
 
-/* The contention plan: only functions a thread reaches when it is about to block. */
+/* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
+ * thread, plus lock creation (never on an acquire or release). */
 static const struct probe_spec contention_plan[] = {
-	{ MOD_LIBC, "sem_wait", PROG_SEM_WAIT, 8, false },
-	{ MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT, 8, false },
-	{ MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT, 8, true },
-	{ MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT, 13, false },
+#define C LP_MODE_CONTENTION
+	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
+	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
+	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true },
+	{ C, MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99,
+	  false },
+	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false },
+	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false },
+	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false },
+#undef C
+	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
+	 * name resolves to it, and also works for musl). take_gil() waits on the GIL's condition
+	 * with timeouts; drop_gil() waits on switch_cond, when forced to hand the GIL over, until
+	 * the other thread took it: both are time a thread loses to the GIL. */
+	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
+	  99, false },
+	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
+	  false },
 };
+
+static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog prog)
+{
+	switch (prog) {
+	case PROG_NONE:
+		return NULL;
+	case PROG_SEM_WAIT_ENTER:
+		return skel->progs.sem_wait_enter;
+	case PROG_SEM_WAIT_EXIT:
+		return skel->progs.sem_wait_exit;
+	case PROG_PARK_WAIT_ENTER:
+		return skel->progs.park_wait_enter;
+	case PROG_PARK_WAIT_EXIT:
+		return skel->progs.park_wait_exit;
+	case PROG_PARK_WAKEUP_ENTER:
+		return skel->progs.park_wakeup_enter;
+	case PROG_LOCK_INIT_ENTER:
+		return skel->progs.lock_init_enter;
+	case PROG_LOCK_FREE_ENTER:
+		return skel->progs.lock_free_enter;
+	case PROG_GIL_WAIT_ENTER:
+		return skel->progs.gil_cond_wait_enter;
+	case PROG_GIL_WAIT_EXIT:
+		return skel->progs.gil_cond_wait_exit;
+	}
+	return NULL;
+}
 
 static int attach_one(struct lp_probes *pr, struct bpf_program *prog, bool retprobe, pid_t pid,
 		      const char *path, uint64_t offset, const char *what)
@@ -67,27 +119,12 @@ static int exit_code_for(int err)
 	return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
 }
 
-static void programs_for(struct lockprof_bpf *skel, enum probe_prog prog,
-			 struct bpf_program **enter, struct bpf_program **exit)
-{
-	switch (prog) {
-	case PROG_SEM_WAIT:
-		*enter = skel->progs.sem_wait_enter;
-		*exit = skel->progs.sem_wait_exit;
-		break;
-	case PROG_PARK_WAIT:
-		*enter = skel->progs.park_wait_enter;
-		*exit = skel->progs.park_wait_exit;
-		break;
-	}
-}
-
 /* Attaches the entry and return programs to one function; 0 or an LP_EXIT_* code. */
 static int attach_spec(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
 		       const struct probe_spec *spec, const struct lp_module *mod,
 		       const struct elf_file *ef)
 {
-	struct bpf_program *enter = NULL, *exit = NULL;
+	struct bpf_program *enter = program(skel, spec->enter), *exit = program(skel, spec->exit);
 	struct elf_symbol sym;
 	char what[PATH_MAX + 64];
 	uint64_t offset;
@@ -102,10 +139,9 @@ static int attach_spec(struct lp_probes *pr, struct lockprof_bpf *skel, const st
 		lp_err("pid %d: %s has no usable %s symbol", t->pid, mod->path, spec->symbol);
 		return LP_EXIT_UNSUPPORTED;
 	}
-	programs_for(skel, spec->prog, &enter, &exit);
 	snprintf(what, sizeof(what), "%s:%s", mod->path, spec->symbol);
-	err = attach_one(pr, enter, false, t->pid, mod->open_path, offset, what);
-	if (!err)
+	err = enter ? attach_one(pr, enter, false, t->pid, mod->open_path, offset, what) : 0;
+	if (!err && exit)
 		err = attach_one(pr, exit, true, t->pid, mod->open_path, offset, what);
 	if (err)
 		return exit_code_for(err);
@@ -114,8 +150,28 @@ static int attach_spec(struct lp_probes *pr, struct lockprof_bpf *skel, const st
 	return 0;
 }
 
+/* Releases of contended semaphores: every futex syscall enters this program, which keeps only the
+ * target's FUTEX_WAKEs on addresses threads are known to wait on. */
+static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
+{
+	struct bpf_link *link;
+
+	if (pr->nlinks >= LP_MAX_LINKS)
+		return LP_EXIT_ERROR;
+	link = bpf_program__attach_raw_tracepoint(skel->progs.futex_wake_enter, "sys_enter");
+	if (!link) {
+		int err = -errno;
+
+		lp_err("failed to attach the raw tracepoint sys_enter: %s", strerror(-err));
+		return exit_code_for(err);
+	}
+	pr->links[pr->nlinks++] = link;
+	lp_info("tracing futex wakes (raw tracepoint sys_enter)");
+	return 0;
+}
+
 int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
-		   const struct lp_pyversion *v)
+		   const struct lp_pyversion *v, unsigned int modes)
 {
 	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
 	struct elf_file *elfs[2] = {};
@@ -126,7 +182,8 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 		const struct probe_spec *spec = &contention_plan[i];
 		const struct lp_module *mod = mods[spec->module];
 
-		if (v->minor < spec->min_minor)
+		if (!(spec->modes & modes) || v->minor < spec->min_minor ||
+		    v->minor > spec->max_minor)
 			continue;
 		if (!elfs[spec->module]) {
 			int fd = target__open_module(t, mod);
@@ -149,6 +206,8 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 	}
 	elf_file__close(elfs[MOD_LIBC]);
 	elf_file__close(elfs[MOD_INTERP]);
+	if (!err && (modes & LP_MODE_CONTENTION))
+		err = attach_futex_wake(pr, skel);
 	if (err)
 		probes__detach(pr);
 	return err;

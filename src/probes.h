@@ -18,10 +18,10 @@ struct lp_probes {
 	int nfunctions; /* functions probed */
 };
 
-/* Attaches the contention probes to t, filtered to its pid. Returns 0 or an LP_EXIT_* code after
- * printing why (everything attached so far is detached then). */
+/* Attaches the probes of the modes (enum lp_mode bits) to t, filtered to its pid. Returns 0 or an
+ * LP_EXIT_* code after printing why (everything attached so far is detached then). */
 int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
-		   const struct lp_pyversion *v);
+		   const struct lp_pyversion *v, unsigned int modes);
 
 /* Detaches every probe; safe to call twice. */
 void probes__detach(struct lp_probes *pr);

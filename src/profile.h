@@ -15,7 +15,21 @@
 #include "threadnames.h"
 
 enum lp_role {
-	LP_ROLE_WAITER,
+	LP_ROLE_WAITER, /* stacks that waited for the lock */
+	LP_ROLE_HOLDER, /* stacks whose release ended those waits, charged with them */
+};
+
+enum lp_category {
+	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
+	LP_CATEGORY_IDLE,	/* threads waited for a signal: Condition/Event/queue waits, joins */
+	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
+};
+
+/* One thread's waits for the GIL. */
+struct lp_gil_thread {
+	uint32_t tid;
+	uint64_t waits, wait_ns, max_ns;
+	uint64_t hist[LP_HIST_SLOTS];
 };
 
 /* One thread's part of a stack's waits (pprof labels its samples by thread). */
@@ -34,13 +48,19 @@ struct lp_lock_stack {
 };
 
 struct lp_lock {
-	uint64_t id; /* lock address in the target */
+	uint64_t id;	/* lock address in the target */
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
-	const char *category;
+	enum lp_category category;
+	bool native; /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
+	unsigned int source; /* enum lp_wait_source its waits were seen in, 0 if unknown */
 	uint64_t waits, wait_ns, max_ns, timeouts;
 	uint64_t hist[LP_HIST_SLOTS];
-	struct lp_lock_stack *stacks; /* sorted by wait_ns, largest first */
+	struct lp_lock_stack *stacks; /* waiters then holders, each by wait_ns, largest first */
 	size_t nstacks;
+	uint64_t created_stack_id;
+	const struct lp_frame_sym *created_at; /* creating line outside threading/queue, or NULL */
+	const struct lp_frame_sym *site;       /* first waiting frame outside threading/queue */
+	uint64_t merged;		       /* idle locks merged into this one (same site) */
 };
 
 struct lp_profile {
@@ -57,7 +77,13 @@ struct lp_profile {
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
 	size_t nlocks;
 	size_t nthreads; /* distinct threads that waited */
-	uint64_t total_waits, total_wait_ns;
+	uint64_t total_waits, total_wait_ns; /* contention only */
+	uint64_t idle_waits, idle_wait_ns;
+	bool gil_measured;	/* -m gil */
+	int64_t gil_handoffs;	/* GIL switches during the profile, -1 when unknown */
+	uint64_t gil_waits, gil_wait_ns;
+	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
+	size_t ngil_threads;
 	const struct lp_stacktab *stacks;	    /* borrowed: outlives the profile */
 	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
 	/* private */
@@ -75,16 +101,25 @@ void profile__free(struct lp_profile *p);
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		      const struct lp_stat_value *val);
 
-/* Links stacks, computes totals and sorts. Call once, after the last add. */
+/* Links stacks to their symbols. Call once, after the last add, before annotating. */
+void profile__link(struct lp_profile *p);
+
+/* After annotation (categories known): merges idle locks with the same site, computes totals
+ * and sorts. */
 void profile__finish(struct lp_profile *p);
 
-/* "waiter", ...: the role's name in reports and on the command line. */
+/* "waiter", "holder": the role's name in reports and on the command line. */
 const char *profile__role_name(enum lp_role role);
 
 /* The role with this name. 0, or -ENOENT when this build has no such role. */
 int profile__role_from_name(const char *name, enum lp_role *role);
 
-/* The leaf frame of a lock's top stack, or NULL. */
+/* The leaf frame of a lock's top waiting stack, or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
+
+/* The lock's top stack of a role, or NULL. */
+const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role);
+
+const char *profile__category_name(enum lp_category c);
 
 #endif

@@ -21,6 +21,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_LNOTAB,
 			  .instr_kind = LP_INSTR_BYTES },
+		.gil_in_interp = false, .gil_state = 1152,
 		.unicode_ascii_data = 48, .unicode_compact_data = 72,
 	},
 	{
@@ -33,6 +34,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_LNOTAB,
 			  .instr_kind = LP_INSTR_BYTES },
+		.gil_in_interp = false, .gil_state = 352,
 		.unicode_ascii_data = 48, .unicode_compact_data = 72,
 	},
 	{
@@ -45,6 +47,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_310,
 			  .instr_kind = LP_INSTR_UNITS },
+		.gil_in_interp = false, .gil_state = 352,
 		.unicode_ascii_data = 48, .unicode_compact_data = 72,
 	},
 	{
@@ -57,6 +60,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 72, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 184,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+		.gil_in_interp = false, .gil_state = 360,
 		.unicode_ascii_data = 48, .unicode_compact_data = 72,
 	},
 	{
@@ -69,6 +73,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 192,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+		.gil_in_interp = true, .gil_state = 1040,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 	},
 	{
@@ -81,6 +86,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 200,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+		.gil_in_interp = true, .gil_state = 7752,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 		.has_debug_offsets = true,
 	},
@@ -94,6 +100,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 208,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+		.gil_in_interp = true, .gil_state = 7784,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 		.has_debug_offsets = true,
 	},
@@ -108,6 +115,7 @@ struct debug_offsets_map {
 	int code_filename, code_name, code_qualname, code_linetable, code_firstlineno,
 		code_adaptive;
 	int unicode_asciiobject_size;
+	int gil_runtime_state;
 	int count; /* number of uint64_t in the struct */
 };
 
@@ -116,12 +124,14 @@ static const struct debug_offsets_map debug_maps[] = {
 	  .tstate_thread_id = 24, .tstate_current_frame = 23, .frame_previous = 29,
 	  .frame_executable = 30, .frame_instr_ptr = 31, .frame_owner = 33, .code_filename = 35,
 	  .code_name = 36, .code_qualname = 37, .code_linetable = 38, .code_firstlineno = 39,
-	  .code_adaptive = 43, .unicode_asciiobject_size = 70, .count = 73 },
+	  .code_adaptive = 43, .unicode_asciiobject_size = 70, .gil_runtime_state = 15,
+	  .count = 73 },
 	{ .minor = 14, .interpreters_head = 5, .threads_head = 9, .tstate_next = 24,
 	  .tstate_thread_id = 27, .tstate_current_frame = 26, .frame_previous = 32,
 	  .frame_executable = 33, .frame_instr_ptr = 34, .frame_owner = 36, .code_filename = 40,
 	  .code_name = 41, .code_qualname = 42, .code_linetable = 43, .code_firstlineno = 44,
-	  .code_adaptive = 48, .unicode_asciiobject_size = 80, .count = 81 },
+	  .code_adaptive = 48, .unicode_asciiobject_size = 80, .gil_runtime_state = 16,
+	  .count = 81 },
 };
 
 #define DEBUG_COOKIE "xdebugpy"
@@ -171,6 +181,7 @@ int pyoffsets__apply_debug_offsets(struct lp_pyoffsets *o, const void *buf, size
 	err |= debug_field(v, m->code_firstlineno, &n.code.firstlineno);
 	err |= debug_field(v, m->code_adaptive, &n.code.code_adaptive);
 	err |= debug_field(v, m->unicode_asciiobject_size, &n.unicode_ascii_data);
+	err |= debug_field(v, m->gil_runtime_state, &n.gil_state);
 	if (err)
 		return -EINVAL;
 	/* The BPF side reads each frame in one copy: every field must fit in it. */

@@ -35,7 +35,12 @@ struct lp_pyoffsets {
 	int unicode_ascii_data; /* sizeof(PyASCIIObject) */
 	int unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
 	bool has_debug_offsets;	  /* 3.13+: _PyRuntime starts with _Py_DebugOffsets */
+	/* struct _gil_runtime_state: in _PyRuntime up to 3.11, in the main interpreter from 3.12 */
+	bool gil_in_interp;
+	int gil_state;
 };
+
+#define LP_GIL_SWITCH_NUMBER 24 /* _gil_runtime_state.switch_number (unsigned long) */
 
 #define LP_DEBUG_OFFSETS_MAX 1024 /* bytes of _Py_DebugOffsets worth reading */
 

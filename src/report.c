@@ -50,6 +50,11 @@ int report__write(FILE *f, enum lp_format fmt, const struct lp_profile *p,
 	return -EINVAL;
 }
 
+bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o)
+{
+	return lock->category != LP_CATEGORY_IDLE || o->show_idle;
+}
+
 const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len)
 {
 	if (lock->name[0])

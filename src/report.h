@@ -31,6 +31,7 @@ enum lp_weight {
 
 /* How the renderers present the profile; zeroed means the defaults. */
 struct lp_report_opts {
+	bool show_idle;		 /* idle waits too (Condition/Event/queue waits, joins) */
 	bool histogram;		 /* text: a log2 wait histogram per lock */
 	enum lp_sort sort;	 /* text: lock order */
 	size_t top;		 /* text: locks listed, 0 for all */
@@ -62,6 +63,10 @@ void json__write_string(FILE *f, const char *s);
 /* A shorter form of a Python file name for tables: drops the interpreter's lib/pythonX.Y/ and
  * site-packages/ prefixes, else keeps the last two path components. */
 const char *report__short_path(const char *file);
+
+/* Whether the stack-based formats (collapsed, pprof) carry the lock's waits: contention and GIL
+ * waits always, idle waits only with show_idle. */
+bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o);
 
 /* What the reports call a lock: its name, else its address as "0x...". */
 const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len);

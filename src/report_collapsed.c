@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The collapsed ("folded") stack report that flamegraph.pl, inferno and speedscope read: one line
  * per (waiter stack, lock), root frame first, frames joined by ';', the lock as the leaf frame
- * "lock NAME", a space, then the weight (nanoseconds waited, or waits with --weight count). */
+ * "lock NAME", a space, then the weight (nanoseconds waited, or waits with --weight count).
+ * Contention and GIL waits ("lock GIL"); idle waits only with --show-idle. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -75,7 +76,7 @@ int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp
 	for (size_t i = 0; i < p->nlocks && !err; i++) {
 		const struct lp_lock *lock = &p->locks[i];
 
-		for (size_t s = 0; s < lock->nstacks; s++) {
+		for (size_t s = 0; report__lock_included(lock, o) && s < lock->nstacks; s++) {
 			const struct lp_lock_stack *ls = &lock->stacks[s];
 
 			if (ls->role != LP_ROLE_WAITER)

@@ -92,19 +92,38 @@ static void write_frames(FILE *f, const struct lp_stack_sym *st)
 	fputc(']', f);
 }
 
+static void write_frame_or_null(FILE *f, const struct lp_frame_sym *fr)
+{
+	if (!fr) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"file\": ", f);
+	json__write_string(f, fr->file);
+	fprintf(f, ", \"line\": %d, \"function\": ", fr->line);
+	json__write_string(f, fr->function);
+	fputc('}', f);
+}
+
+/* A thread's name when it was read, else null. */
+static void write_thread_name(FILE *f, const struct lp_threadnames *names, uint32_t tid)
+{
+	const char *name = threadnames__get(names, tid);
+
+	if (name)
+		json__write_string(f, name);
+	else
+		fputs("null", f);
+}
+
 /* Each thread's share of a stack's waits, with the thread's name when it was read. */
 static void write_threads(FILE *f, const struct lp_lock_stack *ls,
 			  const struct lp_threadnames *names)
 {
 	fputs("\"threads\": [", f);
 	for (size_t t = 0; t < ls->ntids; t++) {
-		const char *name = threadnames__get(names, ls->tids[t].tid);
-
 		fprintf(f, "%s{\"id\": %u, \"name\": ", t ? ", " : "", ls->tids[t].tid);
-		if (name)
-			json__write_string(f, name);
-		else
-			fputs("null", f);
+		write_thread_name(f, names, ls->tids[t].tid);
 		fprintf(f, ", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
 			ls->tids[t].count, ls->tids[t].wait_ns);
 	}
@@ -115,8 +134,18 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 {
 	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
-	fputs(", \"created_at\": null, \"category\": ", f);
-	json__write_string(f, lock->category);
+	fputs(", \"created_at\": ", f);
+	write_frame_or_null(f, lock->created_at);
+	fputs(", \"category\": ", f);
+	json__write_string(f, profile__category_name(lock->category));
+	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64
+		   ", \"site\": ",
+		lock->native ? "true" : "false",
+		lock->source == LP_WAIT_SEM    ? "\"sem_t\""
+		: lock->source == LP_WAIT_PARK ? "\"PyMutex\""
+					       : "null",
+		lock->merged);
+	write_frame_or_null(f, lock->site);
 	fprintf(f,
 		", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
 		", \"timeouts\": %" PRIu64 ",\n     \"hist_log2_ns\": [",
@@ -145,6 +174,37 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 	fputs("]}", f);
 }
 
+static void write_gil(FILE *f, const struct lp_profile *p)
+{
+	fputs(" \"gil\": ", f);
+	if (!p->gil_measured) {
+		fputs("null,\n", f);
+		return;
+	}
+	fprintf(f, "{\"handoffs\": ");
+	if (p->gil_handoffs >= 0)
+		fprintf(f, "%" PRId64, p->gil_handoffs);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"threads\": [",
+		p->gil_waits, p->gil_wait_ns);
+	for (size_t i = 0; i < p->ngil_threads; i++) {
+		const struct lp_gil_thread *g = &p->gil_threads[i];
+
+		fprintf(f, "%s\n   {\"tid\": %u, \"name\": ", i ? "," : "", g->tid);
+		write_thread_name(f, p->thread_names, g->tid);
+		fprintf(f,
+			", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+			", \"max_wait_ns\": %" PRIu64 ", \"share\": %.4f, \"hist_log2_ns\": [",
+			g->waits, g->wait_ns, g->max_ns,
+			p->duration_ns ? (double)g->wait_ns / (double)p->duration_ns : 0.0);
+		for (int h = 0; h < LP_HIST_SLOTS; h++)
+			fprintf(f, h ? ", %" PRIu64 : "%" PRIu64, g->hist[h]);
+		fputs("]}", f);
+	}
+	fputs("]},\n", f);
+}
+
 int report_json__write(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_counters *c = &p->counters;
@@ -166,8 +226,11 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		fputs(" \"interval\": null,", f);
 	fprintf(f,
 		" \"probe_hits\": %" PRIu64 ", \"threads\": %zu, \"waits\": %" PRIu64
-		", \"wait_ns\": %" PRIu64 ",\n",
-		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns);
+		", \"wait_ns\": %" PRIu64 ",\n \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64
+		",\n",
+		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns, p->idle_waits,
+		p->idle_wait_ns);
+	write_gil(f, p);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64

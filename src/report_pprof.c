@@ -2,7 +2,8 @@
 /* The pprof report: a gzip-compressed profile.proto (github.com/google/pprof, proto/profile.proto)
  * in the schema of Go's mutex profile, so `go tool pprof` and the tools built on it read it:
  * sample types contentions/count and delay/nanoseconds, one sample per (lock, stack, thread),
- * Python frames as functions with file and line, labels "lock name", "thread id", "thread name". */
+ * Python frames as functions with file and line, labels "lock name", "wait kind" (contention, idle
+ * with --show-idle, gil), "thread id", "thread name". */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -199,6 +200,7 @@ static void add_samples(struct builder *b, const struct lp_profile *p, const str
 		protobuf__packed_uint64(&b->samples, SAMPLE_LOCATION_ID, locs, nlocs);
 		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, values, 2);
 		label(b, "lock name", name);
+		label(b, "wait kind", profile__category_name(lock->category));
 		snprintf(tid, sizeof(tid), "%u", ls->tids[t].tid);
 		label(b, "thread id", tid);
 		if (tname)
@@ -225,7 +227,8 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 	size_t mark;
 
 	for (size_t i = 0; i < p->nlocks; i++)
-		for (size_t s = 0; s < p->locks[i].nstacks; s++)
+		for (size_t s = 0; report__lock_included(&p->locks[i], o) && s < p->locks[i].nstacks;
+		     s++)
 			if (p->locks[i].stacks[s].role == o->pprof_role)
 				add_samples(b, p, &p->locks[i], &p->locks[i].stacks[s]);
 

@@ -30,18 +30,35 @@ const char *report__short_path(const char *file)
 	return file;
 }
 
+/* "app/db.py:42 self._pool_lock": where the lock was created (else where it was waited for) and
+ * what the code calls it. */
 static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 {
-	const struct lp_frame_sym *site = profile__lock_site(lock);
+	const struct lp_frame_sym *at = lock->created_at ? lock->created_at : profile__lock_site(lock);
 
-	if (site && lock->name[0])
-		snprintf(buf, len, "%s:%d %s", report__short_path(site->file), site->line,
-			 lock->name);
-	else if (site)
-		snprintf(buf, len, "%s:%d 0x%" PRIx64, report__short_path(site->file), site->line,
+	if (lock->category == LP_CATEGORY_IDLE && lock->site)
+		at = lock->site;
+	if (at && lock->name[0])
+		snprintf(buf, len, "%s:%d %s", report__short_path(at->file), at->line, lock->name);
+	else if (at)
+		snprintf(buf, len, "%s:%d 0x%" PRIx64, report__short_path(at->file), at->line,
 			 lock->id);
 	else
 		snprintf(buf, len, "lock 0x%" PRIx64, lock->id);
+}
+
+/* "app/db.py:97 in Pool.checkout": the leaf of the top holder stack. */
+static void holder_label(const struct lp_lock *lock, char *buf, size_t len)
+{
+	const struct lp_lock_stack *h = profile__top_stack(lock, LP_ROLE_HOLDER);
+	const struct lp_frame_sym *fr;
+
+	if (!h || !h->stack || !h->stack->depth) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	fr = &h->stack->frames[0];
+	snprintf(buf, len, "%s:%d in %s", report__short_path(fr->file), fr->line, fr->function);
 }
 
 static void write_stack(FILE *f, const struct lp_stack_sym *st)
@@ -99,18 +116,22 @@ static int cmp_lock(const void *a, const void *b, void *key)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The locks to list, in the order asked for; the caller frees the array. */
-static const struct lp_lock **select_locks(const struct lp_profile *p,
-					   const struct lp_report_opts *o, size_t *n)
+/* The locks of category c, in the order asked for; *total is how many there are, *n how many to
+ * list (--top). The caller frees the array. */
+static const struct lp_lock **select_locks(const struct lp_profile *p, enum lp_category c,
+					   const struct lp_report_opts *o, size_t *total, size_t *n)
 {
 	const struct lp_lock **locks = calloc(p->nlocks ? p->nlocks : 1, sizeof(*locks));
+	size_t k = 0;
 
 	if (!locks)
 		return NULL;
 	for (size_t i = 0; i < p->nlocks; i++)
-		locks[i] = &p->locks[i];
-	qsort_r(locks, p->nlocks, sizeof(*locks), cmp_lock, (void *)&o->sort);
-	*n = o->top && o->top < p->nlocks ? o->top : p->nlocks;
+		if (p->locks[i].category == c)
+			locks[k++] = &p->locks[i];
+	qsort_r(locks, k, sizeof(*locks), cmp_lock, (void *)&o->sort);
+	*total = k;
+	*n = o->top && o->top < k ? o->top : k;
 	return locks;
 }
 
@@ -137,15 +158,17 @@ static void lock_cells(const struct lp_lock *lock, char cells[NCOLS][32])
 	units__count(lock->timeouts, cells[COL_TIMEOUTS], sizeof(cells[0]));
 }
 
-/* The lock table: every column as wide as its widest cell. */
-static void write_table(FILE *f, const struct lp_lock **locks, size_t n)
+/* A table of locks of category c: every column as wide as its widest cell; contention tables end
+ * with who held the lock. */
+static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp_category c)
 {
 	static const char *const heads[NCOLS] = { "WAITS", "TOTAL", "AVG", "MAX", "TIMEOUTS" };
-	char label[MAX_LOCK_COLUMN * 4], cells[NCOLS][32];
-	int width = 4, w[NCOLS];
+	const char *first = c == LP_CATEGORY_IDLE ? "WAITED FOR A SIGNAL AT" : "LOCK";
+	char label[MAX_LOCK_COLUMN * 4], held[MAX_LOCK_COLUMN * 4], cells[NCOLS][32];
+	int width = (int)strlen(first), w[NCOLS];
 
-	for (int c = 0; c < NCOLS; c++)
-		w[c] = (int)strlen(heads[c]);
+	for (int k = 0; k < NCOLS; k++)
+		w[k] = (int)strlen(heads[k]);
 	for (size_t i = 0; i < n; i++) {
 		int len;
 
@@ -154,22 +177,73 @@ static void write_table(FILE *f, const struct lp_lock **locks, size_t n)
 		if (len > width)
 			width = len > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : len;
 		lock_cells(locks[i], cells);
-		for (int c = 0; c < NCOLS; c++)
-			if ((int)strlen(cells[c]) > w[c])
-				w[c] = (int)strlen(cells[c]);
+		for (int k = 0; k < NCOLS; k++)
+			if ((int)strlen(cells[k]) > w[k])
+				w[k] = (int)strlen(cells[k]);
 	}
-	fprintf(f, "%-*s", width, "LOCK");
-	for (int c = 0; c < NCOLS; c++)
-		fprintf(f, "  %*s", w[c], heads[c]);
-	fputc('\n', f);
+	fprintf(f, "%-*s", width, first);
+	for (int k = 0; k < NCOLS; k++)
+		fprintf(f, "  %*s", w[k], heads[k]);
+	fputs(c == LP_CATEGORY_CONTENTION ? "  HELD BY (top releaser)\n" : "\n", f);
 	for (size_t i = 0; i < n; i++) {
 		lock_label(locks[i], label, sizeof(label));
 		fit_label(label, (size_t)width);
 		lock_cells(locks[i], cells);
 		fprintf(f, "%-*s", width, label);
-		for (int c = 0; c < NCOLS; c++)
-			fprintf(f, "  %*s", w[c], cells[c]);
+		for (int k = 0; k < NCOLS; k++)
+			fprintf(f, "  %*s", w[k], cells[k]);
+		if (c == LP_CATEGORY_CONTENTION) {
+			holder_label(locks[i], held, sizeof(held));
+			fprintf(f, "  %s", held);
+		}
 		fputc('\n', f);
+	}
+}
+
+/* Per thread: how often and how long it waited to take the GIL, and where. */
+static void write_gil(FILE *f, const struct lp_profile *p)
+{
+	char a[32], b[32], d[32], handoffs[32];
+	const struct lp_lock *gil = NULL;
+
+	for (size_t i = 0; i < p->nlocks && !gil; i++)
+		if (p->locks[i].category == LP_CATEGORY_GIL)
+			gil = &p->locks[i];
+	if (p->gil_handoffs >= 0)
+		units__count((uint64_t)p->gil_handoffs, handoffs, sizeof(handoffs));
+	else
+		snprintf(handoffs, sizeof(handoffs), "unknown");
+	fprintf(f, "GIL: %s waits, %s waited in total, %s handoffs.\n",
+		units__count(p->gil_waits, a, sizeof(a)),
+		units__duration(p->gil_wait_ns, b, sizeof(b)), handoffs);
+	if (!p->ngil_threads) {
+		fputs("No thread waited for the GIL.\n", f);
+		return;
+	}
+	fprintf(f, "%-8s %-16s %9s %9s %9s %9s %7s\n", "TID", "THREAD", "WAITS", "TOTAL", "AVG",
+		"MAX", "SHARE");
+	for (size_t i = 0; i < p->ngil_threads; i++) {
+		const struct lp_gil_thread *g = &p->gil_threads[i];
+		const char *name = threadnames__get(p->thread_names, g->tid);
+		char e[32];
+
+		fprintf(f, "%-8u %-16.16s %9s %9s %9s %9s %6.1f%%\n", g->tid, name ? name : "",
+			units__count(g->waits, a, sizeof(a)),
+			units__duration(g->wait_ns, b, sizeof(b)),
+			units__duration(g->waits ? g->wait_ns / g->waits : 0, d, sizeof(d)),
+			units__duration(g->max_ns, e, sizeof(e)),
+			p->duration_ns ? 100.0 * (double)g->wait_ns / (double)p->duration_ns : 0.0);
+	}
+	for (size_t i = 0; gil && i < gil->nstacks && i < TOP_LOCKS_WITH_STACKS; i++) {
+		const struct lp_lock_stack *ls = &gil->stacks[i];
+
+		fprintf(f, "\nGIL-waiting stack #%zu (%s, %s waits, thread%s", i + 1,
+			units__duration(ls->wait_ns, a, sizeof(a)), units__count(ls->count, b, sizeof(b)),
+			ls->ntids == 1 ? "" : "s");
+		for (size_t t = 0; t < ls->ntids && t < 8; t++)
+			fprintf(f, " %u", ls->tids[t].tid);
+		fputs("):\n", f);
+		write_stack(f, ls->stack);
 	}
 }
 
@@ -179,15 +253,6 @@ static void write_header(FILE *f, const struct lp_profile *p)
 	uint64_t lost = c->lost_events + c->stats_dropped + c->stacks_dropped + c->inflight_dropped;
 	char a[32], b[32], d[32];
 
-	if (p->interval) {
-		time_t secs = (time_t)(p->start_unix_ns / 1000000000ULL);
-		struct tm tm;
-		char when[64] = "?";
-
-		if (localtime_r(&secs, &tm))
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(f, "[%s] interval %u\n", when, p->interval);
-	}
 	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
 		   "total. %s events lost.\n",
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
@@ -200,29 +265,75 @@ static void write_header(FILE *f, const struct lp_profile *p)
 	fputc('\n', f);
 }
 
+static void write_interval(FILE *f, const struct lp_profile *p)
+{
+	time_t secs = (time_t)(p->start_unix_ns / 1000000000ULL);
+	struct tm tm;
+	char when[64] = "?";
+
+	if (localtime_r(&secs, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(f, "[%s] interval %u\n", when, p->interval);
+}
+
+/* Idle waits: a table with --show-idle (sorted and cut like the contention table), else one
+ * line. */
+static int write_idle(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	const struct lp_lock **locks;
+	char a[32], b[32];
+	size_t total = 0, n = 0;
+
+	if (!p->idle_waits)
+		return 0;
+	fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), %s in %s "
+		   "waits%s\n",
+		units__duration(p->idle_wait_ns, a, sizeof(a)),
+		units__count(p->idle_waits, b, sizeof(b)),
+		o->show_idle ? ":" : ", hidden: --show-idle to list.");
+	if (!o->show_idle)
+		return 0;
+	locks = select_locks(p, LP_CATEGORY_IDLE, o, &total, &n);
+	if (!locks)
+		return -ENOMEM;
+	write_table(f, locks, n, LP_CATEGORY_IDLE);
+	if (n < total)
+		fprintf(f, "(%zu more not listed: --top %zu)\n", total - n, o->top);
+	free(locks);
+	return 0;
+}
+
 int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
 {
 	const struct lp_counters *c = &p->counters;
 	const struct lp_lock **locks;
 	char a[32], b[32], label[MAX_LOCK_COLUMN * 4];
-	size_t n = 0;
+	size_t total = 0, n = 0;
 
-	write_header(f, p);
-	if (!p->nlocks) {
-		fputs("No lock contention seen: no thread blocked on a lock.\n", f);
-		return ferror(f) ? -EIO : 0;
+	if (p->interval)
+		write_interval(f, p);
+	if (p->gil_measured) {
+		write_gil(f, p);
+		if (!strstr(p->mode, "contention"))
+			return ferror(f) ? -EIO : 0;
+		fputc('\n', f);
 	}
-	locks = select_locks(p, o, &n);
+	write_header(f, p);
+	locks = select_locks(p, LP_CATEGORY_CONTENTION, o, &total, &n);
 	if (!locks)
 		return -ENOMEM;
-	write_table(f, locks, n);
-	if (n < p->nlocks)
-		fprintf(f, "(%zu more lock%s not listed: --top %zu)\n", p->nlocks - n,
-			p->nlocks - n == 1 ? "" : "s", o->top);
+	if (total)
+		write_table(f, locks, n, LP_CATEGORY_CONTENTION);
+	else
+		fputs("No lock contention seen: no thread blocked on a lock held by another.\n", f);
+	if (n < total)
+		fprintf(f, "(%zu more lock%s not listed: --top %zu)\n", total - n,
+			total - n == 1 ? "" : "s", o->top);
 
 	for (size_t i = 0; i < n && i < TOP_LOCKS_WITH_STACKS; i++) {
 		const struct lp_lock *lock = locks[i];
-		const struct lp_lock_stack *top = lock->nstacks ? &lock->stacks[0] : NULL;
+		const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
+		const struct lp_lock_stack *holder = profile__top_stack(lock, LP_ROLE_HOLDER);
 
 		if (!top)
 			continue;
@@ -232,6 +343,11 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 			lock->wait_ns ? 100.0 * (double)top->wait_ns / (double)lock->wait_ns : 0.0,
 			units__count(top->count, b, sizeof(b)), label);
 		write_stack(f, top->stack);
+		if (holder) {
+			fprintf(f, "  held by (charged %s of the waits it ended):\n",
+				units__duration(holder->wait_ns, a, sizeof(a)));
+			write_stack(f, holder->stack);
+		}
 	}
 	for (size_t i = 0; o->histogram && i < n; i++) {
 		lock_label(locks[i], label, sizeof(label));
@@ -240,6 +356,8 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 		report_hist__write(f, locks[i]->hist, "    ");
 	}
 	free(locks);
+	if (write_idle(f, p, o))
+		return -ENOMEM;
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
 		fprintf(f,
 			"\nIncomplete data: %" PRIu64 " failed reads, %" PRIu64

@@ -6,15 +6,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "lockname.h"
+#include "annotate.h"
 #include "log.h"
 #include "profile.h"
 #include "report.h"
 #include "reporter.h"
+#include "source.h"
 #include "stacktab.h"
 #include "statsmap.h"
 #include "threadnames.h"
-#include "u64map.h"
 
 struct lp_reporter {
 	const struct lp_opts *opts;
@@ -24,8 +24,7 @@ struct lp_reporter {
 	FILE *out[LP_MAX_OUTPUTS];
 	struct lp_stacktab *stacks;
 	struct lp_threadnames *threads;
-	struct u64map site_names; /* stack id -> name (strdup) of the lock used at its leaf */
-	struct u64map lock_names; /* lock id -> name (strdup) read for an earlier report */
+	struct lp_sources *sources; /* the source files of the stacks' frames, for naming locks */
 	/* the interval being collected */
 	unsigned int interval; /* 1, 2, ... with -i; 0 without */
 	uint64_t start_ns, start_unix_ns;
@@ -39,12 +38,6 @@ static uint64_t unix_now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static void free_names(struct u64map *names)
-{
-	u64map__for_each(names, i) free(names->values[i]);
-	u64map__free(names);
 }
 
 struct lp_reporter *reporter__new(const struct lp_opts *opts, const struct lp_target *t,
@@ -62,7 +55,8 @@ struct lp_reporter *reporter__new(const struct lp_opts *opts, const struct lp_ta
 	memcpy(r->out, out, sizeof(r->out));
 	r->stacks = stacktab__new();
 	r->threads = threadnames__new(opts->pid);
-	if (!r->stacks || !r->threads) {
+	r->sources = sources__new(t);
+	if (!r->stacks || !r->threads || !r->sources) {
 		reporter__free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -77,8 +71,7 @@ void reporter__free(struct lp_reporter *r)
 		return;
 	stacktab__free(r->stacks);
 	threadnames__free(r->threads);
-	free_names(&r->site_names);
-	free_names(&r->lock_names);
+	sources__free(r->sources);
 	free(r);
 }
 
@@ -91,20 +84,16 @@ void reporter__start(struct lp_reporter *r, uint64_t now_ns)
 void reporter__add_stack(struct lp_reporter *r, const struct lp_stack *raw)
 {
 	const struct lp_stack_sym *st;
-	char name[sizeof(((struct lp_lock *)0)->name)], *copy;
 
 	if (stacktab__get(r->stacks, raw->stack_id) || stacktab__add(r->stacks, raw, r->symbolizer))
 		return;
 	/* The thread is blocked right now: alive, and named as it will be in the report. */
 	threadnames__note(r->threads, raw->tid);
-	/* Name the lock waited on at the leaf now too: the target, and the source files in its
-	 * mount namespace, may be gone by report time. */
+	/* Read the sources now too (locks are named and classified from them): the target, and
+	 * the files in its mount namespace, may be gone by report time. */
 	st = stacktab__get(r->stacks, raw->stack_id);
-	if (!st || !st->depth || !lockname__for_site(r->target, &st->frames[0], name, sizeof(name)))
-		return;
-	copy = strdup(name);
-	if (copy && u64map__put(&r->site_names, st->id, copy))
-		free(copy);
+	for (uint32_t i = 0; st && i < st->depth; i++)
+		sources__load(r->sources, st->frames[i].file);
 }
 
 void reporter__scan_threads(struct lp_reporter *r)
@@ -134,44 +123,6 @@ static void refresh_thread_names(struct lp_threadnames *names, const struct lp_p
 				threadnames__refresh(names, p->locks[i].stacks[j].tids[t].tid);
 }
 
-/* Lock names come from the source line where the lock was waited on. Read at report time when
- * possible; when the target (or its files) is gone by then, from the line read when the stack was
- * announced, or from an earlier interval's report. Names read are kept for the whole run. */
-static void name_locks(struct lp_reporter *r, struct lp_profile *p)
-{
-	struct u64map *known = &r->lock_names;
-
-	lockname__name_locks(p, r->target);
-	for (size_t i = 0; i < p->nlocks; i++) {
-		struct lp_lock *lock = &p->locks[i];
-		char *name = u64map__get(known, lock->id), *copy;
-
-		for (size_t s = 0; !lock->name[0] && s < lock->nstacks; s++) {
-			const struct lp_stack_sym *st = lock->stacks[s].stack;
-
-			/* the same stack profile__lock_site names the lock from */
-			if (st && st->depth) {
-				copy = u64map__get(&r->site_names, st->id);
-				if (copy)
-					snprintf(lock->name, sizeof(lock->name), "%s", copy);
-				break;
-			}
-		}
-		if (!lock->name[0]) {
-			if (name)
-				snprintf(lock->name, sizeof(lock->name), "%s", name);
-			continue;
-		}
-		if (name && !strcmp(name, lock->name))
-			continue;
-		copy = strdup(lock->name);
-		if (copy && !u64map__put(known, lock->id, copy))
-			free(name);
-		else
-			free(copy);
-	}
-}
-
 static int write_all(struct lp_reporter *r, const struct lp_profile *p)
 {
 	const struct lp_opts *opts = r->opts;
@@ -193,8 +144,7 @@ static int write_all(struct lp_reporter *r, const struct lp_profile *p)
 	return err ? LP_EXIT_OUTPUT : 0;
 }
 
-int reporter__write(struct lp_reporter *r, uint64_t end_ns, int stats_fd,
-		    const struct lp_counters *counters)
+int reporter__write(struct lp_reporter *r, uint64_t end_ns, const struct lp_report_input *in)
 {
 	uint64_t unknown = symbolizer__failures(r->symbolizer);
 	struct lp_profile profile;
@@ -208,10 +158,17 @@ int reporter__write(struct lp_reporter *r, uint64_t end_ns, int stats_fd,
 	profile.start_unix_ns = r->start_unix_ns;
 	profile.interval = r->interval;
 	profile.min_wait_ns = r->opts->min_wait_ns;
-	counters_since(r, counters, &profile.counters);
+	profile.mode = opts__mode_name(r->opts->modes);
+	if (r->opts->modes & LP_MODE_GIL) {
+		profile.gil_measured = true;
+		profile.gil_handoffs = in->gil_handoffs;
+	}
+	counters_since(r, in->counters, &profile.counters);
 	profile.unknown_frames = unknown - r->unknown_frames_before;
 	r->unknown_frames_before = unknown;
-	err = statsmap__read(stats_fd, &profile, r->interval > 0);
+	err = statsmap__read(in->stats_fd, &profile, r->interval > 0);
+	if (!err && in->gil_waits_fd >= 0)
+		err = statsmap__close_gil_waits(in->gil_waits_fd, in->gil_key, &profile);
 	if (err) {
 		lp_err("failed to read the statistics map: %s", strerror(-err));
 		profile__free(&profile);
@@ -223,8 +180,9 @@ int reporter__write(struct lp_reporter *r, uint64_t end_ns, int stats_fd,
 		r->interval++;
 
 	refresh_thread_names(r->threads, &profile);
+	profile__link(&profile);
+	annotate__locks(&profile, r->sources);
 	profile__finish(&profile);
-	name_locks(r, &profile);
 	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
 	err = write_all(r, &profile);
 	profile__free(&profile);

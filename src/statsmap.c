@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lockprof/hist.h"
 #include "statsmap.h"
 
 static void sum_cpus(const struct lp_stat_value *percpu, int ncpus, struct lp_stat_value *sum)
@@ -16,6 +17,8 @@ static void sum_cpus(const struct lp_stat_value *percpu, int ncpus, struct lp_st
 		sum->count += percpu[c].count;
 		sum->total_ns += percpu[c].total_ns;
 		sum->timeouts += percpu[c].timeouts;
+		if (!sum->created_stack)
+			sum->created_stack = percpu[c].created_stack;
 		if (percpu[c].max_ns > sum->max_ns)
 			sum->max_ns = percpu[c].max_ns;
 		for (int s = 0; s < LP_HIST_SLOTS; s++)
@@ -90,5 +93,32 @@ int statsmap__read(int map_fd, struct lp_profile *p, bool reset)
 	}
 	free(keys);
 	free(percpu);
+	return err;
+}
+
+int statsmap__close_gil_waits(int gil_waits_fd, uint64_t gil_key, struct lp_profile *p)
+{
+	__u32 tid, next, *prev = NULL;
+	struct lp_gil_wait g;
+	int err = 0;
+
+	while (!err && !bpf_map_get_next_key(gil_waits_fd, prev, &next)) {
+		struct lp_stat_key key = { .lock = gil_key, .tid = next, .kind = LP_KIND_GIL };
+		struct lp_stat_value v = { .count = 1 };
+
+		tid = next;
+		prev = &tid;
+		if (bpf_map_lookup_elem(gil_waits_fd, &tid, &g) || !g.open)
+			continue;
+		key.stack_id = g.stack_id;
+		v.total_ns = v.max_ns = g.last_exit_ns - g.start_ns;
+		/* --min-wait, as BPF applies it to the waits it closes */
+		if (v.total_ns < p->min_wait_ns) {
+			p->counters.short_waits++;
+			continue;
+		}
+		v.hist[lp_hist_slot(v.total_ns)] = 1;
+		err = profile__add_stat(p, &key, &v);
+	}
 	return err;
 }

@@ -13,4 +13,8 @@
  * -ENOMEM, or the -errno of a failed map operation. */
 int statsmap__read(int map_fd, struct lp_profile *p, bool reset);
 
+/* Adds the GIL waits still open in BPF's gil_waits map (when profiling stops) to p, each ending
+ * at its last condition wait's return, as waits on the lock gil_key. 0 or -ENOMEM. */
+int statsmap__close_gil_waits(int gil_waits_fd, uint64_t gil_key, struct lp_profile *p);
+
 #endif

@@ -101,6 +101,21 @@ static bool module_has_interpreter(const struct lp_target *t, const struct lp_mo
 	return found;
 }
 
+/* Maps list a file's segments in address order, the offset-0 one first: an executable mapping of
+ * a module already found is its text. */
+static void remember_text(struct lp_target *t, struct lp_module *exe_mod, uint64_t start,
+			  uint64_t end, const char *file)
+{
+	struct lp_module *mods[] = { &t->interp, exe_mod };
+
+	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		if (mods[i]->path[0] && !strcmp(mods[i]->path, file) && !mods[i]->text_start) {
+			mods[i]->text_start = start;
+			mods[i]->text_end = end;
+		}
+	}
+}
+
 int target__discover(pid_t pid, struct lp_target *t)
 {
 	char path[64], line[PATH_MAX + 256], exe[PATH_MAX];
@@ -148,18 +163,23 @@ int target__discover(pid_t pid, struct lp_target *t)
 			continue;
 		file = line + consumed;
 		file[strcspn(file, "\n")] = '\0';
-		if (file[0] != '/' || offset != 0)
+		if (file[0] != '/')
 			continue;
-		if (is_libpython(base_name(file)) && !t->libpython_name[0]) {
-			copy_name(t->libpython_name, sizeof(t->libpython_name), base_name(file));
-			set_module(&t->interp, pid, start, end, file);
-		} else if (is_libc(base_name(file)) && !t->has_libc) {
-			set_module(&t->libc, pid, start, end, file);
-			t->has_libc = true;
-		} else if (!strcmp(file, exe) && !have_exe) {
-			set_module(&exe_mod, pid, start, end, file);
-			have_exe = true;
+		if (offset == 0) {
+			if (is_libpython(base_name(file)) && !t->libpython_name[0]) {
+				copy_name(t->libpython_name, sizeof(t->libpython_name),
+					  base_name(file));
+				set_module(&t->interp, pid, start, end, file);
+			} else if (is_libc(base_name(file)) && !t->has_libc) {
+				set_module(&t->libc, pid, start, end, file);
+				t->has_libc = true;
+			} else if (!strcmp(file, exe) && !have_exe) {
+				set_module(&exe_mod, pid, start, end, file);
+				have_exe = true;
+			}
 		}
+		if (perms[2] == 'x')
+			remember_text(t, &exe_mod, start, end, file);
 	}
 	if (ferror(f) && !t->has_libc) {
 		fclose(f);

@@ -13,6 +13,8 @@ struct lp_module {
 	char path[PATH_MAX];	  /* as the target sees it (/proc/PID/maps) */
 	char open_path[PATH_MAX]; /* /proc/PID/map_files/START-END: the mapped file itself */
 	uint64_t start;		  /* start of the mapping with file offset 0 */
+	uint64_t text_start;	  /* its executable mapping (0 when not seen) */
+	uint64_t text_end;
 };
 
 struct lp_target {

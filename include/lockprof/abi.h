@@ -17,7 +17,25 @@
 
 /* What a stats entry measures. */
 enum lp_kind {
-	LP_KIND_WAIT = 0, /* a thread blocked acquiring the lock (waiter's stack) */
+	LP_KIND_WAIT = 0,   /* a thread blocked acquiring the lock (waiter's stack) */
+	LP_KIND_HOLDER = 1, /* the release that ended such a wait, charged with it (releaser's stack) */
+	LP_KIND_GIL = 2,    /* a thread waited to take the GIL (its stack when it began) */
+};
+
+/* A thread's current GIL wait: consecutive condition waits inside take_gil() form one wait. */
+struct lp_gil_wait {
+	__u64 start_ns;
+	__u64 last_exit_ns; /* return of the last condition wait (timeouts make take_gil loop) */
+	__u64 stack_id;
+	__u32 open;	    /* a wait is in progress */
+	__u32 in_call;	    /* inside a pthread_cond_timedwait we kept */
+};
+
+/* Text of the interpreter's code: only take_gil() calls pthread_cond_timedwait from there. */
+struct lp_gil_config {
+	__u64 text_start, text_end;
+	__u64 gap_ns;  /* a longer pause between condition waits ends a GIL wait */
+	__u64 gil_key; /* the "lock" of GIL waits in stats: the GIL state's address */
 };
 
 /* Where CPython keeps what the frame walk needs, for one minor version. Filled by user space from
@@ -80,7 +98,8 @@ struct lp_stat_key {
 	__u64 lock;	/* sem_t* (3.8-3.13) or PyMutex* (3.14) */
 	__u64 stack_id; /* 0: no Python stack found */
 	__u32 tid;	/* kernel (init namespace) thread id */
-	__u32 kind;	/* enum lp_kind */
+	__u16 kind;	/* enum lp_kind */
+	__u16 source;	/* enum lp_wait_source of the wait; 0 for GIL waits */
 };
 
 /* value of the per-CPU `stats` map; user space sums the CPUs */
@@ -88,7 +107,8 @@ struct lp_stat_value {
 	__u64 count;
 	__u64 total_ns;
 	__u64 max_ns;
-	__u64 timeouts; /* waits that returned without the lock (timeout or signal) */
+	__u64 timeouts;	     /* waits that returned without the lock (timeout or signal) */
+	__u64 created_stack; /* stack that created the lock, when creation was seen; else 0 */
 	__u32 hist[LP_HIST_SLOTS];
 };
 
@@ -98,6 +118,14 @@ struct lp_inflight {
 	__u64 lock;
 	__u64 stack_id;
 	__u32 source; /* enum lp_wait_source */
+	__u32 pad;
+};
+
+/* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
+struct lp_release {
+	__u64 time_ns;
+	__u64 stack_id;
+	__u32 tid;
 	__u32 pad;
 };
 
@@ -122,6 +150,6 @@ struct lp_counters {
 LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
-LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 32 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 40 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 
 #endif

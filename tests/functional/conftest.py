@@ -5,10 +5,21 @@ Interpreter discovery
     discovery.  Otherwise every pyenv version (``pyenv versions --bare``,
     interpreter ``$(pyenv prefix V)/bin/python3``) and every distribution
     interpreter (/usr/bin/python3.X, /usr/local/bin/python3.X, python2.7) is
-    used, deduplicated by real path.  Supported versions (3.8 .. 3.13) are the
+    used, deduplicated by real path.  Supported versions (3.8 .. 3.14) are the
     ``python`` parameter of the profiling tests; older ones (2.x, 3.0 .. 3.7)
     are the ``old_python`` parameter of the unsupported-version test.  When a
     list is empty the tests that need it are reported as skipped, with why.
+    ``any_python`` (lifecycle and error tests) is the newest interpreter of
+    each launcher: one plain, one per Debian root.
+
+Rootfs interpreters
+    Debian's static python3.13 (trixie) and python3.14 (sid) need a newer
+    glibc than the host's: they run inside the roots tools/make-rootfs.sh
+    caches in /var/cache/lockprof/rootfs/SUITE (see launch.py), with ids like
+    ``debian-sid-3.14``.  A missing root makes that id's profiling tests
+    skipped, with the reason; with LOCKPROF_BUILD_ROOTFS=1 (as .ci/run sets)
+    the session builds missing roots first (root, debootstrap, network).
+    In LOCKPROF_TEST_PYTHONS, ``rootfs=SUITE`` (trixie, sid) selects one.
 
 Running
     Tests need root (BPF, uprobes): without it they are skipped.  The binary
@@ -23,17 +34,20 @@ import queue
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
 import pytest
+
+from launch import EXEC, ROOTFS_SUITES, ChrootLauncher, build_rootfs, kill_child, rootfs_path, rootfs_ready, thread_ids
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGETS = os.path.join(REPO, "tests", "targets")
 LOCKPROF = os.environ.get("LOCKPROF") or os.path.join(REPO, "lockprof")
 
 SUPPORTED_MIN = (3, 8)
-SUPPORTED_MAX = (3, 13)  # raise when lockprof supports 3.14
+SUPPORTED_MAX = (3, 14)
 
 # The contract says "CPython X.Y.Z"; accept X.Y here so that a banner without the micro
 # version fails fast on the version check in run_profiled_in, not after the timeout.
@@ -68,11 +82,23 @@ def show_json(obj, limit=SHOW_MAX):
 class Interp:
     """One CPython interpreter found on the machine."""
 
-    def __init__(self, path, version, label, freethreaded=False):
-        self.path = path
+    def __init__(self, path, version, label, freethreaded=False, launcher=EXEC, shared=None):
+        self.path = path  # as the interpreter sees it (inside the root for a chroot launcher)
         self.version = version  # (major, minor, micro)
         self.label = label
         self.freethreaded = freethreaded
+        self.launcher = launcher
+        self.shared = shared  # libpython mapped: True, static: False, unknown: None
+
+    @property
+    def host_path(self):
+        return self.launcher.host_path(self.path)
+
+    @property
+    def build(self):
+        """Build kind for reports: shared/static, and rootfs when it runs in a Debian root."""
+        kind = {True: "shared", False: "static", None: "?"}[self.shared]
+        return kind + (" rootfs" if self.launcher.name == "rootfs" else "")
 
     @property
     def version_str(self):
@@ -87,7 +113,7 @@ class Interp:
         return self.version[:2] < SUPPORTED_MIN
 
     def __repr__(self):
-        return "%s (%s, %s)" % (self.label, self.version_str, self.path)
+        return "%s (%s, %s)" % (self.label, self.version_str, self.host_path)
 
 
 _PROBE = (
@@ -98,25 +124,30 @@ _PROBE = (
     "    ft = int(bool(sysconfig.get_config_var('Py_GIL_DISABLED')))\n"
     "except Exception:\n"
     "    pass\n"
-    "sys.stdout.write('%s %d %d %d %d\\n' % ((platform.python_implementation(),)"
-    " + tuple(sys.version_info[:3]) + (ft,)))\n"
+    "shared = -1\n"
+    "try:\n"
+    "    shared = int('libpython' in open('/proc/self/maps').read())\n"
+    "except Exception:\n"
+    "    pass\n"
+    "sys.stdout.write('%s %d %d %d %d %d\\n' % ((platform.python_implementation(),)"
+    " + tuple(sys.version_info[:3]) + (ft, shared)))\n"
 )
 
 
-def _probe(path):
-    """Return (version tuple, freethreaded) for a CPython at path, or raise."""
+def _probe(path, launcher=EXEC):
+    """Return (version tuple, freethreaded, shared) for a CPython at path, or raise."""
     env = dict(os.environ)
     for var in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP"):
         env.pop(var, None)
     out = subprocess.run(
-        [path, "-c", _PROBE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=15, env=env
+        launcher.argv(path, ["-c", _PROBE]), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=15, env=env
     )
     if out.returncode != 0:
         raise RuntimeError("exit %d: %s" % (out.returncode, out.stderr.decode(errors="replace").strip()))
-    impl, major, minor, micro, ft = out.stdout.decode().split()
+    impl, major, minor, micro, ft, shared = out.stdout.decode().split()
     if impl != "CPython":
         raise RuntimeError("not CPython but " + impl)
-    return (int(major), int(minor), int(micro)), ft == "1"
+    return (int(major), int(minor), int(micro)), ft == "1", {"1": True, "0": False}.get(shared)
 
 
 def _pyenv_bin():
@@ -199,6 +230,37 @@ def _label_for(path, version):
 
 
 _INTERPRETERS = None
+_NOTES = []  # shown in the report header: interpreters that could not be used, and why
+_MISSING = []  # (label, why): expected interpreters that are absent, reported as skipped tests
+_LAUNCHERS = []  # chroot launchers in use, cleaned up at the end of the session
+
+
+def _log(text):
+    sys.__stderr__.write(text + "\n")
+    sys.__stderr__.flush()
+
+
+def _rootfs_candidates(suites):
+    """[(path, label, launcher)] for the Debian roots' interpreters; builds missing roots when asked."""
+    found = []
+    build = os.environ.get("LOCKPROF_BUILD_ROOTFS") == "1"
+    for suite, package in suites:
+        root = rootfs_path(suite)
+        if not rootfs_ready(suite, package) and build:
+            why = build_rootfs(suite, package, _log)
+            if why:
+                raise pytest.UsageError("LOCKPROF_BUILD_ROOTFS=1: %s" % why)
+        if not rootfs_ready(suite, package):
+            label = "debian-%s-%s" % (suite, package[len("python") :])
+            why = "no Debian %s root at %s (tools/make-rootfs.sh %s %s, or LOCKPROF_BUILD_ROOTFS=1)" % (
+                suite, root, suite, package)
+            _NOTES.append("%s: %s" % (label, why))
+            _MISSING.append((label, why))
+            continue
+        launcher = ChrootLauncher(suite, root)
+        _LAUNCHERS.append(launcher)
+        found.append(("/usr/bin/" + package, "debian-%s-%s" % (suite, package[len("python") :]), launcher))
+    return found
 
 
 def interpreters():
@@ -210,20 +272,34 @@ def interpreters():
     result, seen, labels = [], set(), set()
     if override is not None:
         for path in [p for p in override.split(":") if p]:
+            if path.startswith("rootfs="):
+                suites = [s for s in ROOTFS_SUITES if s[0] == path[len("rootfs=") :]]
+                if not suites:
+                    raise pytest.UsageError("LOCKPROF_TEST_PYTHONS: %s: suites are %s" % (
+                        path, ", ".join(s for s, _ in ROOTFS_SUITES)))
+                rootfs = _rootfs_candidates(suites)
+                if not rootfs:
+                    raise pytest.UsageError("LOCKPROF_TEST_PYTHONS: %s: %s" % (path, _NOTES[-1]))
+                (path, label, launcher), = rootfs
+            else:
+                label, launcher = None, EXEC
             try:
-                version, ft = _probe(path)
+                version, ft, shared = _probe(path, launcher)
             except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
                 raise pytest.UsageError("LOCKPROF_TEST_PYTHONS: %s: %s" % (path, e))
-            candidates = [(path, _label_for(path, version), version, ft)]
+            candidates = [(path, label or _label_for(path, version), version, ft, launcher, shared)]
             result.extend(_dedupe(candidates, seen, labels))
     else:
         candidates = []
-        for path, label in _pyenv_candidates() + _system_candidates():
+        found = [(p, l, EXEC) for p, l in _pyenv_candidates() + _system_candidates()]
+        for path, label, launcher in found + _rootfs_candidates(ROOTFS_SUITES):
             try:
-                version, ft = _probe(path)
-            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError):
+                version, ft, shared = _probe(path, launcher)
+            except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+                if launcher is not EXEC:  # a root we built must work
+                    raise pytest.UsageError("%s (%s): %s" % (label, launcher, e))
                 continue  # broken or not CPython: not ours to test
-            candidates.append((path, label, version, ft))
+            candidates.append((path, label, version, ft, launcher, shared))
         result.extend(_dedupe(candidates, seen, labels))
     _INTERPRETERS = result
     return result
@@ -231,8 +307,8 @@ def interpreters():
 
 def _dedupe(candidates, seen, labels):
     out = []
-    for path, label, version, ft in candidates:
-        real = os.path.realpath(path)
+    for path, label, version, ft, launcher, shared in candidates:
+        real = os.path.realpath(launcher.host_path(path))
         if real in seen:
             continue
         seen.add(real)
@@ -242,8 +318,13 @@ def _dedupe(candidates, seen, labels):
         while label in labels:
             label, n = "%s-%d" % (base, n), n + 1
         labels.add(label)
-        out.append(Interp(path, version, label, ft))
+        out.append(Interp(path, version, label, ft, launcher, shared))
     return out
+
+
+def pytest_sessionfinish(session):
+    for launcher in _LAUNCHERS:
+        launcher.cleanup()
 
 
 def supported_interpreters():
@@ -264,23 +345,45 @@ def pytest_report_header(config):
     lines.append("CPython interpreters (%s):" % src)
     for i in interpreters():
         kind = "profiled" if i.supported else ("unsupported-version test" if i.too_old else "not used")
-        lines.append("  %-16s %-8s %-28s %s" % (i.label, i.version_str, kind, i.path))
+        lines.append("  %-20s %-8s %-14s %-26s %s" % (i.label, i.version_str, i.build, kind, i.host_path))
     if not interpreters():
         lines.append("  none")
+    lines.extend("  not used: " + n for n in _NOTES)
     return lines
+
+
+def lifecycle_interpreters():
+    """The newest supported interpreter of each launcher (plain exec, each Debian root)."""
+    newest = {}
+    for i in supported_interpreters():
+        key = id(i.launcher)
+        if key not in newest or i.version > newest[key].version:
+            newest[key] = i
+    return sorted(newest.values(), key=lambda i: (i.launcher.name != "exec", i.version))
 
 
 def pytest_generate_tests(metafunc):
     if "python" in metafunc.fixturenames:
         found = supported_interpreters()
         if found:
-            metafunc.parametrize("python", found, ids=[i.label for i in found])
+            # An absent Debian root shows up as a skipped test, with the reason.
+            missing = [pytest.param(None, marks=pytest.mark.skip(reason=why), id=label) for label, why in _MISSING]
+            metafunc.parametrize("python", found + missing, ids=[i.label for i in found] + [m.id for m in missing])
         else:
             reason = "no supported CPython (%s) found: install one (e.g. with pyenv) or set LOCKPROF_TEST_PYTHONS" % (
                 _range_str()
             )
             metafunc.parametrize(
                 "python", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-supported-python"]
+            )
+    if "any_python" in metafunc.fixturenames:
+        found = lifecycle_interpreters()
+        if found:
+            metafunc.parametrize("any_python", found, ids=[i.label for i in found])
+        else:
+            reason = "no supported CPython (%s) found" % _range_str()
+            metafunc.parametrize(
+                "any_python", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-supported-python"]
             )
     if "old_python" in metafunc.fixturenames:
         found = old_interpreters()
@@ -291,15 +394,6 @@ def pytest_generate_tests(metafunc):
             metafunc.parametrize(
                 "old_python", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-old-python"]
             )
-
-
-@pytest.fixture
-def any_python():
-    """One supported interpreter (the newest) for tests that need just one."""
-    found = supported_interpreters()
-    if not found:
-        pytest.skip("no supported CPython (%s) found" % _range_str())
-    return max(found, key=lambda i: i.version)
 
 
 # --------------------------------------------------------------------------
@@ -324,7 +418,12 @@ def lockprof():
 
 
 class Spawned:
-    """A child process whose stdout and stderr are drained line by line by threads."""
+    """A child process whose stdout and stderr are drained line by line by threads.
+
+    ``pid`` is the process to profile: the child itself, or for a target started
+    through a wrapper (chroot launcher) the interpreter the wrapper runs, which
+    kill() ends first.  ``tids`` maps the target's own thread ids (as it reports
+    them, e.g. threading.get_native_id() inside a PID namespace) to host ones."""
 
     def __init__(self, argv, stdin=True, **kwargs):
         self.argv = [str(a) for a in argv]
@@ -336,6 +435,7 @@ class Spawned:
             **kwargs,
         )
         self.pid = self.proc.pid
+        self.tids = {}
         self.out_lines, self.err_lines = [], []
         self.out_q, self.err_q = queue.Queue(), queue.Queue()
         self._readers = [
@@ -413,6 +513,7 @@ class Spawned:
 
     def kill(self):
         if self.alive():
+            kill_child(self.proc.pid, self.pid)  # the wrapped interpreter, still the wrapper's child
             try:
                 self.proc.kill()
             except OSError:
@@ -476,17 +577,36 @@ class ProfiledRun:
     def __iter__(self):
         return iter((self.result, self.stdout, self.stderr, self.returncode))
 
+    def host_tid(self, tid):
+        """The host thread id of a thread id the target reported about itself."""
+        return self.target.tids.get(tid, tid)
+
     def describe(self):
         return "lockprof:\n%s\n\ntarget:\n%s" % (self.profiler.describe(), self.target.describe())
 
 
-def start_target(pool, python, target, args=()):
-    """Start a target script and wait for its "ready" line."""
-    t = pool.spawn([python.path if isinstance(python, Interp) else python, target_path(target)] + list(args))
+def start_python(pool, python, args, what="python"):
+    """Start python (an Interp) with args through its launcher and wait for a "ready" line.
+
+    The returned Spawned's pid is the interpreter's host pid, and its tids map
+    the target's thread ids to host ones (taken now: the threads are up)."""
+    t = pool.spawn(python.launcher.argv(python.path, args))
     if t.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT) is None:
         t.kill()
-        pytest.fail("target %s did not get ready within %.0f s\n%s" % (target, READY_TIMEOUT, t.describe()))
+        pytest.fail("%s did not get ready within %.0f s\n%s" % (what, READY_TIMEOUT, t.describe()))
+    try:
+        t.pid = python.launcher.python_pid(t, python.host_path)
+    except RuntimeError as e:
+        t.kill()
+        pytest.fail("%s: %s\n%s" % (what, e, t.describe()))
+    t.tids = thread_ids(t.pid)
     return t
+
+
+def start_target(pool, python, target, args=()):
+    """Start a target script (tests/targets/NAME) and wait for its "ready" line."""
+    script = python.launcher.script(target_path(target))
+    return start_python(pool, python, [script] + list(args), "target %s" % target)
 
 
 def start_lockprof(pool, pid, lockprof_args=(), prefix=()):
@@ -544,6 +664,33 @@ def run_profiled(root, lockprof, procs):
         return run_profiled_in(procs, python, target, args, lockprof_args, timeout)
 
     return run
+
+
+# --------------------------------------------------------------------------
+# Accuracy summary: one line per interpreter, printed at the end of the session
+
+
+_ACCURACY = {}
+
+
+def record_accuracy(python, waits, expected_waits, wait_ns, expected_ns):
+    """Note what the holder/waiter test measured on python (the last run counts)."""
+    err = 100.0 * abs(wait_ns - expected_ns) / expected_ns if expected_ns else float("nan")
+    _ACCURACY[python.label] = (python, waits, expected_waits, err)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _ACCURACY:
+        return
+    tr = terminalreporter
+    tr.section("lockprof accuracy (holder/waiter, test_contention_json)")
+    tr.write_line("%-20s %-8s %-14s %-12s %s" % ("interpreter", "version", "build", "waits", "wait error"))
+    for label, (python, waits, expected, err) in sorted(
+        _ACCURACY.items(), key=lambda kv: (kv[1][0].version, kv[1][0].launcher.name, kv[0])
+    ):
+        tr.write_line(
+            "%-20s %-8s %-14s %-12s %.2f%%" % (label, python.version_str, python.build, "%d/%d" % (waits, expected), err)
+        )
 
 
 # --------------------------------------------------------------------------

@@ -21,8 +21,10 @@ from conftest import (
     interpreters,
     leaf,
     parse_report,
+    record_accuracy,
     show_json,
     start_lockprof,
+    start_python,
     start_target,
     supported_interpreters,
     target_path,
@@ -106,6 +108,8 @@ def test_contention_json(python, run_profiled):
     assert report["probe_hits"] >= WAITS, whole
 
     hits = waiter_stacks_at(report, "holder_waiter.py", wait_line)
+    found = hits[0][0] if hits else {"waits": 0, "wait_ns": 0}
+    record_accuracy(python, found["waits"], WAITS, found["wait_ns"], res["wait_ns"])
     assert hits, "no lock has a waiter stack whose leaf is holder_waiter.py:%d\n%s" % (wait_line, whole)
     locks = {lock["id"] for lock, _ in hits}
     assert len(locks) == 1, "waiter stacks at holder_waiter.py:%d are spread over locks %s\n%s" % (
@@ -152,9 +156,10 @@ def test_contention_json(python, run_profiled):
             res["waiter_file"],
             ctx,
         )
-        assert stack["thread_ids"] == [res["waiter_tid"]], "thread_ids %s, waiter thread is %d\n%s" % (
+        # Kernel (host) thread ids: the target reports its own, which differ in a PID namespace.
+        assert stack["thread_ids"] == [run.host_tid(res["waiter_tid"])], "thread_ids %s, waiter thread is %d\n%s" % (
             stack["thread_ids"],
-            res["waiter_tid"],
+            run.host_tid(res["waiter_tid"]),
             ctx,
         )
         # The waiter runs under threading.Thread: the walk must get past the leaf.
@@ -240,15 +245,19 @@ def test_not_python(root, lockprof, procs):
 def _sleeping_python(procs, python):
     """An interpreter (any version, 2.7 too) that is up and idle."""
     code = "import sys, time; sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
-    p = procs.spawn([python.path, "-c", code])
-    if p.wait_line("stdout", lambda l: l.strip() == "ready", 20) is None:
-        pytest.fail("python did not start\n" + p.describe())
-    return p
+    return start_python(procs, python, ["-c", code])
 
 
 def test_unsupported_version(root, lockprof, procs, old_python):
     p = _sleeping_python(procs, old_python)
-    assert_error(run_lockprof(["-p", p.pid, "-d", 1]), 5, "CPython %s" % old_python.version_str)
+    line = assert_error(run_lockprof(["-p", p.pid, "-d", 1]), 5, "CPython %s" % old_python.version_str)
+    # The message names the target's version (X.Y.Z, or X.Y when the patch level is unknown).
+    version = re.escape("%d.%d" % old_python.version[:2]) + r"(\.%d)?(?![.\d])" % old_python.version[2]
+    assert re.search(r"\bCPython " + version, line), "message does not name CPython %s: %r" % (
+        old_python.version_str,
+        line,
+    )
+    assert "not supported" in line, line
 
 
 def test_insufficient_privilege(root, lockprof, procs):

@@ -181,6 +181,16 @@ def lock_key(lock):
     return lock["name"] or lock["id"]
 
 
+def carried(report, show_idle=False):
+    """The locks collapsed and pprof carry: contention and GIL waits, idle ones with --show-idle."""
+    return [lk for lk in report["locks"] if lk["category"] != "idle" or show_idle]
+
+
+def contended(report):
+    """The locks of the text report's contention table (what -H, --sort and --top apply to)."""
+    return [lk for lk in report["locks"] if lk["category"] == "contention"]
+
+
 def histogram_blocks(text):
     """[(label, header waits, [row counts])] from the text report's -H section."""
     blocks, current = [], None
@@ -222,28 +232,32 @@ def test_all_formats(python, run_profiled, tmp_path):
             assert sum(t["count"] for t in st["threads"]) == st["count"], show_json(st)
             assert sum(t["wait_ns"] for t in st["threads"]) == st["wait_ns"], show_json(st)
     waiter = [t for s in stacks for t in s["threads"]]
-    assert [t["id"] for t in waiter] == [res["waiter_tid"]], ctx
+    waiter_tid = run.host_tid(res["waiter_tid"])  # the workload may run in its own PID namespace
+    assert [t["id"] for t in waiter] == [waiter_tid], ctx
     assert waiter[0]["name"], "waiter thread has no name\n%s" % ctx
     assert report["interval"] is None and report["start_unix_ns"] > 1.6e18, ctx
 
     check_collapsed(files["collapsed"].read_text(), report, lock, res, wait_line, ctx)
-    check_pprof(files["pprof"], report, stacks, res, ctx)
+    check_pprof(files["pprof"], report, stacks, res, waiter_tid, ctx)
     check_text_histograms(run.stdout, report, wait_line, ctx)
 
 
-def check_collapsed(text, report, lock, res, wait_line, ctx):
+def check_collapsed(text, report, lock, res, wait_line, ctx, show_idle=False):
     ctx = "collapsed:\n%s\n%s" % (clip(text, 4000), ctx)
     lines = parse_collapsed(text, ctx)
     assert lines, "empty collapsed output\n" + ctx
-    assert sum(w for _, _, w in lines) == report["wait_ns"], "collapsed weights sum to %d, JSON wait_ns %d\n%s" % (
+    # Contention waits (the JSON's wait_ns), idle waits only with --show-idle.
+    want_total = report["wait_ns"] + (report["idle_wait_ns"] if show_idle else 0)
+    assert sum(w for _, _, w in lines) == want_total, "collapsed weights sum to %d, JSON %d\n%s" % (
         sum(w for _, _, w in lines),
-        report["wait_ns"],
+        want_total,
         ctx,
     )
-    # Per lock name (two locks may share a name, e.g. Condition's "waiter").
-    for key in set(lock_key(lk) for lk in report["locks"]):
+    # Per lock name (two locks may share a name, e.g. two native locks in one call).
+    locks = carried(report, show_idle)
+    for key in set(lock_key(lk) for lk in locks):
         total = sum(w for _, name, w in lines if name == key)
-        want = sum(lk["wait_ns"] for lk in report["locks"] if lock_key(lk) == key)
+        want = sum(lk["wait_ns"] for lk in locks if lock_key(lk) == key)
         assert total == want, "lock %s: collapsed %d ns, JSON %d ns\n%s" % (key, total, want, ctx)
 
     # The known stack, root first: Thread._bootstrap ... the waiter's function at the WAIT-LINE.
@@ -261,7 +275,7 @@ def check_collapsed(text, report, lock, res, wait_line, ctx):
     )
 
 
-def check_pprof(path, report, stacks, res, ctx):
+def check_pprof(path, report, stacks, res, waiter_tid, ctx):
     fn = res["waiter_function"]
     delay = sum(s["wait_ns"] for s in stacks)
 
@@ -288,7 +302,7 @@ def check_pprof(path, report, stacks, res, ctx):
     mine = [t for t in pprof_traces(traces) if t[2] and t[2][0] == fn]
     assert len(mine) == 1, "-traces: expected one trace with leaf %s\n%s" % (fn, traces)
     labels, value, frames = mine[0]
-    assert labels.get("thread id") == str(res["waiter_tid"]), "labels %s\n%s" % (labels, traces)
+    assert labels.get("thread id") == str(waiter_tid), "labels %s\n%s" % (labels, traces)
     assert labels.get("lock name") and labels.get("thread name"), "labels %s\n%s" % (labels, traces)
     # leaf first in -traces: the waiter's function, then Thread.run, _bootstrap_inner, _bootstrap
     tail = [next((i for i, n in enumerate(frames) if n.endswith(want)), None) for want in ("run", "_bootstrap_inner", "_bootstrap")]
@@ -299,12 +313,53 @@ def check_pprof(path, report, stacks, res, ctx):
 def check_text_histograms(text, report, wait_line, ctx):
     ctx = "text:\n%s\n%s" % (clip(text, 6000), ctx)
     blocks = histogram_blocks(text)
-    assert len(blocks) == len(report["locks"]), "-H printed %d histograms for %d locks\n%s" % (len(blocks), len(report["locks"]), ctx)
+    n = len(contended(report))
+    assert len(blocks) == n, "-H printed %d histograms for %d contended locks\n%s" % (len(blocks), n, ctx)
     for label, waits, rows in blocks:
         assert rows, "histogram %s has no rows\n%s" % (label, ctx)
         assert sum(rows) == waits, "histogram %s: buckets sum to %d, header says %d waits\n%s" % (label, sum(rows), waits, ctx)
     mine = [waits for label, waits, _ in blocks if "holder_waiter.py:%d " % wait_line in label]
     assert mine == [WAITS], "no histogram of the workload's lock with %d waits\n%s" % (WAITS, ctx)
+
+
+def test_idle_gil_holder_formats(any_python, run_profiled, tmp_path):
+    """--show-idle puts the idle waits in collapsed and pprof, -m contention,gil the GIL waits (lock
+    "GIL"), and --pprof-stacks holder makes the pprof samples the releasers' stacks."""
+    wait_line = marked_wait_line()
+    extra = ["-m", "contention,gil", "--show-idle", "--pprof-stacks", "holder"]
+    run, report, files = run_all_formats(run_profiled, any_python, tmp_path, extra)
+    res = run.result
+    ctx = "workload: %s\nreport:\n%s\nlockprof stderr:\n%s" % (json.dumps(res), show_json(report), clip(run.stderr, 3000))
+    assert report["mode"] == "contention,gil" and report["gil"] is not None, ctx
+    # The handshake's Event waits are idle; the GIL lock is there when a thread waited for it.
+    assert report["idle_waits"] > 0, "no idle waits in the workload's Event handshake\n" + ctx
+    gil = [lk for lk in report["locks"] if lk["category"] == "gil"]
+    assert len(gil) <= 1 and all(lk["name"] == "GIL" for lk in gil), ctx
+    assert sum(lk["wait_ns"] for lk in gil) == report["gil"]["wait_ns"], ctx
+
+    text = files["collapsed"].read_text()
+    lines = parse_collapsed(text, ctx)
+    want = report["wait_ns"] + report["idle_wait_ns"] + report["gil"]["wait_ns"]
+    assert sum(w for _, _, w in lines) == want, "collapsed sums to %d, JSON contention + idle + GIL %d\n%s\n%s" % (
+        sum(w for _, _, w in lines),
+        want,
+        clip(text, 4000),
+        ctx,
+    )
+    assert sum(w for _, name, w in lines if name == "GIL") == report["gil"]["wait_ns"], clip(text, 4000)
+
+    # pprof: the holder's stacks, charged with the waits their releases ended.
+    lock, _ = the_lock(report, wait_line, ctx)
+    holders = [s for s in lock["stacks"] if s["role"] == "holder"]
+    assert holders, "no holder stack for the workload's lock\n" + ctx
+    charged = sum(s["wait_ns"] for s in holders)
+    traces = run_go_pprof(["-traces"], files["pprof"])
+    mine = [t for t in pprof_traces(traces) if t[2] and t[2][0].endswith("hold_rounds")]
+    assert mine, "-traces: no holder stack with leaf hold_rounds\n%s\n%s" % (traces, ctx)
+    assert all(t[0].get("lock name") == lock_key(lock) and t[0].get("wait kind") == "contention" for t in mine), traces
+    got = sum(pprof_value(t[1]) for t in mine)
+    assert abs(got - charged) <= PPROF_TOLERANCE * charged, "holder delay %.0f ns, JSON %d ns\n%s" % (got, charged, traces)
+    assert not any(t[2] and t[2][0] == res["waiter_function"] for t in pprof_traces(traces)), "waiter stacks in a holder profile\n" + traces
 
 
 # --------------------------------------------------------------------------
@@ -393,7 +448,7 @@ def test_sort_top_weight(any_python, run_profiled, tmp_path):
         report["waits"],
         ctx,
     )
-    most = max(report["locks"], key=lambda lk: (lk["waits"], lk["wait_ns"]))
+    most = max(contended(report), key=lambda lk: (lk["waits"], lk["wait_ns"]))
     table = run.stdout.split("\n\n")[1].splitlines()
     assert table[0].split()[:2] == ["LOCK", "WAITS"], ctx
     assert len([l for l in table[1:] if not l.startswith("(")]) == 1, "--top 1 listed more than one lock\n" + ctx
@@ -401,7 +456,7 @@ def test_sort_top_weight(any_python, run_profiled, tmp_path):
     waits_end = table[0].index("WAITS") + len("WAITS")
     first = table[1][:waits_end].split()[-1]
     assert first == "{:,}".format(most["waits"]), "--sort count: first row is not the lock with most waits\n" + ctx
-    if len(report["locks"]) > 1:
+    if len(contended(report)) > 1:
         assert "more lock" in run.stdout and "--top 1" in run.stdout, ctx
 
 

@@ -6,6 +6,10 @@ code object and records, for each, the raw table and the line CPython itself giv
 instruction, so tests/unit/test_linetable.c can check the C decoder against the interpreter.
 
 Usage: python3 tests/unit/gen_linetable_fixture.py > tests/unit/fixtures/linetable/py3XX.txt
+For the Debian interpreters in the roots of tools/make-rootfs.sh (py313-debian.txt from
+trixie, py314-debian.txt from sid), copy this file into $ROOT/tmp and run it there:
+    unshare --pid --fork --mount --mount-proc=$ROOT/proc chroot $ROOT \
+        /usr/bin/python3.14 /tmp/gen_linetable_fixture.py > .../py314-debian.txt
 
 Fixture format (text, one record per line, fields separated by single spaces):
 

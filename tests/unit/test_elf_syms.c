@@ -53,8 +53,8 @@ static void load_line(const char *line, void *arg)
 	uint64_t paddr;
 
 	if (ls->n < MAX_LOADS &&
-	    sscanf(line, " LOAD %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64, &l->offset,
-		   &l->vaddr, &paddr, &l->filesz, &l->memsz) == 5)
+	    sscanf(line, " LOAD %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64,
+		   &l->offset, &l->vaddr, &paddr, &l->filesz, &l->memsz) == 5)
 		ls->n++;
 }
 
@@ -124,8 +124,10 @@ static void section_line(const char *line, void *arg)
 	char name[256], type[64];
 	uint64_t addr, off, size;
 
-	if (p && sscanf(p + 1, "%255s %63s %" SCNx64 " %" SCNx64 " %" SCNx64, name, type, &addr, &off,
-			&size) == 5 && !strcmp(name, s->name)) {
+	if (p &&
+	    sscanf(p + 1, "%255s %63s %" SCNx64 " %" SCNx64 " %" SCNx64, name, type, &addr, &off,
+		   &size) == 5 &&
+	    !strcmp(name, s->name)) {
 		s->addr = addr;
 		s->size = size;
 		s->found = true;
@@ -222,8 +224,9 @@ static void check_offsets(const struct elf_file *ef, const char *path, uint64_t 
 		return;
 	}
 	CHECK_EQ_INT(err, 0, what);
-	CHECK(off == (uint64_t)want, "%s: offset of 0x%" PRIx64 " is 0x%" PRIx64 ", readelf: 0x%" PRIx64,
-	      what, vaddr, off, (uint64_t)want);
+	CHECK(off == (uint64_t)want,
+	      "%s: offset of 0x%" PRIx64 " is 0x%" PRIx64 ", readelf: 0x%" PRIx64, what, vaddr, off,
+	      (uint64_t)want);
 }
 
 static void check_build_id(const struct elf_file *ef, const char *path, const char *what)
@@ -327,8 +330,8 @@ static void test_fixture(const char *path, bool stripped)
 		CHECK(nq.found, "nm has no fixture_local");
 		CHECK_EQ_INT(err, 0, "fixture_local");
 		CHECK(sym.value == nq.value && sym.size == nq.size,
-		      "fixture_local 0x%" PRIx64 "/%" PRIu64 ", nm 0x%" PRIx64 "/%" PRIu64, sym.value,
-		      sym.size, nq.value, nq.size);
+		      "fixture_local 0x%" PRIx64 "/%" PRIu64 ", nm 0x%" PRIx64 "/%" PRIu64,
+		      sym.value, sym.size, nq.value, nq.size);
 		CHECK_EQ_INT(sym.type, STT_FUNC, "fixture_local type");
 		check_offsets(ef, path, sym.value, "fixture_local offset");
 	}
@@ -360,28 +363,32 @@ static void test_fixture(const char *path, bool stripped)
 	CHECK_EQ_INT(elf_file__read_vaddr(ef, sym.value, code, 8), -ENOENT, "read .bss");
 	CHECK_EQ_INT(elf_file__vaddr_to_offset(ef, sym.value, &off), -ENOENT, ".bss offset");
 	check_offsets(ef, path, sym.value, "fixture_bss offset (readelf)");
-	CHECK_EQ_INT(elf_file__read_vaddr(ef, 0xdead00000000ULL, code, 1), -ENOENT, "read unmapped");
+	CHECK_EQ_INT(elf_file__read_vaddr(ef, 0xdead00000000ULL, code, 1), -ENOENT,
+		     "read unmapped");
 
 	/* The custom section: readelf's header and the mapped bytes. */
 	CHECK(popen_lines("readelf -SW", path, section_line, &sec) == 0 && sec.found,
 	      "readelf -S .fixture_rt");
 	CHECK_EQ_INT(elf_file__find_section(ef, ".fixture_rt", &a, &sz), 0, ".fixture_rt");
-	CHECK(a == sec.addr && sz == sec.size, ".fixture_rt 0x%" PRIx64 "/%" PRIu64 ", readelf 0x%" PRIx64
-	      "/%" PRIu64, a, sz, sec.addr, sec.size);
+	CHECK(a == sec.addr && sz == sec.size,
+	      ".fixture_rt 0x%" PRIx64 "/%" PRIu64 ", readelf 0x%" PRIx64 "/%" PRIu64, a, sz,
+	      sec.addr, sec.size);
 	addr = dlsym(h, "fixture_rt");
 	CHECK(addr && a == (uint64_t)(uintptr_t)addr - bias, ".fixture_rt vs fixture_rt");
 	if (addr && sz <= sizeof(code)) {
 		CHECK_EQ_INT(elf_file__read_vaddr(ef, a, code, sz), 0, "read .fixture_rt");
 		CHECK(!memcmp(code, addr, sz), ".fixture_rt bytes differ from memory");
 	}
-	CHECK_EQ_INT(elf_file__find_section(ef, ".no_such_section", &a, &sz), -ENOENT, "no section");
+	CHECK_EQ_INT(elf_file__find_section(ef, ".no_such_section", &a, &sz), -ENOENT,
+		     "no section");
 
 	check_needed(ef, path, "libc.so.6", what);
 	check_build_id(ef, path, what);
 
 	CHECK_EQ_INT(elf_file__find_symbol(ef, "no_such_symbol", &sym), -ENOENT, "no symbol");
 	CHECK_EQ_INT(elf_file__find_symbol(ef, "@VERS_1", &sym), -EINVAL, "empty name");
-	CHECK_EQ_INT(elf_file__find_symbol(ef, "fixture_cond_wait@", &sym), -EINVAL, "empty version");
+	CHECK_EQ_INT(elf_file__find_symbol(ef, "fixture_cond_wait@", &sym), -EINVAL,
+		     "empty version");
 	CHECK_EQ_INT(elf_file__find_symbol(ef, "fixture_cond", &sym), -ENOENT, "prefix only");
 out:
 	if (h)
@@ -521,6 +528,25 @@ static Elf64_Shdr *shdr_of(unsigned char *img, size_t len, uint32_t type)
 	return NULL;
 }
 
+/* Ends the string `name` of string table section ndx at its '@': "sym@VER" becomes "sym". */
+static bool cut_at(unsigned char *img, size_t len, uint32_t ndx, const char *name)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
+	Elf64_Shdr *str;
+	char *p;
+
+	if (ndx >= eh->e_shnum)
+		return false;
+	str = (Elf64_Shdr *)(img + eh->e_shoff) + ndx;
+	if (str->sh_offset > len || str->sh_size > len - str->sh_offset)
+		return false;
+	p = memmem(img + str->sh_offset, str->sh_size, name, strlen(name) + 1);
+	if (!p)
+		return false;
+	*strchr(p, '@') = '\0';
+	return true;
+}
+
 /* Hand-made corruptions with a known right answer. */
 static void test_hostile(const unsigned char *orig, size_t len, const unsigned char *stripped,
 			 size_t slen)
@@ -569,36 +595,22 @@ static void test_hostile(const unsigned char *orig, size_t len, const unsigned c
 	 * "@VERS_1" / "@@VERS_2" off the .strtab names. The plain name must still be VERS_2. */
 	memcpy(img, orig, len);
 	sh = shdr_of(img, len, SHT_SYMTAB);
-	eh = (Elf64_Ehdr *)img;
-	if (sh && sh->sh_link < eh->e_shnum) {
-		Elf64_Shdr *str = (Elf64_Shdr *)(img + eh->e_shoff) + sh->sh_link;
+	if (sh) {
 		struct elf_symbol v1 = { 0 }, v2 = { 0 };
-		int cut = 0;
+		bool cut;
 
 		ef = elf_file__open_mem(orig, len);
 		CHECK(!elf_file__find_symbol(ef, "fixture_cond_wait@VERS_1", &v1) &&
 			      !elf_file__find_symbol(ef, "fixture_cond_wait@@VERS_2", &v2),
 		      "fixture versions");
 		elf_file__close(ef);
-		if (str->sh_offset <= len && str->sh_size <= len - str->sh_offset) {
-			static const char *const names[] = { "fixture_cond_wait@VERS_1",
-							     "fixture_cond_wait@@VERS_2" };
-			size_t i;
-
-			for (i = 0; i < 2; i++) {
-				char *p = memmem(img + str->sh_offset, str->sh_size, names[i],
-						 strlen(names[i]) + 1);
-
-				if (p) {
-					p[strlen("fixture_cond_wait")] = '\0';
-					cut++;
-				}
-			}
-		}
-		CHECK_EQ_INT(cut, 2, "versioned names in .strtab");
+		cut = cut_at(img, len, sh->sh_link, "fixture_cond_wait@VERS_1") &&
+		      cut_at(img, len, sh->sh_link, "fixture_cond_wait@@VERS_2");
+		CHECK(cut, "versioned names in .strtab");
 		ef = elf_file__open_mem(img, len);
-		CHECK(!elf_file__find_symbol(ef, "fixture_cond_wait", &sym) && sym.value == v2.value,
-		      "old-style .symtab: plain fixture_cond_wait at 0x%" PRIx64 ", VERS_2 is 0x%" PRIx64,
+		CHECK(!elf_file__find_symbol(ef, "fixture_cond_wait", &sym) &&
+			      sym.value == v2.value,
+		      "old-style .symtab: plain name at 0x%" PRIx64 ", VERS_2 is 0x%" PRIx64,
 		      sym.value, v2.value);
 		CHECK(!elf_file__find_symbol(ef, "fixture_cond_wait@VERS_1", &sym) &&
 			      sym.value == v1.value,
@@ -685,12 +697,14 @@ static void test_hostile(const unsigned char *orig, size_t len, const unsigned c
 		for (i = 0; i < eh->e_phnum && ph[i].p_type != PT_LOAD; i++)
 			;
 		if (i < eh->e_phnum) {
+			uint64_t far = ph[i].p_vaddr + (1ULL << 39);
+
 			ph[i].p_filesz = ph[i].p_memsz = 1ULL << 40;
 			ef = elf_file__open_mem(img, len);
-			CHECK_EQ_INT(elf_file__read_vaddr(ef, ph[i].p_vaddr + (1ULL << 39), &a, 8), -ENOENT,
+			CHECK_EQ_INT(elf_file__read_vaddr(ef, far, &a, 8), -ENOENT,
 				     "read past the end of the file");
-			CHECK_EQ_INT(elf_file__vaddr_to_offset(ef, ph[i].p_vaddr + (1ULL << 39), &a),
-				     -ENOENT, "offset past the end of the file");
+			CHECK_EQ_INT(elf_file__vaddr_to_offset(ef, far, &a), -ENOENT,
+				     "offset past the end of the file");
 			elf_file__close(ef);
 		}
 	}
@@ -717,7 +731,8 @@ static void test_garbage(const char *path, const char *stripped_path)
 	ef2 = open_path(path);
 	CHECK(ef && ef2, "open_mem and open_fd");
 	CHECK(ef && ef2 && !elf_file__find_symbol(ef, "fixture_local", &sym) &&
-		      !elf_file__find_symbol(ef2, "fixture_local", &sym2) && sym.value == sym2.value,
+		      !elf_file__find_symbol(ef2, "fixture_local", &sym2) &&
+		      sym.value == sym2.value,
 	      "open_mem and open_fd disagree on fixture_local");
 	CHECK(ef && ef2 && !elf_file__build_id(ef, id1, sizeof(id1)) &&
 		      !elf_file__build_id(ef2, id2, sizeof(id2)) && !strcmp(id1, id2),

@@ -125,17 +125,32 @@ static void test_usage_errors(void)
 		{ ARGS("--weight", "hold"), "hold weight needs full mode" },
 		{ ARGS("--weight", "bytes"), "unknown weight" },
 		{ ARGS("--pprof-stacks", "everyone"), "unknown role" },
+		{ ARGS("-m", "full"), "unknown mode" },
 		{ ((const char *const[]){ "-f", "json", NULL }), "no pid" },
 	};
 
-	enum lp_role holder;
-
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CHECK_EQ_INT(parse_status(cases[i].args), LP_EXIT_USAGE, cases[i].what);
-	/* The blame view is selectable as soon as the profile has a "holder" role. */
-	CHECK_EQ_INT(parse_status(ARGS("--pprof-stacks", "holder", "-f", "pprof", "-o", "p")),
-		     profile__role_from_name("holder", &holder) ? LP_EXIT_USAGE : 0,
-		     "--pprof-stacks holder follows the roles this build has");
+}
+
+static void test_modes_and_roles(void)
+{
+	struct lp_opts o;
+
+	CHECK_EQ_INT(parse(&o, ARGS("-d", "1")), 0, "defaults");
+	CHECK(o.modes == LP_MODE_CONTENTION && !o.report.show_idle, "default: contention only");
+	CHECK_EQ_INT(parse(&o, ARGS("-m", "gil")), 0, "-m gil");
+	CHECK(o.modes == LP_MODE_GIL, "gil only");
+	CHECK_EQ_STR(opts__mode_name(o.modes), "gil", "mode name");
+	CHECK_EQ_INT(parse(&o, ARGS("-m", "contention,gil", "--show-idle")), 0, "both modes");
+	CHECK(o.modes == (LP_MODE_CONTENTION | LP_MODE_GIL) && o.report.show_idle,
+	      "contention and gil, idle waits shown");
+	CHECK_EQ_STR(opts__mode_name(o.modes), "contention,gil", "mode name of both");
+	CHECK_EQ_INT(parse(&o, ARGS("--pprof-stacks", "holder", "-f", "pprof", "-o", "p")), 0,
+		     "--pprof-stacks holder");
+	CHECK(o.report.pprof_role == LP_ROLE_HOLDER, "holder stacks in pprof");
+	CHECK_EQ_STR(profile__role_name(LP_ROLE_HOLDER), "holder", "role name");
+	CHECK_EQ_STR(profile__role_name(LP_ROLE_WAITER), "waiter", "role name");
 }
 
 static void test_threadnames(void)
@@ -167,6 +182,7 @@ int main(void)
 	test_outputs();
 	test_report_options();
 	test_usage_errors();
+	test_modes_and_roles();
 	test_threadnames();
 	return testing_summary("opts");
 }

@@ -6,6 +6,7 @@
 #include <zlib.h>
 
 #include "testing.h"
+#include "lockprof/hist.h"
 #include "report.h"
 
 #define STACK_WAITER 0x11
@@ -52,6 +53,7 @@ static void build(struct lp_profile *p, struct lp_stacktab *st, struct lp_thread
 	add(p, LOCK_A, STACK_SAME_LINE, 101, 1, 500);
 	add(p, LOCK_B, STACK_OTHER, 103, 5, 1000);
 	add(p, LOCK_B, STACK_LOST, 103, 1, 100);
+	profile__link(p);
 	profile__finish(p);
 	snprintf(p->locks[0].name, sizeof(p->locks[0].name), "self._pool");
 }
@@ -130,8 +132,9 @@ static void test_json(const struct lp_profile *p)
 
 	CHECK(strstr(out, "\"start_unix_ns\": 1700000000000000000"), "start time\n%s", out);
 	CHECK(strstr(out, "\"interval\": null"), "no interval\n%s", out);
-	CHECK(strstr(out, "\"threads\": [{\"id\": 101, \"name\": \"worker-1\", \"count\": 2, "
-			  "\"wait_ns\": 3000000}, {\"id\": 102, \"name\": null, \"count\": 1, "
+	/* STACK_SAME_LINE folded into STACK_WAITER: thread 101's shares summed */
+	CHECK(strstr(out, "\"threads\": [{\"id\": 101, \"name\": \"worker-1\", \"count\": 3, "
+			  "\"wait_ns\": 3000500}, {\"id\": 102, \"name\": null, \"count\": 1, "
 			  "\"wait_ns\": 1000000}]"),
 	      "per-thread shares with names\n%s", out);
 	CHECK(strstr(out, "\"role\": \"waiter\""), "role\n%s", out);
@@ -241,8 +244,9 @@ static void test_pprof(const struct lp_profile *p)
 	free(gz);
 
 	CHECK_EQ_STR(d.strings[0], "", "string_table[0]");
-	/* a sample per (lock, stack, thread): A/WAITER (2 threads), A/SAME_LINE, B/OTHER, B/LOST */
-	CHECK_EQ_INT(d.nsamples, 5, "samples");
+	/* a sample per (lock, stack, thread): A/WAITER (2 threads; SAME_LINE folded in), B/OTHER,
+	 * B/LOST */
+	CHECK_EQ_INT(d.nsamples, 4, "samples");
 	CHECK_EQ_INT(d.sum[0], 10, "contentions sum to the waits");
 	CHECK_EQ_INT(d.sum[1], 4001600, "delay sums to the wait ns");
 	CHECK_EQ_INT(d.nmappings, 1, "mappings");
@@ -254,6 +258,99 @@ static void test_pprof(const struct lp_profile *p)
 	CHECK_EQ_INT(d.period, 1, "period");
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
 		CHECK(has_string(&d, wanted[i]), "string table lacks \"%s\"", wanted[i]);
+}
+
+#define LOCK_IDLE 0xc000
+#define LOCK_GIL 0xd000
+#define STACK_HOLDER 0x55
+
+static const struct lp_frame_sym holder_frames[] = {
+	{ "Pool.put", "/srv/app/db.py", 50 },
+};
+
+static void add_kind(struct lp_profile *p, uint64_t lock, uint64_t stack, uint32_t tid,
+		     uint16_t kind, uint64_t ns)
+{
+	struct lp_stat_key key = { .lock = lock, .stack_id = stack, .tid = tid, .kind = kind };
+	struct lp_stat_value val = { .count = 1, .total_ns = ns, .max_ns = ns };
+
+	val.hist[lp_hist_slot(ns)] = 1;
+	CHECK_EQ_INT(profile__add_stat(p, &key, &val), 0, "add_stat");
+}
+
+static struct lp_lock *find_lock(struct lp_profile *p, uint64_t id)
+{
+	for (size_t i = 0; i < p->nlocks; i++)
+		if (p->locks[i].id == id)
+			return &p->locks[i];
+	return NULL;
+}
+
+/* Contention (with who held the lock), idle and GIL waits: which formats carry which. */
+static void test_categories(struct lp_stacktab *st, struct lp_threadnames *names)
+{
+	struct lp_report_opts o = {};
+	struct lp_profile p;
+	struct lp_lock *lock;
+	char *out;
+
+	stacktab__insert(st, STACK_HOLDER, holder_frames, 1, false);
+	profile__init(&p, st, names);
+	p.mode = "contention,gil";
+	p.gil_measured = true;
+	add_kind(&p, LOCK_A, STACK_WAITER, 101, LP_KIND_WAIT, 3000);
+	add_kind(&p, LOCK_A, STACK_HOLDER, 102, LP_KIND_HOLDER, 3000);
+	add_kind(&p, LOCK_B, STACK_OTHER, 103, LP_KIND_WAIT, 1000);
+	add_kind(&p, LOCK_IDLE, STACK_WAITER, 104, LP_KIND_WAIT, 900000);
+	add_kind(&p, LOCK_GIL, STACK_OTHER, 105, LP_KIND_GIL, 70000);
+	profile__link(&p);
+	/* what annotate__locks would find from the sources */
+	find_lock(&p, LOCK_IDLE)->category = LP_CATEGORY_IDLE;
+	snprintf(find_lock(&p, LOCK_GIL)->name, sizeof(p.locks[0].name), "GIL");
+	snprintf(find_lock(&p, LOCK_A)->name, sizeof(p.locks[0].name), "self._pool");
+	profile__finish(&p);
+	CHECK_EQ_INT(p.total_waits, 2, "contention waits: the holder entry counts none");
+	CHECK_EQ_INT(p.idle_waits, 1, "idle waits apart");
+	CHECK_EQ_INT(p.gil_waits, 1, "GIL waits apart");
+	lock = find_lock(&p, LOCK_A);
+	CHECK(lock && lock->nstacks == 2 && lock->stacks[1].role == LP_ROLE_HOLDER,
+	      "holder stack after the waiter's");
+
+	out = render(&p, LP_FORMAT_COLLAPSED, &o, NULL);
+	CHECK_EQ_STR(out,
+		     "<module> (/srv/app/main.py:1);handle (/srv/app/web.py:7);"
+		     "Pool.get (/srv/app/db.py:42);lock self._pool 3000\n"
+		     "<truncated>;odd_name_ (/srv/a b/x.py:3);lock 0xb000 1000\n"
+		     "<truncated>;odd_name_ (/srv/a b/x.py:3);lock GIL 70000\n",
+		     "collapsed: contention and GIL waits, no idle waits, no holders");
+	free(out);
+	o.show_idle = true;
+	out = render(&p, LP_FORMAT_COLLAPSED, &o, NULL);
+	CHECK(strstr(out, "lock 0xc000 900000\n"), "--show-idle: idle waits too\n%s", out);
+	free(out);
+
+	o = (struct lp_report_opts){ .top = 1 };
+	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
+	CHECK(strstr(out, "HELD BY") && strstr(out, "db.py:50 in Pool.put"),
+	      "HELD BY column\n%s", out);
+	CHECK(strstr(out, "(1 more lock not listed: --top 1)"), "--top counts contention locks\n%s",
+	      out);
+	CHECK(strstr(out, "hidden: --show-idle to list"), "idle waits summed up\n%s", out);
+	CHECK(strstr(out, "GIL: 1 waits"), "GIL section\n%s", out);
+	free(out);
+
+	out = render(&p, LP_FORMAT_JSON, NULL, NULL);
+	CHECK(strstr(out, "\"role\": \"waiter\"") && strstr(out, "\"role\": \"holder\""),
+	      "JSON roles\n%s", out);
+	CHECK(strstr(out, "\"category\": \"idle\"") && strstr(out, "\"category\": \"gil\""),
+	      "JSON categories\n%s", out);
+	free(out);
+
+	o = (struct lp_report_opts){ .pprof_role = LP_ROLE_HOLDER };
+	out = render(&p, LP_FORMAT_PPROF, &o, NULL);
+	CHECK(out != NULL, "pprof of holder stacks");
+	free(out);
+	profile__free(&p);
 }
 
 int main(void)
@@ -273,6 +370,7 @@ int main(void)
 	test_json(&p);
 	test_pprof(&p);
 	profile__free(&p);
+	test_categories(st, names);
 	stacktab__free(st);
 	threadnames__free(names);
 	return testing_summary("reports");

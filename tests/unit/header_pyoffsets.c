@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Compiled by tests/unit/check_pyoffsets.py once per installed CPython (3.8+) against that
+ * version's own headers (-I include/python3.X -I include/python3.X/internal); prints what the
+ * headers say about every field of lockprof's offset table (src/pyoffsets.c), in the names of
+ * dump_pyoffsets.c:
+ *
+ *   version 3.M
+ *   FIELD VALUE              offsetof/sizeof/enum value, or the sentinel lockprof must use
+ *   debug FIELD INDEX        3.13+: offsetof(_Py_DebugOffsets, ...) / 8 for the field
+ *   debug count N            3.13+: sizeof(_Py_DebugOffsets) / 8
+ *   tag_bits N               3.14+: Py_TAG_BITS of _PyStackRef
+ *
+ * Fields a version does not use (code.code_adaptive before 3.11, the owner skip value where
+ * frames have no owner byte) are not printed. Never linked against libpython: only offsetof,
+ * sizeof and constants are used. */
+#define Py_BUILD_CORE 1
+#include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#if PY_VERSION_HEX < 0x03090000
+#include "internal/pycore_pystate.h" /* struct _is, _PyRuntimeState */
+#else
+#include "internal/pycore_interp.h"
+#include "internal/pycore_runtime.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_frame.h" /* _PyInterpreterFrame, enum _frameowner */
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+#include "internal/pycore_debug_offsets.h"
+#include "internal/pycore_stackref.h"
+#endif
+
+#define SIZEOF_MEMBER(type, member) ((long long)sizeof(((type *)0)->member))
+#define P(field, value) printf("%s %lld\n", field, (long long)(value))
+#define PD(field, member) printf("debug %s %lld\n", field, \
+				 (long long)offsetof(_Py_DebugOffsets, member) / 8)
+
+#if PY_VERSION_HEX < 0x030B0000
+typedef PyFrameObject frame_t; /* 3.8-3.10: the frame chain is PyFrameObjects */
+#define FRAME_BACK f_back
+#define FRAME_CODE f_code
+#define FRAME_INSTR f_lasti
+#elif PY_VERSION_HEX < 0x030D0000
+typedef _PyInterpreterFrame frame_t;
+#define FRAME_BACK previous
+#define FRAME_CODE f_code
+#define FRAME_INSTR prev_instr
+#else
+typedef _PyInterpreterFrame frame_t;
+#define FRAME_BACK previous
+#define FRAME_CODE f_executable
+#define FRAME_INSTR instr_ptr
+#endif
+
+int main(void)
+{
+	printf("version %d.%d\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+
+	P("walk.runtime_interp_head", offsetof(_PyRuntimeState, interpreters.head));
+#if PY_VERSION_HEX < 0x030B0000
+	P("walk.interp_threads_head", offsetof(PyInterpreterState, tstate_head));
+#else
+	P("walk.interp_threads_head", offsetof(PyInterpreterState, threads.head));
+#endif
+	P("walk.tstate_next", offsetof(PyThreadState, next));
+	P("walk.tstate_thread_id", offsetof(PyThreadState, thread_id));
+#if PY_VERSION_HEX < 0x030B0000
+	P("walk.tstate_frame", offsetof(PyThreadState, frame));
+	P("walk.cframe_frame", -1); /* the frame pointer is in the thread state itself */
+#elif PY_VERSION_HEX < 0x030D0000
+	P("walk.tstate_frame", offsetof(PyThreadState, cframe));
+	P("walk.cframe_frame", offsetof(_PyCFrame, current_frame));
+#else
+	P("walk.tstate_frame", offsetof(PyThreadState, current_frame));
+	P("walk.cframe_frame", -1);
+#endif
+	P("walk.frame_previous", offsetof(frame_t, FRAME_BACK));
+	P("walk.frame_code", offsetof(frame_t, FRAME_CODE));
+	P("walk.frame_instr", offsetof(frame_t, FRAME_INSTR));
+	P("walk.frame_instr_size", SIZEOF_MEMBER(frame_t, FRAME_INSTR));
+#if PY_VERSION_HEX < 0x030C0000
+	/* 3.11 has an owner byte but no shim frames: lockprof reads no owner before 3.12. */
+	P("walk.frame_owner", -1);
+#else
+	P("walk.frame_owner", offsetof(frame_t, owner));
+	if (SIZEOF_MEMBER(frame_t, owner) != 1)
+		P("walk.frame_owner_size_is_not_1", SIZEOF_MEMBER(frame_t, owner));
+#if PY_VERSION_HEX < 0x030E0000
+	P("walk.frame_owner_skip", FRAME_OWNED_BY_CSTACK); /* the last owner value */
+#else
+	P("walk.frame_owner_skip", FRAME_OWNED_BY_INTERPRETER); /* and CSTACK above it */
+#endif
+#endif
+
+	P("code.firstlineno", offsetof(PyCodeObject, co_firstlineno));
+	P("code.filename", offsetof(PyCodeObject, co_filename));
+	P("code.name", offsetof(PyCodeObject, co_name));
+#if PY_VERSION_HEX < 0x030B0000
+	P("code.qualname", -1);
+#else
+	P("code.qualname", offsetof(PyCodeObject, co_qualname));
+#endif
+#if PY_VERSION_HEX < 0x030A0000
+	P("code.linetable", offsetof(PyCodeObject, co_lnotab));
+#else
+	P("code.linetable", offsetof(PyCodeObject, co_linetable));
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+	P("code.code_adaptive", offsetof(PyCodeObject, co_code_adaptive));
+#endif
+	P("unicode_ascii_data", sizeof(PyASCIIObject));
+	P("unicode_compact_data", sizeof(PyCompactUnicodeObject));
+	P("has_debug_offsets", PY_VERSION_HEX >= 0x030D0000);
+
+#if PY_VERSION_HEX >= 0x030D0000
+	PD("walk.runtime_interp_head", runtime_state.interpreters_head);
+	PD("walk.interp_threads_head", interpreter_state.threads_head);
+	PD("walk.tstate_next", thread_state.next);
+	PD("walk.tstate_thread_id", thread_state.thread_id);
+	PD("walk.tstate_frame", thread_state.current_frame);
+	PD("walk.frame_previous", interpreter_frame.previous);
+	PD("walk.frame_code", interpreter_frame.executable);
+	PD("walk.frame_instr", interpreter_frame.instr_ptr);
+	PD("walk.frame_owner", interpreter_frame.owner);
+	PD("code.firstlineno", code_object.firstlineno);
+	PD("code.filename", code_object.filename);
+	PD("code.name", code_object.name);
+	PD("code.qualname", code_object.qualname);
+	PD("code.linetable", code_object.linetable);
+	PD("code.code_adaptive", code_object.co_code_adaptive);
+	PD("unicode_ascii_data", unicode_object.asciiobject_size);
+	printf("debug count %lld\n", (long long)(sizeof(_Py_DebugOffsets) / 8));
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	P("tag_bits", Py_TAG_BITS);
+#endif
+	return 0;
+}
