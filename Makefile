@@ -49,8 +49,8 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean test check-unit check-functional demo deps vmlinux format check-format fuzz \
-	install uninstall
+.PHONY: all clean test check-unit check-unit-asan check-functional soak demo deps vmlinux format \
+	check-format fuzz install uninstall
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -88,20 +88,27 @@ $(ELF_FIXTURE): tests/unit/fixtures/fixture_syms.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -shared -fPIC -O1 -Wl,--version-script=tests/unit/fixtures/fixture_syms.map $< -o $@
 
-# Fuzz targets: tests/fuzz/fuzz_NAME.c exercises src/NAME.c; corpus seeds in tests/fuzz/corpus/.
+# Fuzz targets: tests/fuzz/fuzz_NAME.c exercises src/NAME.c (and FUZZ_EXTRA_NAME); corpus seeds
+# in tests/fuzz/corpus/NAME/. Readers of target memory get a fake address space from the fuzz
+# input: process_vm_readv is wrapped (tests/fuzz/fake_memory.h).
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Isrc
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz
+FUZZ_EXTRA_pyobj := src/pyoffsets.c
+FUZZ_EXTRA_symbolize := src/pyobj.c src/linetable.c src/u64map.c src/pyoffsets.c
 
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/%.c
+.SECONDEXPANSION:
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/%.c $$(FUZZ_EXTRA_$$*) $(wildcard tests/fuzz/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -lelf -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -lelf -Wl,--wrap=process_vm_readv -o $@
 
 fuzz: $(FUZZ_TARGETS)
 	$(Q)set -e; for t in $(FUZZ_TARGETS); do n=$${t##*/fuzz_}; mkdir -p $(OUTPUT)/fuzz/corpus_$$n; \
 		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
-		if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(OUTPUT)/fuzz/corpus_$$n \
+		if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(OUTPUT)/fuzz/$$n- $(OUTPUT)/fuzz/corpus_$$n \
 			tests/fuzz/corpus/$$n > $(OUTPUT)/fuzz/$$n.log 2>&1; then \
 			tail -40 $(OUTPUT)/fuzz/$$n.log; exit 1; fi; \
 		grep -E "stat::number_of_executed_units|stat::average_exec_per_sec" $(OUTPUT)/fuzz/$$n.log; \
@@ -113,10 +120,41 @@ check-unit: $(UNIT_TESTS) $(ELF_FIXTURE) $(OUTPUT)/tests/dump_pyoffsets
 	$(Q)$(PYTHON) tests/unit/check_pyoffsets.py --dump $(OUTPUT)/tests/dump_pyoffsets \
 		--work $(OUTPUT)/tests/pyoffsets --cc $(CC)
 
+# The unit tests again, built with AddressSanitizer and UBSan; any finding fails the run.
+ASAN_OUTPUT := $(OUTPUT)/asan
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_LIB_OBJS := $(patsubst $(OUTPUT)/%.o,$(ASAN_OUTPUT)/%.o,$(LIB_OBJS))
+ASAN_UNIT_TESTS := $(patsubst $(OUTPUT)/tests/%,$(ASAN_OUTPUT)/tests/%,$(UNIT_TESTS))
+
+.SECONDARY: $(ASAN_LIB_OBJS)
+
+$(ASAN_OUTPUT) $(ASAN_OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(ASAN_OUTPUT)/probes.o: $(OUTPUT)/lockprof.skel.h
+
+$(ASAN_OUTPUT)/%.o: src/%.c | $(ASAN_OUTPUT)
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN_OUTPUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) | $(ASAN_OUTPUT)/tests
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -MMD -MP $< $(ASAN_LIB_OBJS) $(LDLIBS) -o $@
+
+check-unit-asan: $(ASAN_UNIT_TESTS) $(ELF_FIXTURE)
+	$(Q)set -e; for t in $(ASAN_UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
+		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+
 check-functional: lockprof
 	$(Q)$(PYTEST) -q tests/functional
 
-test: deps lockprof check-unit check-functional
+# Long fault runs kept out of check-functional: 100 attach/detach cycles on a busy target.
+SOAK_CYCLES ?= 100
+soak: lockprof
+	$(Q)LOCKPROF_ATTACH_CYCLES=$(SOAK_CYCLES) $(PYTEST) -q tests/functional/test_faults.py \
+		-k attach_detach
+
+test: deps lockprof check-unit check-unit-asan check-functional
 
 deps:
 	$(Q)tools/install-deps.sh
@@ -145,4 +183,4 @@ check-format:
 clean:
 	$(Q)rm -rf $(OUTPUT) lockprof
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(ASAN_OUTPUT)/*.d $(ASAN_OUTPUT)/tests/*.d)

@@ -8,12 +8,13 @@
 #include "lockprof/abi.h"
 
 #define EEXIST 17
+#define STACK_SEM_WINDOW (1 << 20)
 
-const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
 const volatile struct lp_py_offsets py = {};
 const volatile struct lp_gil_config gil_cfg = {};
 
+#include "target.bpf.h"
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
@@ -24,11 +25,10 @@ const volatile struct lp_gil_config gil_cfg = {};
 SEC("uprobe")
 int BPF_KPROBE(sem_wait_enter, void *sem)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, value;
+	__u32 tid, value;
 	struct lp_inflight *outer;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	/* Inside _PySemaphore_Wait: that outer wait already measures it, against the lock. */
@@ -50,12 +50,12 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 SEC("uretprobe")
 int BPF_KRETPROBE(sem_wait_exit, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	end_wait((__u32)pid_tgid, LP_WAIT_SEM, (int)ret == 0);
+	end_wait(tid, LP_WAIT_SEM, (int)ret == 0);
 	return 0;
 }
 
@@ -65,28 +65,28 @@ int BPF_KRETPROBE(sem_wait_exit, long ret)
 SEC("uprobe")
 int BPF_KPROBE(park_wait_enter, void *sema)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 	__u64 lock;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
 		return 0;
-	begin_wait((__u32)pid_tgid, lock, LP_WAIT_PARK);
+	begin_wait(tid, lock, LP_WAIT_PARK);
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(park_wait_exit, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. */
-	end_wait((__u32)pid_tgid, LP_WAIT_PARK, (int)ret == 0);
+	end_wait(tid, LP_WAIT_PARK, (int)ret == 0);
 	return 0;
 }
 
@@ -99,12 +99,12 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 SEC("raw_tracepoint/sys_enter")
 int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct pt_regs *regs;
 	__u64 uaddr, *waiters;
+	__u32 tid;
 	int op;
 
-	if (pid_tgid >> 32 != targ_tgid || ctx->args[1] != NR_FUTEX)
+	if (ctx->args[1] != NR_FUTEX || !current_is_target(&tid))
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
 	op = (int)BPF_CORE_READ(regs, si);
@@ -114,7 +114,7 @@ int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
 	waiters = bpf_map_lookup_elem(&lock_waiters, &uaddr);
 	if (!waiters || !*waiters)
 		return 0;
-	note_release((__u32)pid_tgid, uaddr);
+	note_release(tid, uaddr);
 	return 0;
 }
 
@@ -123,15 +123,15 @@ int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("uprobe")
 int BPF_KPROBE(park_wakeup_enter, void *sema)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 lock;
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
 		return 0;
-	note_release((__u32)pid_tgid, lock);
+	note_release(tid, lock);
 	return 0;
 }
 
@@ -142,13 +142,16 @@ int BPF_KPROBE(park_wakeup_enter, void *sema)
 SEC("uprobe")
 int BPF_KPROBE(lock_init_enter, void *sem)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 key = (__u64)sem, stack_id;
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	stack_id = capture_stack((__u32)pid_tgid);
+	/* A semaphore on the caller's stack is a 3.13+ parking-lot waiter's, not a lock. */
+	if (key >= PT_REGS_SP(ctx) && key - PT_REGS_SP(ctx) < STACK_SEM_WINDOW)
+		return 0;
+	stack_id = capture_stack(tid);
 	if (stack_id)
 		bpf_map_update_elem(&lock_created, &key, &stack_id, BPF_ANY);
 	return 0;
@@ -158,10 +161,10 @@ int BPF_KPROBE(lock_init_enter, void *sem)
 SEC("uprobe")
 int BPF_KPROBE(lock_free_enter, void *lock)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 key = (__u64)lock;
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	bpf_map_delete_elem(&lock_created, &key);
@@ -174,29 +177,29 @@ int BPF_KPROBE(lock_free_enter, void *lock)
 SEC("uprobe")
 int BPF_KPROBE(gil_cond_wait_enter, void *cond)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 ret_addr;
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
 	/* At entry the return address is on top of the stack. */
 	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0 ||
 	    ret_addr < gil_cfg.text_start || ret_addr >= gil_cfg.text_end)
 		return 0;
-	gil_wait_enter((__u32)pid_tgid);
+	gil_wait_enter(tid);
 	return 0;
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid;
 
-	if (pid_tgid >> 32 != targ_tgid)
+	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	gil_wait_exit((__u32)pid_tgid);
+	gil_wait_exit(tid);
 	return 0;
 }
 

@@ -170,6 +170,8 @@ static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source)
 {
 	struct lp_inflight w = { .lock = lock, .source = source };
 
+	if (!lock)
+		return;
 	w.stack_id = capture_stack(tid);
 	add_waiter(lock, 1);
 	w.start_ns = bpf_ktime_get_ns();

@@ -18,6 +18,7 @@
 #include "elf_syms.h"
 #include "log.h"
 #include "opts.h"
+#include "outfile.h"
 #include "privilege.h"
 #include "probes.h"
 #include "pyobj.h"
@@ -165,12 +166,13 @@ static int open_outputs(const struct lp_opts *opts, FILE *out[LP_MAX_OUTPUTS])
 		out[i] = stdout;
 		if (!path)
 			continue;
-		/* Never write through a symlink planted at the path. */
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+		/* Never through a symlink or hard link planted at the path (src/outfile.c). */
+		fd = outfile__open(path);
 		if (fd < 0 || !(out[i] = fdopen(fd, "w"))) {
-			lp_err("cannot write output file %s: %s", path, strerror(errno));
-			if (fd >= 0)
+			if (fd >= 0) {
+				lp_err("cannot write output file %s: %s", path, strerror(errno));
 				close(fd);
+			}
 			out[i] = NULL;
 			return LP_EXIT_OUTPUT;
 		}
@@ -380,7 +382,9 @@ int main(int argc, char **argv)
 		err = LP_EXIT_KERNEL;
 		goto cleanup;
 	}
-	skel->rodata->targ_tgid = (__u32)opts.pid;
+	skel->rodata->targ_tgid = target.ns.tgid;
+	skel->rodata->targ_pidns_dev = target.ns.dev;
+	skel->rodata->targ_pidns_ino = target.ns.ino;
 	skel->rodata->targ_min_wait_ns = opts.min_wait_ns;
 	skel->rodata->py = info.offsets.walk;
 	skel->rodata->py.runtime_addr = info.runtime_addr;

@@ -164,7 +164,8 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	struct lp_lock_stack *ls;
 	struct lp_thread_share *share;
 
-	if (!val->count)
+	/* A lock at address 0 is a failed read on the BPF side, not a lock. */
+	if (!val->count || !key->lock)
 		return 0;
 	lock = lock_for(p, key->lock);
 	if (!lock)
@@ -378,13 +379,15 @@ void profile__finish(struct lp_profile *p)
 		}
 	}
 	/* Sorting moves locks: the id index is rebuilt for anyone looking up afterwards. */
-	qsort(p->locks, p->nlocks, sizeof(p->locks[0]), cmp_lock);
+	if (p->nlocks)
+		qsort(p->locks, p->nlocks, sizeof(p->locks[0]), cmp_lock);
 	u64map__free(p->locks_by_id);
 	for (size_t i = 0; i < p->nlocks; i++)
 		u64map__put(p->locks_by_id, p->locks[i].id, (void *)(uintptr_t)(i + 1));
 	p->nthreads = threads.len;
 	u64map__free(&threads);
-	qsort(p->gil_threads, p->ngil_threads, sizeof(p->gil_threads[0]), cmp_gil_thread);
+	if (p->ngil_threads) /* qsort's array may not be NULL, even when empty */
+		qsort(p->gil_threads, p->ngil_threads, sizeof(p->gil_threads[0]), cmp_gil_thread);
 }
 
 const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role)

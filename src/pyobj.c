@@ -10,6 +10,7 @@
 
 #define PYSTR_LENGTH_OFF 16 /* PyASCIIObject.length (Py_ssize_t) */
 #define PYSTR_STATE_OFF 32  /* PyASCIIObject.state bitfield */
+#define PYSTR_HDR_LEN (PYSTR_STATE_OFF + 4) /* what the layout needs: a short str ends at 40 */
 #define PYBYTES_SIZE_OFF 16 /* PyVarObject.ob_size */
 #define PYBYTES_DATA_OFF 32 /* PyBytesObject.ob_sval */
 
@@ -33,7 +34,7 @@ int pystr__layout(const uint8_t *hdr, size_t hdr_len, const struct lp_pyoffsets 
 	int64_t length;
 	uint32_t state, kind, compact, ascii;
 
-	if (hdr_len < PYSTR_STATE_OFF + sizeof(state))
+	if (hdr_len < PYSTR_HDR_LEN)
 		return -EINVAL;
 	memcpy(&length, hdr + PYSTR_LENGTH_OFF, sizeof(length));
 	memcpy(&state, hdr + PYSTR_STATE_OFF, sizeof(state));
@@ -51,13 +52,14 @@ int pystr__layout(const uint8_t *hdr, size_t hdr_len, const struct lp_pyoffsets 
 int pyobj__read_str(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, char *out,
 		    size_t outlen)
 {
-	uint8_t hdr[48];
+	uint8_t hdr[PYSTR_HDR_LEN];
 	size_t off, n;
 	int err;
 
 	if (!outlen)
 		return -EINVAL;
 	out[0] = '\0';
+	/* Only the bytes the layout needs: reading more could run off the end of a mapping. */
 	err = remote_read(pid, addr, hdr, sizeof(hdr));
 	if (err)
 		return err;
@@ -67,8 +69,10 @@ int pyobj__read_str(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, char
 	if (n > outlen - 1)
 		n = outlen - 1;
 	err = remote_read(pid, addr + off, out, n);
-	if (err)
+	if (err) {
+		out[0] = '\0'; /* a short read may have filled part of it */
 		return err;
+	}
 	out[n] = '\0';
 	/* A NUL inside would silently shorten names; keep them printable instead. */
 	for (size_t i = 0; i < n; i++)

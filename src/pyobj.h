@@ -16,14 +16,14 @@
 /* Copies len bytes at addr in pid. 0, or -errno (-EFAULT for a short read). */
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
-/* Decodes the header of a str object (PyASCIIObject bytes `hdr`, at least 48 long): where its
+/* Decodes the header of a str object (PyASCIIObject bytes `hdr`, at least 36 long): where its
  * characters start (offset from the object), how many bytes they take and whether they are
  * 1-byte characters. Returns 0, or -EINVAL for anything we do not read (non-compact, wide). */
 int pystr__layout(const uint8_t *hdr, size_t hdr_len, const struct lp_pyoffsets *o,
 		  size_t *data_off, size_t *nbytes);
 
 /* Reads a str object into out (NUL-terminated, truncated to outlen - 1 bytes, non-ASCII latin-1
- * bytes and UTF-8 copied as they are). Returns 0 or -errno. */
+ * bytes and UTF-8 copied as they are). Returns 0, or -errno with out set to "". */
 int pyobj__read_str(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, char *out,
 		    size_t outlen);
 

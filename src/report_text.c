@@ -262,6 +262,14 @@ static void write_header(FILE *f, const struct lp_profile *p)
 		fprintf(f, "%s wait%s shorter than %s not counted (--min-wait).\n",
 			units__count(c->short_waits, b, sizeof(b)), c->short_waits == 1 ? "" : "s",
 			units__duration(p->min_wait_ns, a, sizeof(a)));
+	/* What was lost and why: lost waits are missing from the totals above, lost stacks print
+	 * as "<stack lost>". */
+	if (lost)
+		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
+			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
+			   " waits (in-flight map full).\n",
+			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
+			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
 	fputc('\n', f);
 }
 

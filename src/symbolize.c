@@ -92,15 +92,35 @@ static bool is_code_type(struct lp_symbolizer *s, uint64_t type)
 	return true;
 }
 
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* Bytes of the code object header that hold every field read: reading more could run off the
+ * end of a mapping; more than CODE_HDR_MAX means offsets we do not believe. */
+static size_t code_hdr_len(const struct lp_code_offsets *co)
+{
+	int n = max_int(PYOBJECT_TYPE_OFF + 8, co->firstlineno + 4);
+
+	n = max_int(n, max_int(co->filename, max_int(co->name, co->qualname)) + 8);
+	n = max_int(n, co->linetable + 8);
+	return co->firstlineno < 0 || co->filename < 0 || co->name < 0 || co->linetable < 0 ||
+			       n > CODE_HDR_MAX
+		       ? 0
+		       : (size_t)n;
+}
+
 static void read_code(struct lp_symbolizer *s, uint64_t code, struct code_info *ci)
 {
 	const struct lp_code_offsets *co = &s->o->code;
+	size_t hdr_len = code_hdr_len(co);
 	uint8_t hdr[CODE_HDR_MAX];
 	char buf[LP_PYSTR_MAX];
 	int32_t firstlineno;
 	uint64_t name_ptr;
 
-	if (remote_read(s->pid, code, hdr, sizeof(hdr)) ||
+	if (!hdr_len || remote_read(s->pid, code, hdr, hdr_len) ||
 	    !is_code_type(s, load_ptr(hdr, PYOBJECT_TYPE_OFF)))
 		return;
 	memcpy(&firstlineno, hdr + co->firstlineno, sizeof(firstlineno));
@@ -147,7 +167,9 @@ void symbolizer__frame(struct lp_symbolizer *s, uint64_t code, uint64_t instr,
 		ci = calloc(1, sizeof(*ci));
 		if (ci) {
 			read_code(s, code, ci);
-			if (u64map__put(&s->codes, code, ci)) {
+			/* A failed read is not kept: it may be transient (an object being set up, a
+			 * page out of reach), and the address may hold a live code object later. */
+			if (!ci->valid || u64map__put(&s->codes, code, ci)) {
 				free(ci->function);
 				free(ci->file);
 				free(ci->linetable);
@@ -170,5 +192,6 @@ void symbolizer__frame(struct lp_symbolizer *s, uint64_t code, uint64_t instr,
 		line = linetable__line_for_offset(s->o->code.linetable_format, ci->linetable,
 						  ci->linetable_len, ci->firstlineno,
 						  (uint32_t)offset);
-	out->line = line > 0 ? line : ci->firstlineno;
+	/* co_firstlineno comes from the target too: anything below 1 is no line. */
+	out->line = line > 0 ? line : ci->firstlineno > 0 ? ci->firstlineno : 0;
 }

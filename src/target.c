@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "elf_syms.h"
@@ -71,13 +73,79 @@ static bool is_libc(const char *name)
 	       !strncmp(name, "ld-musl-", 8);
 }
 
-static void set_module(struct lp_module *m, pid_t pid, uint64_t start, uint64_t end,
-		       const char *path)
+static void set_module(struct lp_module *m, uint64_t start, uint64_t end, uint64_t dev,
+		       uint64_t ino, const char *path)
 {
 	snprintf(m->path, sizeof(m->path), "%s", path);
-	snprintf(m->open_path, sizeof(m->open_path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-		 pid, start, end);
+	m->open_path[0] = '\0';
 	m->start = start;
+	m->end = end;
+	m->map_dev = dev;
+	m->map_ino = ino;
+	m->fd = -1;
+}
+
+/*
+ * maps names a file by d_path() from lockprof's root, the way readlink(/proc/PID/root) names the
+ * target's root. When the target is chrooted, or in a mount namespace lockprof is not in, both
+ * carry the same prefix, and what follows it is the file's path inside the target's root.
+ */
+const char *target__path_in_root(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	if (n > 1 && !strncmp(path, root, n) && path[n] == '/')
+		return path + n;
+	return path;
+}
+
+/* The file a module maps: /proc/PID/map_files gives that very file (root: CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE); else its name is resolved inside the target's root, and the inode
+ * must be the mapped one, or a file replaced since (or a planted symlink) would be read. */
+static int open_mapped(const struct lp_target *t, const struct lp_module *m)
+{
+	char path[96];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, t->pid, m->start,
+		 m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	fd = target__open_file(t, target__path_in_root(t->root, m->path));
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) || (uint64_t)st.st_ino != m->map_ino ||
+	    m->map_dev != (uint64_t)st.st_dev) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+/* Opens a module for good; uprobes attach through /proc/self/fd/N, which names exactly this file
+ * whatever the target's mounts and symlinks say, and needs no privilege over the target. */
+static int pin_module(struct lp_target *t, struct lp_module *m)
+{
+	int fd = open_mapped(t, m);
+
+	if (fd == -ESTALE) {
+		lp_err("pid %d: %s in its root is not the file it maps (replaced since?): run as "
+		       "root (CAP_SYS_ADMIN) to open the mapped file itself", t->pid, m->path);
+		return LP_EXIT_ERROR;
+	}
+	if (fd < 0) {
+		lp_err("pid %d: cannot open %s: %s%s", t->pid, m->path, strerror(-fd),
+		       fd == -EACCES || fd == -EPERM
+			       ? " (needs CAP_SYS_ADMIN, or CAP_DAC_READ_SEARCH to read it in the "
+				 "target's root)"
+			       : "");
+		return fd == -EACCES || fd == -EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_ERROR;
+	}
+	m->fd = fd;
+	snprintf(m->open_path, sizeof(m->open_path), "/proc/self/fd/%d", fd);
+	return 0;
 }
 
 /* True when the ELF file holds the interpreter (a static python, or an embedding program). */
@@ -123,9 +191,15 @@ int target__discover(pid_t pid, struct lp_target *t)
 	bool have_exe = false;
 	ssize_t n;
 	FILE *f;
+	int err;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
+	t->interp.fd = t->libc.fd = exe_mod.fd = -1;
+	t->root_fd = t->cwd_fd = -1;
+	err = pidns__resolve(pid, &t->ns);
+	if (err)
+		return err;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, exe, sizeof(exe) - 1);
@@ -146,6 +220,12 @@ int target__discover(pid_t pid, struct lp_target *t)
 	exe[n] = '\0';
 	/* A replaced binary reads "path (deleted)"; maps lists it the same way. */
 	copy_name(t->exe_name, sizeof(t->exe_name), base_name(exe));
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	n = readlink(path, t->root, sizeof(t->root) - 1);
+	t->root[n > 0 ? n : 0] = '\0';
+	t->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/cwd", pid);
+	t->cwd_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
@@ -154,12 +234,14 @@ int target__discover(pid_t pid, struct lp_target *t)
 		return errno == EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_NO_PROCESS;
 	}
 	while (fgets(line, sizeof(line), f)) {
-		uint64_t start, end, offset;
+		uint64_t start, end, offset, ino;
+		unsigned int major, minor;
 		char perms[8], *file;
 		int consumed = 0;
 
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %*s %*s %n", &start, &end,
-			   perms, &offset, &consumed) < 4 || !consumed)
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %" SCNu64 " %n",
+			   &start, &end, perms, &offset, &major, &minor, &ino, &consumed) < 7 ||
+		    !consumed)
 			continue;
 		file = line + consumed;
 		file[strcspn(file, "\n")] = '\0';
@@ -169,12 +251,12 @@ int target__discover(pid_t pid, struct lp_target *t)
 			if (is_libpython(base_name(file)) && !t->libpython_name[0]) {
 				copy_name(t->libpython_name, sizeof(t->libpython_name),
 					  base_name(file));
-				set_module(&t->interp, pid, start, end, file);
+				set_module(&t->interp, start, end, makedev(major, minor), ino, file);
 			} else if (is_libc(base_name(file)) && !t->has_libc) {
-				set_module(&t->libc, pid, start, end, file);
+				set_module(&t->libc, start, end, makedev(major, minor), ino, file);
 				t->has_libc = true;
 			} else if (!strcmp(file, exe) && !have_exe) {
-				set_module(&exe_mod, pid, start, end, file);
+				set_module(&exe_mod, start, end, makedev(major, minor), ino, file);
 				have_exe = true;
 			}
 		}
@@ -202,17 +284,19 @@ int target__discover(pid_t pid, struct lp_target *t)
 		       "functions", pid);
 		return LP_EXIT_NOT_PYTHON;
 	}
-	return 0;
+	err = pin_module(t, &t->interp);
+	return err ? err : pin_module(t, &t->libc);
 }
 
 int target__open_module(const struct lp_target *t, const struct lp_module *m)
 {
-	int fd = open(m->open_path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
-	/* map_files needs CAP_SYS_ADMIN; fall back to the path inside the target's root. */
-	if (fd < 0)
-		return target__open_file(t, m->path);
-	return fd;
+	if (m->fd < 0)
+		return open_mapped(t, m);
+	/* A new open file description: the caller owns it and its offset. */
+	fd = open(m->open_path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 int target__open_file(const struct lp_target *t, const char *path)
@@ -221,20 +305,14 @@ int target__open_file(const struct lp_target *t, const char *path)
 		.flags = O_RDONLY | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	char root[64];
-	int rootfd, fd;
+	int dirfd = path[0] == '/' ? t->root_fd : t->cwd_fd, fd;
 
+	if (dirfd < 0)
+		return -ENOENT;
 	/* A relative co_filename is relative to the target's working directory (3.8 leaves
 	 * __main__'s file relative); it is then resolved beneath that directory. */
-	snprintf(root, sizeof(root), "/proc/%d/%s", t->pid, path[0] == '/' ? "root" : "cwd");
 	if (path[0] != '/')
 		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return -errno;
-	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd < 0)
-		fd = -errno;
-	close(rootfd);
-	return fd;
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
 }

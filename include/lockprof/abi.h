@@ -97,7 +97,7 @@ struct lp_stack_event {
 struct lp_stat_key {
 	__u64 lock;	/* sem_t* (3.8-3.13) or PyMutex* (3.14) */
 	__u64 stack_id; /* 0: no Python stack found */
-	__u32 tid;	/* kernel (init namespace) thread id */
+	__u32 tid;	/* thread id: init namespace, or the target's when lockprof runs in one */
 	__u16 kind;	/* enum lp_kind */
 	__u16 source;	/* enum lp_wait_source of the wait; 0 for GIL waits */
 };

@@ -125,9 +125,14 @@ def test_event_and_condition_waits_are_idle(python, run_profiled):
 
 
 def test_buffered_file_is_a_native_lock(python, run_profiled):
-    res, report, whole = profile(run_profiled, python, "buffered", rounds=60)
     line = marked_line("BUFFERED-WRITE")
-    locks = locks_waited_at(report, line, "contention")
+    # Whether the two writers ever meet in the buffer's lock is up to the scheduler: on a loaded
+    # machine a run may have none. Each run is checked in full once they met.
+    for _ in range(3):
+        res, report, whole = profile(run_profiled, python, "buffered", rounds=60)
+        locks = locks_waited_at(report, line, "contention")
+        if locks:
+            break
     assert locks, "no contention with leaf culprits.py:%d\n%s" % (line, whole)
     lock = locks[0]
     assert lock["native"] is True, whole

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libFuzzer target for the ELF reader: any byte string goes through elf_file__open_mem and, when
- * it opens, through every query. Seeds: tests/fuzz/corpus/elf/. */
+ * it opens, through every query. Seeds: tests/fuzz/corpus/elf_syms/. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -17,7 +17,7 @@ static void check_bytes(struct protobuf *b, const char *expected, size_t n, cons
 	for (size_t i = 0; i < n && o + 4 < sizeof(want); i++)
 		o += (size_t)snprintf(want + o, sizeof(want) - o, "%02x ",
 				      (unsigned char)expected[i]);
-	CHECK(!b->failed && b->len == n && !memcmp(b->data, expected, n),
+	CHECK(!b->failed && b->len == n && (!n || !memcmp(b->data, expected, n)),
 	      "%s: got [%s], expected [%s]", what, got, want);
 	protobuf__free(b);
 	protobuf__init(b);
