@@ -171,6 +171,12 @@ uninstall:
 demo: deps lockprof
 	$(Q)tools/demo.sh
 
+# Overhead and accuracy beside in-process wrapper references, one table (run as root; under
+# 10 minutes). BENCH_PYTHON=path[:path] picks the interpreters, BENCH_ROUNDS the rounds.
+.PHONY: bench
+bench: lockprof
+	$(Q)/usr/bin/python3 tools/bench/bench.py
+
 vmlinux:
 	$(Q)tools/gen_vmlinux_h.sh $(VMLINUX_BTF) > $(VMLINUX_H)
 

@@ -35,15 +35,14 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 	outer = bpf_map_lookup_elem(&inflight, &tid);
 	if (outer && outer->source == LP_WAIT_PARK)
 		return 0;
-	/* glibc's sem_t starts with the 32-bit count: a positive count means the call takes the
-	 * semaphore without blocking (C-internal callers skip the try-first step). */
+	/* glibc's sem_t starts with the 32-bit count: a positive count means the call will most
+	 * likely take the semaphore without blocking (C-internal callers skip the try-first step);
+	 * whether it did is decided by how long it took. */
 	if (bpf_probe_read_user(&value, sizeof(value), sem) < 0) {
 		count_event(&counters.read_errors);
 		return 0;
 	}
-	if (value > 0)
-		return 0;
-	begin_wait(tid, (__u64)sem, LP_WAIT_SEM);
+	begin_wait(tid, (__u64)sem, LP_WAIT_SEM, value > 0);
 	return 0;
 }
 
@@ -73,7 +72,7 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 	count_event(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
 		return 0;
-	begin_wait(tid, lock, LP_WAIT_PARK);
+	begin_wait(tid, lock, LP_WAIT_PARK, false);
 	return 0;
 }
 

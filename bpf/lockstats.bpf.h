@@ -166,13 +166,18 @@ static __always_inline void note_release(__u32 tid, __u64 lock)
 	bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
 }
 
-static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source)
+/* A call that found its semaphore free but lasted longer than this lost the race for it and
+ * blocked; a call that did not block returns in well under this, probe overhead included. */
+#define MAY_NOT_BLOCK_NS 20000
+
+/* The stack is walked when the wait ends, not when it begins: the thread's frames cannot change
+ * while it blocks, and calls that turn out not to have blocked then cost no walk at all. */
+static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source, bool may_not_block)
 {
-	struct lp_inflight w = { .lock = lock, .source = source };
+	struct lp_inflight w = { .lock = lock, .source = source, .may_not_block = may_not_block };
 
 	if (!lock)
 		return;
-	w.stack_id = capture_stack(tid);
 	add_waiter(lock, 1);
 	w.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
@@ -191,11 +196,16 @@ static __always_inline void end_wait(__u32 tid, __u32 source, bool acquired)
 	if (!w || w->source != source)
 		return;
 	key.lock = w->lock;
-	key.stack_id = w->stack_id;
 	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
 	ns = now - start_ns;
+	if (w->may_not_block && ns < MAY_NOT_BLOCK_NS) {
+		bpf_map_delete_elem(&inflight, &tid);
+		add_waiter(key.lock, -1);
+		return;
+	}
 	bpf_map_delete_elem(&inflight, &tid);
+	key.stack_id = capture_stack(tid);
 
 	record_stat(&key, ns, acquired);
 	add_waiter(key.lock, -1);

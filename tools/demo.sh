@@ -18,9 +18,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 seconds=${DEMO_SECONDS:-5}
-"$python" tests/targets/demo.py > /dev/null &
+"$python" tests/targets/demo.py 1.5 > /dev/null &
 demo_pid=$!
 trap 'kill "$demo_pid" 2>/dev/null || true' EXIT
-sleep 0.5
+sleep 0.3
 echo "demo: profiling $python tests/targets/demo.py (pid $demo_pid) for $seconds seconds" >&2
 ./lockprof -p "$demo_pid" -d "$seconds"

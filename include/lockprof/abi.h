@@ -116,9 +116,8 @@ struct lp_stat_value {
 struct lp_inflight {
 	__u64 start_ns;
 	__u64 lock;
-	__u64 stack_id;
-	__u32 source; /* enum lp_wait_source */
-	__u32 pad;
+	__u32 source;	   /* enum lp_wait_source */
+	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it lasted */
 };
 
 /* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
