@@ -11,6 +11,11 @@ VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
 PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
 VERSION := 0.1.0
+# make install: $(DESTDIR)$(PREFIX)/sbin/lockprof and the manual page doc/lockprof.8.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+INSTALL ?= install
 
 # Debian's libbpf 1.1 (pkg-config libbpf) is the library we build against; bpf/compat.bpf.h
 # covers the few helpers it lacks (BPF_UPROBE arrived in 1.2).
@@ -45,7 +50,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all clean test check-unit check-unit-asan check-functional soak demo deps vmlinux format \
-	check-format fuzz
+	check-format fuzz install uninstall
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -153,6 +158,15 @@ test: deps lockprof check-unit check-unit-asan check-functional
 
 deps:
 	$(Q)tools/install-deps.sh
+
+install: lockprof doc/lockprof.8
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/lockprof)
+	$(Q)$(INSTALL) -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
+	$(Q)$(INSTALL) -m 0755 lockprof $(DESTDIR)$(SBINDIR)/lockprof
+	$(Q)$(INSTALL) -m 0644 doc/lockprof.8 $(DESTDIR)$(MANDIR)/man8/lockprof.8
+
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/lockprof $(DESTDIR)$(MANDIR)/man8/lockprof.8
 
 demo: deps lockprof
 	$(Q)tools/demo.sh

@@ -10,6 +10,7 @@
 #define EEXIST 17
 #define STACK_SEM_WINDOW (1 << 20)
 
+const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
 const volatile struct lp_py_offsets py = {};
 const volatile struct lp_gil_config gil_cfg = {};
 const volatile struct lp_full_config full_cfg = {};

@@ -108,6 +108,12 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 	struct lp_stat_value *v;
 	__u64 *created;
 
+	/* --min-wait: the wait and the release charged with it are both left out; counted once. */
+	if (ns < targ_min_wait_ns) {
+		if (key->kind != LP_KIND_HOLDER)
+			count_event(&counters.short_waits);
+		return;
+	}
 	v = bpf_map_lookup_elem(&stats, key);
 	if (!v) {
 		if (bpf_map_update_elem(&stats, key, &zero_value, BPF_NOEXIST) &&

@@ -82,7 +82,7 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p,
 		return;
 	leaf = &top->stack->frames[0];
 	lock->site = first_user_frame(top->stack);
-	lock->created_at = first_user_frame(profile__stack(p, lock->created_stack_id));
+	lock->created_at = first_user_frame(stacktab__get(p->stacks, lock->created_stack_id));
 
 	sources__line(c, leaf->file, leaf->line, line, sizeof(line));
 	if (annotate__is_idle_wait(leaf, line)) {

@@ -236,7 +236,7 @@ int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
 	return max_ms;
 }
 
-void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_profile *p)
+void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
 {
 	double duty;
 
@@ -246,13 +246,13 @@ void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_profile *
 	lp_dbg("-m full: probes attached %.3f of %.3f s, %llu hits",
 	       (double)fm->dc.total_attached_ns / 1e9, (double)(now_ns - fm->dc.start_ns) / 1e9,
 	       (unsigned long long)fm->dc.total_hits);
-	p->full.measured = true;
-	p->full.capture_pct = fm->capture_pct;
-	p->full.duty_cycle = duty;
-	p->full.overhead_pct = dutycycle__overhead_pct(&fm->dc, now_ns);
-	p->full.probe_cost_ns = fm->probe_cost_ns;
-	p->full.scale_contended = duty > 0 ? 1.0 / duty : 1.0;
-	p->full.scale_sampled = p->full.scale_contended * 100.0 / fm->capture_pct;
+	info->measured = true;
+	info->capture_pct = fm->capture_pct;
+	info->duty_cycle = duty;
+	info->overhead_pct = dutycycle__overhead_pct(&fm->dc, now_ns);
+	info->probe_cost_ns = fm->probe_cost_ns;
+	info->scale_contended = duty > 0 ? 1.0 / duty : 1.0;
+	info->scale_sampled = info->scale_contended * 100.0 / fm->capture_pct;
 	if (fm->attach_failures)
 		lp_warn("-m full: %llu re-attachments of the full-mode probes failed",
 			(unsigned long long)fm->attach_failures);

@@ -53,7 +53,7 @@ int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);
 int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms);
 
 /* Detaches the full-mode probes and fills p->full (call before adding the stats). */
-void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_profile *p);
+void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info);
 
 /* Idempotent cleanup. */
 void fullmode__detach(struct lp_fullmode *fm);

@@ -17,18 +17,15 @@
 
 #include "elf_syms.h"
 #include "fullmode.h"
-#include "lockprof/hist.h"
 #include "log.h"
 #include "opts.h"
 #include "outfile.h"
 #include "privilege.h"
 #include "probes.h"
-#include "profile.h"
 #include "pyobj.h"
 #include "pyoffsets.h"
 #include "pyversion.h"
-#include "report.h"
-#include "annotate.h"
+#include "reporter.h"
 #include "symbolize.h"
 #include "target.h"
 
@@ -161,60 +158,39 @@ out:
 	return err;
 }
 
-static const char *mode_name(unsigned int modes)
+static int open_outputs(const struct lp_opts *opts, FILE *out[LP_MAX_OUTPUTS])
 {
-	static char name[32];
+	for (int i = 0; i < opts->noutputs; i++) {
+		const char *path = opts->outputs[i].path;
+		int fd;
 
-	snprintf(name, sizeof(name), "%s%s%s%s%s", modes & LP_MODE_CONTENTION ? "contention" : "",
-		 (modes & LP_MODE_CONTENTION) && (modes & LP_MODE_GIL) ? "," : "",
-		 modes & LP_MODE_GIL ? "gil" : "", modes & LP_MODE_FULL ? "," : "",
-		 modes & LP_MODE_FULL ? "full" : "");
-	return name;
-}
-
-static int open_output(const struct lp_opts *opts, FILE **out)
-{
-	int fd;
-
-	*out = stdout;
-	if (!opts->output)
-		return 0;
-	/* Never through a symlink or hard link planted at the path (src/outfile.c). */
-	fd = outfile__open(opts->output);
-	if (fd < 0 || !(*out = fdopen(fd, "w"))) {
-		if (fd >= 0) {
-			lp_err("cannot write output file %s: %s", opts->output, strerror(errno));
-			close(fd);
+		out[i] = stdout;
+		if (!path)
+			continue;
+		/* Never through a symlink or hard link planted at the path (src/outfile.c). */
+		fd = outfile__open(path);
+		if (fd < 0 || !(out[i] = fdopen(fd, "w"))) {
+			if (fd >= 0) {
+				lp_err("cannot write output file %s: %s", path, strerror(errno));
+				close(fd);
+			}
+			out[i] = NULL;
+			return LP_EXIT_OUTPUT;
 		}
-		*out = NULL;
-		return LP_EXIT_OUTPUT;
 	}
 	return 0;
 }
 
-struct collector {
-	pid_t pid;
-	struct lp_profile *profile;
-	struct lp_symbolizer *symbolizer;
-	struct lp_sources *sources;
-};
-
-/* Threads' names (comm) are read while they live. */
-static void note_thread(struct lp_profile *p, pid_t pid, uint32_t tid)
+static int on_event(void *ctx, void *data, size_t size)
 {
-	char path[64], name[32] = "";
-	FILE *f;
+	struct lp_reporter *rep = ctx;
+	const struct lp_event_header *hdr = data;
 
-	if (*profile__thread_name(p, tid))
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(name, sizeof(name), f))
-		name[strcspn(name, "\n")] = '\0';
-	fclose(f);
-	profile__note_thread(p, tid, name);
+	if (size < sizeof(*hdr))
+		return 0;
+	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event))
+		reporter__add_stack(rep, &((const struct lp_stack_event *)data)->stack);
+	return 0;
 }
 
 /* Address of the (main interpreter's) GIL state in the target, or 0. */
@@ -240,93 +216,6 @@ static int64_t gil_switches(pid_t pid, const struct interp_info *info)
 	return (int64_t)n;
 }
 
-/* GIL waits still open when profiling stopped end at their last condition wait's return. */
-static int close_gil_waits(struct lockprof_bpf *skel, struct lp_profile *p)
-{
-	int fd = bpf_map__fd(skel->maps.gil_waits);
-	__u32 tid, next, *prev = NULL;
-	struct lp_gil_wait g;
-	int err = 0;
-
-	while (!err && !bpf_map_get_next_key(fd, prev, &next)) {
-		struct lp_stat_key key = { .tid = next, .kind = LP_KIND_GIL };
-		struct lp_stat_value v = { .count = 1 };
-
-		tid = next;
-		prev = &tid;
-		if (bpf_map_lookup_elem(fd, &tid, &g) || !g.open)
-			continue;
-		key.lock = skel->rodata->gil_cfg.gil_key;
-		key.stack_id = g.stack_id;
-		v.total_ns = v.max_ns = g.last_exit_ns - g.start_ns;
-		v.hist[lp_hist_slot(v.total_ns)] = 1;
-		err = profile__add_stat(p, &key, &v);
-	}
-	return err;
-}
-
-static int on_event(void *ctx, void *data, size_t size)
-{
-	struct collector *c = ctx;
-	const struct lp_event_header *hdr = data;
-
-	if (size < sizeof(*hdr))
-		return 0;
-	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event)) {
-		const struct lp_stack *raw = &((const struct lp_stack_event *)data)->stack;
-		const struct lp_stack_sym *st;
-
-		profile__add_stack(c->profile, raw, c->symbolizer);
-		note_thread(c->profile, c->pid, raw->tid);
-		/* Read the sources now: the target may be gone when the report is written. */
-		st = profile__stack(c->profile, raw->stack_id);
-		for (uint32_t i = 0; st && i < st->depth; i++)
-			sources__load(c->sources, st->frames[i].file);
-	}
-	return 0;
-}
-
-/* Sums the per-CPU stats into the profile. */
-static int collect_stats(struct lockprof_bpf *skel, struct lp_profile *p)
-{
-	int fd = bpf_map__fd(skel->maps.stats), ncpus = libbpf_num_possible_cpus();
-	struct lp_stat_key key, next, *prev = NULL;
-	struct lp_stat_value *percpu, sum;
-	int err = 0;
-
-	if (ncpus <= 0)
-		return -EINVAL;
-	percpu = calloc((size_t)ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, percpu))
-			continue;
-		memset(&sum, 0, sizeof(sum));
-		for (int c = 0; c < ncpus; c++) {
-			sum.count += percpu[c].count;
-			sum.total_ns += percpu[c].total_ns;
-			sum.timeouts += percpu[c].timeouts;
-			if (!sum.created_stack)
-				sum.created_stack = percpu[c].created_stack;
-			if (percpu[c].max_ns > sum.max_ns)
-				sum.max_ns = percpu[c].max_ns;
-			for (int s = 0; s < LP_HIST_SLOTS; s++)
-				sum.hist[s] += percpu[c].hist[s];
-		}
-		err = profile__add_stat(p, &key, &sum);
-		if (err)
-			break;
-	}
-	free(percpu);
-	return err;
-}
-
-static const char *stop_reason;
-
-/* Runs until -d, a signal or the target's exit; the ring buffer is drained as stacks arrive. */
 /* The GIL's switch count, sampled while the target lives (it may exit before the end). */
 struct gil_switch_sampler {
 	const struct interp_info *info;
@@ -347,24 +236,83 @@ static void sample_gil_switches(struct gil_switch_sampler *g, pid_t pid)
 	g->last = n;
 }
 
-static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd,
-		    struct gil_switch_sampler *gil, struct lp_fullmode *full)
+/* The GIL's switches since the last call (since the start the first time), or -1 when unknown. */
+static int64_t take_gil_handoffs(struct gil_switch_sampler *g)
 {
-	uint64_t deadline = opts->duration_s > 0 ? now_ns() + (uint64_t)(opts->duration_s * 1e9) : 0;
+	int64_t n;
+
+	if (!g || g->first < 0 || g->last < g->first)
+		return -1;
+	n = g->last - g->first;
+	g->first = g->last;
+	return n;
+}
+
+/* Writes the reports of the interval (or run) ending at end_ns; last: profiling has stopped. */
+static int write_reports(struct lp_reporter *rep, uint64_t end_ns, struct lockprof_bpf *skel,
+			 struct gil_switch_sampler *gil, bool last, const struct lp_full_info *full)
+{
+	struct lp_report_input in = {
+		.stats_fd = bpf_map__fd(skel->maps.stats),
+		.counters = &skel->bss->counters,
+		.gil_waits_fd = last && gil ? bpf_map__fd(skel->maps.gil_waits) : -1,
+		.gil_key = skel->rodata->gil_cfg.gil_key,
+		.gil_handoffs = take_gil_handoffs(gil),
+		.full = full,
+	};
+
+	return reporter__write(rep, end_ns, &in);
+}
+
+static const char *stop_reason;
+
+/* Wake up every 100 ms to check on the target, and in time for -d and the next report (0: none). */
+static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_report)
+{
+	const uint64_t due[] = { deadline, next_report };
+	uint64_t ms = 100;
+
+	for (size_t i = 0; i < sizeof(due) / sizeof(due[0]); i++) {
+		if (!due[i])
+			continue;
+		if (due[i] <= now)
+			return 0;
+		if ((due[i] - now + 999999) / 1000000 < ms)
+			ms = (due[i] - now + 999999) / 1000000;
+	}
+	return (int)ms;
+}
+
+/* Runs from start until -d, a signal or the target's exit; the ring buffer is drained as stacks
+ * arrive, and with -i the reports are written at the end of every interval. Returns 0 or an
+ * LP_EXIT_* code. */
+static int collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd, uint64_t start,
+		   struct lp_reporter *rep, struct lockprof_bpf *skel, struct gil_switch_sampler *gil,
+		   struct lp_fullmode *full)
+{
+	uint64_t deadline = opts->duration_s > 0 ? start + (uint64_t)(opts->duration_s * 1e9) : 0;
+	uint64_t interval_ns = (uint64_t)(opts->interval_s * 1e9), now = start;
+	uint64_t next_report = interval_ns ? start + interval_ns : 0, next_scan = start;
 
 	while (!exiting) {
 		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-		/* -m full: the duty cycle may attach or detach its probes sooner. */
-		int timeout_ms = full ? fullmode__tick(full, now_ns(), 100) : 100;
-		int err = ring_buffer__poll(rb, timeout_ms);
+		int timeout_ms = poll_timeout_ms(now, deadline, next_report);
+		int err;
 
+		/* -m full: the duty cycle may attach or detach its probes sooner. */
+		if (full)
+			timeout_ms = fullmode__tick(full, now_ns(), timeout_ms);
+		err = ring_buffer__poll(rb, timeout_ms);
+
+		now = now_ns();
 		sample_gil_switches(gil, opts->pid);
 		if (err < 0 && err != -EINTR) {
 			lp_warn("ring buffer poll failed: %s", strerror(-err));
 			stop_reason = "error";
 			break;
 		}
-		if (deadline && now_ns() >= deadline) {
+		/* Before the interval check: at -d, the final report covers the last interval. */
+		if (deadline && now >= deadline) {
 			stop_reason = "duration";
 			break;
 		}
@@ -373,9 +321,21 @@ static void collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidf
 			stop_reason = "target exited";
 			break;
 		}
+		/* Threads may exit before the report: name them while they live. */
+		if (now >= next_scan) {
+			reporter__scan_threads(rep);
+			next_scan = now + 1000000000ULL;
+		}
+		if (next_report && now >= next_report) {
+			err = write_reports(rep, now, skel, gil, false, NULL);
+			if (err)
+				return err;
+			next_report += interval_ns;
+		}
 	}
 	if (!stop_reason)
 		stop_reason = "signal";
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -385,17 +345,18 @@ int main(int argc, char **argv)
 	struct interp_info info = {};
 	struct lp_probes probes = {};
 	struct lp_fullmode full = {};
-	struct lp_profile profile;
-	struct collector collector = {};
+	struct lp_full_info full_info = {};
+	struct lp_symbolizer *symbolizer = NULL;
+	struct lp_reporter *rep = NULL;
 	struct lockprof_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	FILE *out = NULL;
-	uint64_t start_ns;
+	FILE *out[LP_MAX_OUTPUTS] = {};
+	uint64_t start_ns, stop_ns;
 	struct gil_switch_sampler gil_sampler = { .info = &info, .first = -1, .last = -1 };
+	struct gil_switch_sampler *gil = NULL;
 	int err, pidfd = -1;
 
-	profile__init(&profile);
 	err = opts__parse(argc, argv, &opts);
 	if (err)
 		return err;
@@ -417,10 +378,10 @@ int main(int argc, char **argv)
 		err = LP_EXIT_NOT_PYTHON;
 	}
 	if (!err)
-		err = open_output(&opts, &out);
+		err = open_outputs(&opts, out);
 	if (err == NOTHING_TO_DO)
-		err = 0;
-	if (err || !out)
+		err = 0; /* said why: no report */
+	if (err || !out[0])
 		goto cleanup;
 
 	sigaction(SIGINT, &sa, NULL);
@@ -437,6 +398,7 @@ int main(int argc, char **argv)
 	skel->rodata->targ_tgid = target.ns.tgid;
 	skel->rodata->targ_pidns_dev = target.ns.dev;
 	skel->rodata->targ_pidns_ino = target.ns.ino;
+	skel->rodata->targ_min_wait_ns = opts.min_wait_ns;
 	skel->rodata->py = info.offsets.walk;
 	skel->rodata->py.runtime_addr = info.runtime_addr;
 	skel->rodata->gil_cfg.text_start = target.interp.text_start;
@@ -450,6 +412,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.modes & LP_MODE_FULL)
 		fullmode__configure(skel, &target, &opts);
+	if (opts.modes & LP_MODE_GIL)
+		gil = &gil_sampler;
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "
@@ -459,13 +423,14 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	collector.pid = opts.pid;
-	collector.profile = &profile;
-	collector.symbolizer = symbolizer__new(opts.pid, &info.offsets);
-	collector.sources = sources__new(&target);
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &collector, NULL);
-	if (!collector.symbolizer || !collector.sources || !rb) {
-		lp_err("failed to set up the event ring buffer: %s", strerror(errno));
+	symbolizer = symbolizer__new(opts.pid, &info.offsets);
+	if (symbolizer)
+		rep = reporter__new(&opts, &target, info.version_str, symbolizer, out);
+	if (rep)
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, rep, NULL);
+	if (!rb) {
+		lp_err("failed to set up the symbolizer, reports and event ring buffer: %s",
+		       strerror(errno));
 		err = LP_EXIT_ERROR;
 		goto cleanup;
 	}
@@ -483,72 +448,41 @@ int main(int argc, char **argv)
 		goto cleanup;
 	pidfd = (int)syscall(SYS_pidfd_open, opts.pid, 0);
 	start_ns = now_ns();
-	sample_gil_switches(&gil_sampler, opts.pid);
-	profile.mode = mode_name(opts.modes);
+	sample_gil_switches(gil, opts.pid);
+	reporter__start(rep, start_ns);
 	if (opts.duration_s > 0)
 		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s, %g s. Ctrl-C stops "
-				"early.\n", opts.pid, info.version_str, target.interp.path, profile.mode,
-			opts.duration_s);
+				"early.\n", opts.pid, info.version_str, target.interp.path,
+			opts__mode_name(opts.modes), opts.duration_s);
 	else
 		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s. Ctrl-C stops.\n",
-			opts.pid, info.version_str, target.interp.path, profile.mode);
+			opts.pid, info.version_str, target.interp.path, opts__mode_name(opts.modes));
 
-	collect(rb, &opts, pidfd, (opts.modes & LP_MODE_GIL) ? &gil_sampler : NULL,
-		(opts.modes & LP_MODE_FULL) ? &full : NULL);
-	profile.duration_ns = now_ns() - start_ns;
+	err = collect(rb, &opts, pidfd, start_ns, rep, skel, gil,
+		      (opts.modes & LP_MODE_FULL) ? &full : NULL);
+	stop_ns = now_ns();
 	if (opts.modes & LP_MODE_FULL)
-		fullmode__stop(&full, now_ns(), &profile);
-	if (opts.modes & LP_MODE_GIL) {
-		profile.gil_measured = true;
-		if (gil_sampler.first >= 0 && gil_sampler.last >= gil_sampler.first)
-			profile.gil_handoffs = gil_sampler.last - gil_sampler.first;
-	}
+		fullmode__stop(&full, stop_ns, &full_info);
 
 	/* Detach first: the target runs at full speed while the report is built. */
 	probes__detach(&probes);
 	ring_buffer__consume(rb);
 	lp_info("stopped: %s", stop_reason);
-
-	profile.pid = opts.pid;
-	snprintf(profile.python, sizeof(profile.python), "%s", info.version_str);
-	snprintf(profile.interpreter, sizeof(profile.interpreter), "%s", target.interp.path);
-	profile.counters = skel->bss->counters;
-	err = collect_stats(skel, &profile);
-	if (!err && (opts.modes & LP_MODE_GIL))
-		err = close_gil_waits(skel, &profile);
-	if (err) {
-		lp_err("failed to read the statistics map: %s", strerror(-err));
-		err = LP_EXIT_ERROR;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < profile.ngil_threads; i++)
-		note_thread(&profile, opts.pid, profile.gil_threads[i].tid);
-	profile__link(&profile);
-	annotate__locks(&profile, collector.sources);
-	profile__finish(&profile);
-	profile.unknown_frames = symbolizer__failures(collector.symbolizer);
-	lp_info("probe hits: %llu", (unsigned long long)profile.counters.probe_hits);
-
-	err = opts.format == LP_FORMAT_JSON ? report_json__write(out, &profile)
-					    : report_text__write(out, &profile, opts.show_idle);
-	if (!err && fflush(out))
-		err = -errno;
-	if (err) {
-		lp_err("failed to write the report: %s", strerror(-err));
-		err = LP_EXIT_OUTPUT;
-	}
+	if (!err)
+		err = write_reports(rep, stop_ns, skel, gil, true,
+				    (opts.modes & LP_MODE_FULL) ? &full_info : NULL);
 
 cleanup:
 	fullmode__detach(&full);
 	probes__detach(&probes);
 	ring_buffer__free(rb);
 	lockprof_bpf__destroy(skel);
-	symbolizer__free(collector.symbolizer);
-	sources__free(collector.sources);
-	profile__free(&profile);
+	reporter__free(rep);
+	symbolizer__free(symbolizer);
 	if (pidfd >= 0)
 		close(pidfd);
-	if (out && out != stdout)
-		fclose(out);
+	for (int i = 0; i < LP_MAX_OUTPUTS; i++)
+		if (out[i] && out[i] != stdout)
+			fclose(out[i]);
 	return err;
 }

@@ -4,11 +4,17 @@
 #define LOCKPROF_SRC_OPTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
-enum lp_format {
-	LP_FORMAT_TEXT,
-	LP_FORMAT_JSON,
+#include "report.h"
+
+#define LP_MAX_OUTPUTS 4 /* one per format */
+
+/* One report to write: -f FORMAT with the -o FILE that follows it. */
+struct lp_output {
+	enum lp_format format;
+	const char *path; /* NULL: stdout */
 };
 
 /* What is measured (-m): any combination. */
@@ -22,13 +28,18 @@ struct lp_opts {
 	pid_t pid;
 	unsigned int modes; /* enum lp_mode bits */
 	double duration_s; /* 0: until Ctrl-C or target exit */
-	enum lp_format format;
-	const char *output; /* NULL: stdout */
+	double interval_s; /* 0: one report at the end; else one per interval, then reset */
+	uint64_t min_wait_ns; /* waits shorter than this are not counted */
+	struct lp_output outputs[LP_MAX_OUTPUTS];
+	int noutputs; /* at least 1 */
+	struct lp_report_opts report;
 	int verbose;
-	bool show_idle; /* list idle waits in the text report */
 	unsigned int capture_pct; /* -m full: share of uncontended acquisitions recorded, 1..100 */
 	double max_overhead_pct;  /* -m full: bound on the probes' estimated cost (100: none) */
 };
+
+/* "contention", "gil" or "contention,gil". */
+const char *opts__mode_name(unsigned int modes);
 
 /* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */
 int opts__parse(int argc, char **argv, struct lp_opts *opts);

@@ -7,35 +7,45 @@
 #include "profile.h"
 #include "u64map.h"
 
-void profile__init(struct lp_profile *p)
+static const char *const role_names[] = {
+	[LP_ROLE_WAITER] = "waiter",
+	[LP_ROLE_HOLDER] = "holder",
+	[LP_ROLE_HOLD] = "hold",
+};
+
+const char *profile__role_name(enum lp_role role)
+{
+	if ((size_t)role < sizeof(role_names) / sizeof(role_names[0]) && role_names[role])
+		return role_names[role];
+	return "unknown";
+}
+
+int profile__role_from_name(const char *name, enum lp_role *role)
+{
+	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
+		if (role_names[i] && !strcmp(role_names[i], name)) {
+			*role = (enum lp_role)i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
+		   const struct lp_threadnames *names)
 {
 	memset(p, 0, sizeof(*p));
 	p->mode = "contention";
-	p->stacks_by_id = calloc(1, sizeof(struct u64map));
+	p->stacks = stacks;
+	p->thread_names = names;
 	p->locks_by_id = calloc(1, sizeof(struct u64map));
-	p->thread_names = calloc(1, sizeof(struct u64map));
 	p->gil_handoffs = -1;
 }
 
 void profile__free(struct lp_profile *p)
 {
-	struct u64map *stacks = p->stacks_by_id;
-
-	if (stacks) {
-		u64map__for_each(stacks, i) free(stacks->values[i]);
-		u64map__free(stacks);
-		free(stacks);
-	}
 	if (p->locks_by_id) {
 		u64map__free(p->locks_by_id);
 		free(p->locks_by_id);
-	}
-	if (p->thread_names) {
-		struct u64map *names = p->thread_names;
-
-		u64map__for_each(names, i) free(names->values[i]);
-		u64map__free(names);
-		free(names);
 	}
 	free(p->gil_threads);
 	for (size_t i = 0; i < p->nlocks; i++) {
@@ -45,29 +55,6 @@ void profile__free(struct lp_profile *p)
 	}
 	free(p->locks);
 	memset(p, 0, sizeof(*p));
-}
-
-int profile__add_stack(struct lp_profile *p, const struct lp_stack *raw, struct lp_symbolizer *s)
-{
-	struct u64map *stacks = p->stacks_by_id;
-	struct lp_stack_sym *st;
-	uint32_t depth = raw->depth < LP_MAX_FRAMES ? raw->depth : LP_MAX_FRAMES;
-
-	if (!stacks || !raw->stack_id || u64map__get(stacks, raw->stack_id))
-		return stacks ? 0 : -ENOMEM;
-	st = calloc(1, sizeof(*st) + depth * sizeof(st->frames[0]));
-	if (!st)
-		return -ENOMEM;
-	st->id = raw->stack_id;
-	st->depth = depth;
-	st->truncated = raw->truncated;
-	for (uint32_t i = 0; i < depth; i++)
-		symbolizer__frame(s, raw->frames[i].code, raw->frames[i].instr, &st->frames[i]);
-	if (u64map__put(stacks, st->id, st)) {
-		free(st);
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 static struct lp_lock *lock_for(struct lp_profile *p, uint64_t id)
@@ -114,18 +101,34 @@ static struct lp_lock_stack *lock_stack_for(struct lp_lock *lock, uint64_t stack
 	return ls;
 }
 
-static int add_tid(struct lp_lock_stack *ls, uint32_t tid)
+static struct lp_thread_share *share_for(struct lp_lock_stack *ls, uint32_t tid)
 {
-	uint32_t *tids;
+	struct lp_thread_share *tids;
 
 	for (size_t i = 0; i < ls->ntids; i++)
-		if (ls->tids[i] == tid)
-			return 0;
+		if (ls->tids[i].tid == tid)
+			return &ls->tids[i];
 	tids = realloc(ls->tids, (ls->ntids + 1) * sizeof(*tids));
 	if (!tids)
-		return -ENOMEM;
+		return NULL;
 	ls->tids = tids;
-	ls->tids[ls->ntids++] = tid;
+	tids = &ls->tids[ls->ntids++];
+	memset(tids, 0, sizeof(*tids));
+	tids->tid = tid;
+	return tids;
+}
+
+/* Adds the shares of from's threads to into's. 0 or -ENOMEM. */
+static int add_shares(struct lp_lock_stack *into, const struct lp_lock_stack *from)
+{
+	for (size_t t = 0; t < from->ntids; t++) {
+		struct lp_thread_share *share = share_for(into, from->tids[t].tid);
+
+		if (!share)
+			return -ENOMEM;
+		share->count += from->tids[t].count;
+		share->wait_ns += from->tids[t].wait_ns;
+	}
 	return 0;
 }
 
@@ -171,9 +174,14 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 
 	if (!lock)
 		return -ENOMEM;
+	struct lp_thread_share *share;
+
 	ls = lock_stack_for(lock, key->stack_id, LP_ROLE_HOLD);
-	if (!ls || add_tid(ls, key->tid))
+	share = ls ? share_for(ls, key->tid) : NULL;
+	if (!share)
 		return -ENOMEM;
+	share->count += count;
+	share->wait_ns += ns;
 	ls->count += count;
 	ls->wait_ns += ns;
 	if (val->max_ns > ls->max_ns)
@@ -195,6 +203,7 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	enum lp_role role = key->kind == LP_KIND_HOLDER ? LP_ROLE_HOLDER : LP_ROLE_WAITER;
 	struct lp_lock *lock;
 	struct lp_lock_stack *ls;
+	struct lp_thread_share *share;
 
 	/* A lock at address 0 is a failed read on the BPF side, not a lock. */
 	if (!val->count || !key->lock)
@@ -210,8 +219,11 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 			return -ENOMEM;
 	}
 	ls = lock_stack_for(lock, key->stack_id, role);
-	if (!ls || add_tid(ls, key->tid))
+	share = ls ? share_for(ls, key->tid) : NULL;
+	if (!share)
 		return -ENOMEM;
+	share->count += val->count;
+	share->wait_ns += val->total_ns;
 	ls->count += val->count;
 	ls->wait_ns += val->total_ns;
 	if (val->max_ns > ls->max_ns)
@@ -258,11 +270,6 @@ static int cmp_lock_stack(const void *a, const void *b)
 	return by_wait_desc(x->wait_ns, y->wait_ns, x->stack_id, y->stack_id);
 }
 
-const struct lp_stack_sym *profile__stack(const struct lp_profile *p, uint64_t id)
-{
-	return u64map__get(p->stacks_by_id, id);
-}
-
 static bool same_frames(const struct lp_stack_sym *a, const struct lp_stack_sym *b)
 {
 	if (!a || !b || a->depth != b->depth)
@@ -297,8 +304,8 @@ static void fold_equal_stacks(struct lp_lock *lock)
 		into->wait_ns += ls->wait_ns;
 		if (ls->max_ns > into->max_ns)
 			into->max_ns = ls->max_ns;
-		for (size_t t = 0; t < ls->ntids; t++)
-			add_tid(into, ls->tids[t]);
+		/* Out of memory: that stack's per-thread split is lost, not its totals. */
+		add_shares(into, ls);
 		free(ls->tids);
 	}
 	lock->nstacks = kept;
@@ -310,7 +317,7 @@ void profile__link(struct lp_profile *p)
 		struct lp_lock *lock = &p->locks[i];
 
 		for (size_t j = 0; j < lock->nstacks; j++)
-			lock->stacks[j].stack = profile__stack(p, lock->stacks[j].stack_id);
+			lock->stacks[j].stack = stacktab__get(p->stacks, lock->stacks[j].stack_id);
 		fold_equal_stacks(lock);
 		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
 	}
@@ -336,9 +343,8 @@ static int merge_lock(struct lp_lock *dst, struct lp_lock *src)
 		to->wait_ns += from->wait_ns;
 		if (from->max_ns > to->max_ns)
 			to->max_ns = from->max_ns;
-		for (size_t t = 0; t < from->ntids; t++)
-			if (add_tid(to, from->tids[t]))
-				return -ENOMEM;
+		if (add_shares(to, from))
+			return -ENOMEM;
 		free(from->tids);
 	}
 	free(src->stacks);
@@ -405,7 +411,7 @@ void profile__finish(struct lp_profile *p)
 			if (ls->role != LP_ROLE_WAITER || lock->category == LP_CATEGORY_GIL)
 				continue;
 			for (size_t t = 0; t < ls->ntids; t++)
-				u64map__put(&threads, (uint64_t)ls->tids[t] + 1, p);
+				u64map__put(&threads, (uint64_t)ls->tids[t].tid + 1, p);
 		}
 		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
 		if (lock->category == LP_CATEGORY_IDLE) {
@@ -420,13 +426,15 @@ void profile__finish(struct lp_profile *p)
 		}
 	}
 	/* Sorting moves locks: the id index is rebuilt for anyone looking up afterwards. */
-	qsort(p->locks, p->nlocks, sizeof(p->locks[0]), cmp_lock);
+	if (p->nlocks)
+		qsort(p->locks, p->nlocks, sizeof(p->locks[0]), cmp_lock);
 	u64map__free(p->locks_by_id);
 	for (size_t i = 0; i < p->nlocks; i++)
 		u64map__put(p->locks_by_id, p->locks[i].id, (void *)(uintptr_t)(i + 1));
 	p->nthreads = threads.len;
 	u64map__free(&threads);
-	qsort(p->gil_threads, p->ngil_threads, sizeof(p->gil_threads[0]), cmp_gil_thread);
+	if (p->ngil_threads) /* qsort's array may not be NULL, even when empty */
+		qsort(p->gil_threads, p->ngil_threads, sizeof(p->gil_threads[0]), cmp_gil_thread);
 }
 
 const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role)
@@ -462,22 +470,4 @@ const char *profile__category_name(enum lp_category c)
 		break;
 	}
 	return "contention";
-}
-
-void profile__note_thread(struct lp_profile *p, uint32_t tid, const char *name)
-{
-	char *copy;
-
-	if (!p->thread_names || u64map__get(p->thread_names, (uint64_t)tid + 1))
-		return;
-	copy = strdup(name);
-	if (copy && u64map__put(p->thread_names, (uint64_t)tid + 1, copy))
-		free(copy);
-}
-
-const char *profile__thread_name(const struct lp_profile *p, uint32_t tid)
-{
-	const char *name = p->thread_names ? u64map__get(p->thread_names, (uint64_t)tid + 1) : NULL;
-
-	return name ? name : "";
 }

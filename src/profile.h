@@ -11,14 +11,8 @@
 #include <sys/types.h>
 
 #include "lockprof/abi.h"
-#include "symbolize.h"
-
-struct lp_stack_sym {
-	uint64_t id;
-	uint32_t depth;
-	bool truncated;
-	struct lp_frame_sym frames[]; /* leaf first */
-};
+#include "stacktab.h"
+#include "threadnames.h"
 
 enum lp_role {
 	LP_ROLE_WAITER, /* stacks that waited for the lock */
@@ -39,12 +33,18 @@ struct lp_gil_thread {
 	uint64_t hist[LP_HIST_SLOTS];
 };
 
+/* One thread's part of a stack's waits (pprof labels its samples by thread). */
+struct lp_thread_share {
+	uint32_t tid;
+	uint64_t count, wait_ns;
+};
+
 struct lp_lock_stack {
 	uint64_t stack_id;
 	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) */
 	enum lp_role role;
 	uint64_t count, wait_ns, max_ns;
-	uint32_t *tids;
+	struct lp_thread_share *tids; /* in the order first seen */
 	size_t ntids;
 };
 
@@ -82,6 +82,9 @@ struct lp_profile {
 	char interpreter[PATH_MAX];
 	const char *mode;
 	uint64_t duration_ns;
+	uint64_t start_unix_ns; /* wall-clock start of what the profile covers */
+	unsigned int interval;	/* with -i: 1 for the first interval's profile; else 0 */
+	uint64_t min_wait_ns;	/* waits shorter than this were not counted */
 	struct lp_counters counters;
 	uint64_t unknown_frames;
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
@@ -95,18 +98,18 @@ struct lp_profile {
 	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
 	size_t ngil_threads;
 	struct lp_full_info full; /* set before the stats are added */
+	const struct lp_stacktab *stacks;	    /* borrowed: outlives the profile */
+	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
 	/* private */
-	void *stacks_by_id;
 	void *locks_by_id;
 	size_t locks_cap;
-	void *thread_names; /* tid + 1 -> name */
 };
 
-void profile__init(struct lp_profile *p);
+/* An empty profile whose stacks are looked up in `stacks` (and thread names in `names`, which may
+ * be NULL); both must outlive it. */
+void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
+		   const struct lp_threadnames *names);
 void profile__free(struct lp_profile *p);
-
-/* Symbolizes a stack BPF announced. Duplicates are ignored. 0 or -ENOMEM. */
-int profile__add_stack(struct lp_profile *p, const struct lp_stack *raw, struct lp_symbolizer *s);
 
 /* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
@@ -119,21 +122,18 @@ void profile__link(struct lp_profile *p);
  * and sorts. */
 void profile__finish(struct lp_profile *p);
 
+/* "waiter", "holder": the role's name in reports and on the command line. */
+const char *profile__role_name(enum lp_role role);
+
+/* The role with this name. 0, or -ENOENT when this build has no such role. */
+int profile__role_from_name(const char *name, enum lp_role *role);
+
 /* The leaf frame of a lock's top waiting stack (else, -m full, acquiring stack), or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
 
 /* The lock's top stack of a role, or NULL. */
 const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role);
 
-/* The symbolized stack with this id, or NULL. */
-const struct lp_stack_sym *profile__stack(const struct lp_profile *p, uint64_t id);
-
 const char *profile__category_name(enum lp_category c);
-
-/* Remembers a thread's name (threads may be gone when the report is written). */
-void profile__note_thread(struct lp_profile *p, uint32_t tid, const char *name);
-
-/* The name noted for tid, or "". */
-const char *profile__thread_name(const struct lp_profile *p, uint32_t tid);
 
 #endif

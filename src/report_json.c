@@ -105,7 +105,33 @@ static void write_frame_or_null(FILE *f, const struct lp_frame_sym *fr)
 	fputc('}', f);
 }
 
-static void write_lock(FILE *f, const struct lp_lock *lock, bool full)
+/* A thread's name when it was read, else null. */
+static void write_thread_name(FILE *f, const struct lp_threadnames *names, uint32_t tid)
+{
+	const char *name = threadnames__get(names, tid);
+
+	if (name)
+		json__write_string(f, name);
+	else
+		fputs("null", f);
+}
+
+/* Each thread's share of a stack's waits, with the thread's name when it was read. */
+static void write_threads(FILE *f, const struct lp_lock_stack *ls,
+			  const struct lp_threadnames *names)
+{
+	fputs("\"threads\": [", f);
+	for (size_t t = 0; t < ls->ntids; t++) {
+		fprintf(f, "%s{\"id\": %u, \"name\": ", t ? ", " : "", ls->tids[t].tid);
+		write_thread_name(f, names, ls->tids[t].tid);
+		fprintf(f, ", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
+			ls->tids[t].count, ls->tids[t].wait_ns);
+	}
+	fputc(']', f);
+}
+
+static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_threadnames *names,
+		       bool full)
 {
 	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
@@ -137,24 +163,28 @@ static void write_lock(FILE *f, const struct lp_lock *lock, bool full)
 	for (size_t s = 0; s < lock->nstacks; s++) {
 		const struct lp_lock_stack *ls = &lock->stacks[s];
 
-		if (ls->role == LP_ROLE_HOLD)
+		if (ls->role == LP_ROLE_HOLD) {
 			fprintf(f,
 				"%s\n       {\"role\": \"hold\", \"count\": %" PRIu64
 				", \"hold_ns\": %" PRIu64 ", \"max_hold_ns\": %" PRIu64
 				", \"thread_ids\": [",
 				s ? "," : "", ls->count, ls->wait_ns, ls->max_ns);
-		else
+		} else {
+			fputs(s ? ",\n       {\"role\": " : "\n       {\"role\": ", f);
+			json__write_string(f, profile__role_name(ls->role));
 			fprintf(f,
-				"%s\n       {\"role\": \"%s\", \"count\": %" PRIu64
-				", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
-				", \"thread_ids\": [",
-				s ? "," : "", ls->role == LP_ROLE_HOLDER ? "holder" : "waiter",
+				", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+				", \"max_wait_ns\": %" PRIu64 ", \"thread_ids\": [",
 				ls->count, ls->wait_ns, ls->max_ns);
+		}
 		for (size_t t = 0; t < ls->ntids; t++)
-			fprintf(f, t ? ", %u" : "%u", ls->tids[t]);
-		fputs("], ", f);
+			fprintf(f, t ? ", %u" : "%u", ls->tids[t].tid);
+		fputs("],\n        ", f);
+		write_threads(f, ls, names);
+		fputs(",\n        ", f);
 		write_frames(f, ls->stack);
-		fputc('}', f);
+		fprintf(f, ", \"truncated\": %s}",
+			ls->stack && ls->stack->truncated ? "true" : "false");
 	}
 	fputs("]}", f);
 }
@@ -177,7 +207,7 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 		const struct lp_gil_thread *g = &p->gil_threads[i];
 
 		fprintf(f, "%s\n   {\"tid\": %u, \"name\": ", i ? "," : "", g->tid);
-		json__write_string(f, profile__thread_name(p, g->tid));
+		write_thread_name(f, p->thread_names, g->tid);
 		fprintf(f,
 			", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
 			", \"max_wait_ns\": %" PRIu64 ", \"share\": %.4f, \"hist_log2_ns\": [",
@@ -223,11 +253,20 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 	fputs(", \"interpreter\": ", f);
 	json__write_string(f, p->interpreter);
 	fprintf(f,
-		"},\n \"duration_ns\": %" PRIu64 ", \"estimated\": %s, \"probe_hits\": %" PRIu64
-		", \"threads\": %zu, \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
-		", \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64 ",\n",
-		p->duration_ns, estimated(p) ? "true" : "false", (uint64_t)c->probe_hits, p->nthreads, p->total_waits,
-		p->total_wait_ns, p->idle_waits, p->idle_wait_ns);
+		"},\n \"start_unix_ns\": %" PRIu64 ", \"duration_ns\": %" PRIu64
+		", \"estimated\": %s, \"min_wait_ns\": %" PRIu64 ", \"short_waits\": %" PRIu64
+		",\n",
+		p->start_unix_ns, p->duration_ns, estimated(p) ? "true" : "false", p->min_wait_ns, (uint64_t)c->short_waits);
+	if (p->interval)
+		fprintf(f, " \"interval\": %u,", p->interval);
+	else
+		fputs(" \"interval\": null,", f);
+	fprintf(f,
+		" \"probe_hits\": %" PRIu64 ", \"threads\": %zu, \"waits\": %" PRIu64
+		", \"wait_ns\": %" PRIu64 ",\n \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64
+		",\n",
+		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns, p->idle_waits,
+		p->idle_wait_ns);
 	write_gil(f, p);
 	write_full(f, p);
 	fprintf(f,
@@ -240,7 +279,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		write_lock(f, &p->locks[i], p->full.measured);
+		write_lock(f, &p->locks[i], p->thread_names, p->full.measured);
 	}
 	fputs("\n ]}\n", f);
 	return ferror(f) ? -EIO : 0;

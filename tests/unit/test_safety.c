@@ -162,7 +162,7 @@ static void test_lost_in_text(void)
 	size_t len = 0;
 	FILE *f;
 
-	profile__init(&p);
+	profile__init(&p, NULL, NULL);
 	p.counters.stats_dropped = 3616;
 	p.counters.lost_events = 508;
 	p.counters.stacks_dropped = 2;
@@ -172,7 +172,7 @@ static void test_lost_in_text(void)
 		CHECK(0, "open_memstream");
 		return;
 	}
-	CHECK_EQ_INT(report_text__write(f, &p, false), 0, "text report");
+	CHECK_EQ_INT(report__write(f, LP_FORMAT_TEXT, &p, NULL), 0, "text report");
 	fclose(f);
 	CHECK(text && strstr(text, "4,127 events lost") != NULL, "header total: %s", text);
 	CHECK(text && strstr(text, "Lost: 3616 waits (statistics map full), 508 stacks (ring buffer "
@@ -181,10 +181,10 @@ static void test_lost_in_text(void)
 	      "what and why: %s", text);
 	free(text);
 	profile__free(&p);
-	profile__init(&p);
+	profile__init(&p, NULL, NULL);
 	f = open_memstream(&text, &len);
 	if (f) {
-		report_text__write(f, &p, false);
+		report__write(f, LP_FORMAT_TEXT, &p, NULL);
 		fclose(f);
 		CHECK(text && !strstr(text, "Lost:"), "nothing lost, nothing said: %s", text);
 		free(text);
