@@ -126,6 +126,7 @@ static void test_usage_errors(void)
 		{ ARGS("--weight", "bytes"), "unknown weight" },
 		{ ARGS("--pprof-stacks", "everyone"), "unknown role" },
 		{ ARGS("-m", "everything"), "unknown mode" },
+		{ ARGS("-m", "full", "-i", "1"), "full mode with intervals" },
 		{ ((const char *const[]){ "-f", "json", NULL }), "no pid" },
 	};
 
