@@ -21,9 +21,7 @@
 
 int fullmode__check_version(pid_t pid, const struct lp_pyversion *v, const char *version_str)
 {
-	/* gh-117721 (PyMutex in _thread.lock) was backported to 3.13.1. */
-	if (v->major == 3 && v->minor >= 8 &&
-	    (v->minor <= 12 || (v->minor == 13 && v->micro == 0)))
+	if (pyversion__lock_is_semaphore(v))
 		return 0;
 	lp_err("pid %d: -m full does not cover CPython %s: its threading.Lock is a PyMutex, "
 	       "acquired and released without a probeable call (3.8 to 3.13.0 only)",

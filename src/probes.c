@@ -43,29 +43,31 @@ struct probe_spec {
 	enum probe_prog enter, exit;
 	int min_minor, max_minor; /* the 3.x range that needs it */
 	bool optional;		  /* absent from some builds (sem_clockwait: glibc < 2.30) */
+	bool sem_locks_only;	  /* only where threading.Lock is a sem_t (pyversion.h) */
 };
 
 /* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
  * thread, plus lock creation (never on an acquire or release). */
 static const struct probe_spec contention_plan[] = {
 #define C LP_MODE_CONTENTION
-	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
-	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false },
-	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true },
+	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
+	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
+	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true, false },
 	{ C, MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99,
-	  false },
-	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false },
-	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false },
-	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false },
+	  false, false },
+	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false, false },
+	/* Where Lock is a PyMutex, sem_init/sem_destroy run for every parked waiter instead. */
+	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false, true },
+	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false, true },
 #undef C
 	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
 	 * name resolves to it, and also works for musl). take_gil() waits on the GIL's condition
 	 * with timeouts; drop_gil() waits on switch_cond, when forced to hand the GIL over, until
 	 * the other thread took it: both are time a thread loses to the GIL. */
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
-	  99, false },
+	  99, false, false },
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
-	  false },
+	  false, false },
 };
 
 static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog prog)
@@ -183,7 +185,8 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 		const struct lp_module *mod = mods[spec->module];
 
 		if (!(spec->modes & modes) || v->minor < spec->min_minor ||
-		    v->minor > spec->max_minor)
+		    v->minor > spec->max_minor ||
+		    (spec->sem_locks_only && !pyversion__lock_is_semaphore(v)))
 			continue;
 		if (!elfs[spec->module]) {
 			int fd = target__open_module(t, mod);

@@ -72,6 +72,11 @@ int pyversion__micro_from_string(const char *s, struct lp_pyversion *v)
 	return 0;
 }
 
+bool pyversion__lock_is_semaphore(const struct lp_pyversion *v)
+{
+	return v->major == 3 && v->minor >= 8 && (v->minor <= 12 || (v->minor == 13 && v->micro == 0));
+}
+
 void pyversion__format(const struct lp_pyversion *v, char *buf, unsigned long len)
 {
 	if (v->micro >= 0)

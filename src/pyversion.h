@@ -23,6 +23,10 @@ int pyversion__from_name(const char *name, struct lp_pyversion *v);
  * minor agree with v. 0 or -EINVAL. */
 int pyversion__micro_from_string(const char *s, struct lp_pyversion *v);
 
+/* True when threading.Lock is a glibc sem_t (3.8-3.12 and 3.13.0); from 3.13.1 (gh-117721's
+ * backport) it is a PyMutex. */
+bool pyversion__lock_is_semaphore(const struct lp_pyversion *v);
+
 /* "3.11.7" or "3.9" into buf. */
 void pyversion__format(const struct lp_pyversion *v, char *buf, unsigned long len);
 
