@@ -128,15 +128,19 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 }
 
 #define NR_FUTEX 202 /* x86-64 */
+#define FUTEX_WAIT 0
 #define FUTEX_WAKE 1
+#define FUTEX_WAIT_BITSET 9
 #define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME */
 
 /* glibc's sem_post makes a FUTEX_WAKE on the semaphore only when threads wait on it: that is the
- * release of a contended 3.8-3.13 lock. A raw tracepoint needs no tracefs and costs no trap. */
+ * release of a contended 3.8-3.13 lock. A raw tracepoint needs no tracefs and costs no trap.
+ * FUTEX_WAITs on a semaphore tell which sem_waits really blocked. */
 SEC("raw_tracepoint/sys_enter")
 int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs;
+	struct lp_inflight *w;
 	__u64 uaddr, *waiters;
 	__u32 tid;
 	int op;
@@ -144,10 +148,18 @@ int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (ctx->args[1] != NR_FUTEX || !current_is_target(&tid))
 		return 0;
 	regs = (struct pt_regs *)ctx->args[0];
-	op = (int)BPF_CORE_READ(regs, si);
-	if ((op & FUTEX_CMD_MASK) != FUTEX_WAKE)
-		return 0;
+	op = (int)BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
 	uaddr = BPF_CORE_READ(regs, di);
+	/* A sem_wait that found its semaphore free but lost the race sleeps on it here: that
+	 * proves the call blocked. */
+	if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
+		w = bpf_map_lookup_elem(&inflight, &tid);
+		if (w && w->may_not_block && w->lock == uaddr)
+			w->may_not_block = 0;
+		return 0;
+	}
+	if (op != FUTEX_WAKE)
+		return 0;
 	waiters = bpf_map_lookup_elem(&lock_waiters, &uaddr);
 	if (!waiters || !*waiters)
 		return 0;

@@ -167,10 +167,6 @@ static __always_inline void note_release(__u32 tid, __u64 lock)
 	bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
 }
 
-/* A call that found its semaphore free but lasted longer than this lost the race for it and
- * blocked; a call that did not block returns in well under this, probe overhead included. */
-#define MAY_NOT_BLOCK_NS 20000
-
 /* The stack is walked when the wait ends, not when it begins: the thread's frames cannot change
  * while it blocks, and calls that turn out not to have blocked then cost no walk at all. */
 static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source, bool may_not_block)
@@ -202,7 +198,9 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
 	ns = now - start_ns;
-	if (w->may_not_block && ns < MAY_NOT_BLOCK_NS) {
+	/* Found free at entry and never slept on the futex (the sys_enter program clears the
+	 * flag when it does): it did not block. */
+	if (w->may_not_block) {
 		bpf_map_delete_elem(&inflight, &tid);
 		add_waiter(key.lock, -1);
 		return false;

@@ -137,7 +137,7 @@ struct lp_inflight {
 	__u64 start_ns;
 	__u64 lock;
 	__u32 source;	   /* enum lp_wait_source */
-	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it lasted */
+	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it then slept */
 };
 
 /* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
