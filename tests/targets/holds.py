@@ -10,7 +10,9 @@ Two phases after "go":
    waiter's).  The holder measures its own hold time with perf_counter_ns
    from just after acquire() to just before release().
 2. --hot uncontended acquisitions of ``hot_lock`` in a tight loop (HOT-LINE),
-   by one thread.
+   by one thread; with --hot-seconds S the loop runs for S seconds instead and
+   "hot" is the number of acquisitions it made (a loop of fixed length can fall
+   entirely in a window where -m full's duty cycle has its probes detached).
 
 Protocol: prints "ready", waits for "go" on stdin, then prints one JSON line:
   {"rounds": N, "hold_ns": <holder's measured total>, "hot": M,
@@ -71,10 +73,15 @@ class Rounds:
             self.ack.set()
 
 
-def hot(n):
-    for _ in range(n):
+def hot(n, seconds, counter):
+    """n acquisitions, or as many as fit in seconds when seconds is set."""
+    deadline = time.monotonic() + seconds
+    done = 0
+    while done < n if not seconds else time.monotonic() < deadline:
         with hot_lock:  # HOT-LINE
             pass
+        done += 1
+    counter[0] = done
 
 
 def main():
@@ -82,6 +89,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--hold-ms", type=float, default=10.0)
     ap.add_argument("--hot", type=int, default=0)
+    ap.add_argument("--hot-seconds", type=float, default=0.0)
     args = ap.parse_args()
 
     r = Rounds(args.rounds, args.hold_ms / 1000.0)
@@ -95,14 +103,15 @@ def main():
         t.start()
     for t in threads:
         t.join()
-    if args.hot:
-        t = threading.Thread(target=hot, args=(args.hot,), name="hot")
+    hot_count = [0]
+    if args.hot or args.hot_seconds:
+        t = threading.Thread(target=hot, args=(args.hot, args.hot_seconds, hot_count), name="hot")
         t.start()
         t.join()
     result = {
         "rounds": args.rounds,
         "hold_ns": r.hold_ns,
-        "hot": args.hot,
+        "hot": hot_count[0],
         "hold_line": marked_line("HOLD-LINE"),
         "wait_line": marked_line("WAIT-LINE"),
         "hot_line": marked_line("HOT-LINE"),
