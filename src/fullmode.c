@@ -10,7 +10,9 @@
 
 #include "elf_syms.h"
 #include "fullmode.h"
+#include "links.h"
 #include "log.h"
+#include "uprobes.h"
 
 #include "lockprof.skel.h"
 
@@ -77,7 +79,7 @@ static double calibrate(struct lockprof_bpf *skel)
 {
 	struct elf_symbol sym;
 	struct elf_file *ef = NULL;
-	struct bpf_link *link;
+	struct lp_links links = { .n = 0 };
 	uint64_t offset, bare, probed;
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), err = -ENOENT;
 
@@ -92,15 +94,15 @@ static double calibrate(struct lockprof_bpf *skel)
 		return DEFAULT_PROBE_COST_NS;
 	}
 	bare = time_calls();
-	link = bpf_program__attach_uprobe(skel->progs.sem_post_enter, false, getpid(),
-					  "/proc/self/exe", (size_t)offset);
-	if (!link) {
+	err = uprobes__attach(&links, skel->progs.sem_post_enter, false, getpid(), "/proc/self/exe",
+			      &offset, 1);
+	if (err) {
 		lp_warn("cannot attach the calibration uprobe to /proc/self/exe: %s: assuming %.0f "
-			"ns per probe hit", strerror(errno), DEFAULT_PROBE_COST_NS);
+			"ns per probe hit", strerror(-err), DEFAULT_PROBE_COST_NS);
 		return DEFAULT_PROBE_COST_NS;
 	}
 	probed = time_calls();
-	bpf_link__destroy(link);
+	links__destroy_all(&links);
 	if (probed <= bare)
 		return 1.0;
 	return (double)(probed - bare) / CALIBRATION_CALLS;
@@ -171,11 +173,10 @@ static int attach(struct lp_fullmode *fm)
 	 * seen from now on (their own release may have been missed). */
 	fm->skel->bss->full_epoch = ++fm->epoch;
 	for (int i = 0; i < 2; i++) {
-		fm->links[i] = bpf_program__attach_uprobe(progs[i], false, t->pid,
-							  t->libc.open_path, (size_t)offsets[i]);
-		if (!fm->links[i]) {
-			int err = -errno;
+		int err = uprobes__attach(&fm->links, progs[i], false, t->pid, t->libc.open_path,
+					  &offsets[i], 1);
 
+		if (err) {
 			lp_err("failed to attach uprobe to %s:%s: %s", t->libc.path, names[i],
 			       strerror(-err));
 			fullmode__detach(fm);
@@ -191,10 +192,7 @@ void fullmode__detach(struct lp_fullmode *fm)
 {
 	if (fm->skel)
 		fm->skel->bss->full_on = 0;
-	for (int i = 0; i < 2; i++) {
-		bpf_link__destroy(fm->links[i]);
-		fm->links[i] = NULL;
-	}
+	links__destroy_all(&fm->links);
 	fm->attached = false;
 }
 

@@ -12,17 +12,17 @@
 #include "dutycycle.h"
 #include "opts.h"
 #include "profile.h"
+#include "links.h"
 #include "pyversion.h"
 #include "target.h"
 
 struct lockprof_bpf;
-struct bpf_link;
 
 struct lp_fullmode {
 	struct lockprof_bpf *skel;
 	const struct lp_target *target;
 	uint64_t trywait_offset, post_offset; /* in the target's libc */
-	struct bpf_link *links[2];
+	struct lp_links links;
 	bool attached;
 	uint32_t epoch;
 	unsigned int capture_pct;

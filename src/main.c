@@ -28,6 +28,7 @@
 #include "reporter.h"
 #include "symbolize.h"
 #include "target.h"
+#include "uprobes.h"
 
 #include "lockprof.skel.h"
 
@@ -414,6 +415,7 @@ int main(int argc, char **argv)
 		fullmode__configure(skel, &target, &opts);
 	if (opts.modes & LP_MODE_GIL)
 		gil = &gil_sampler;
+	uprobes__prepare(skel->obj);
 	err = lockprof_bpf__load(skel);
 	if (err) {
 		lp_err("failed to load the BPF programs: %s (needs a kernel with BTF at "

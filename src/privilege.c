@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "privilege.h"
+#include "uprobes.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -33,7 +34,8 @@ static bool has_cap(const struct __user_cap_data_struct data[2], int cap)
 
 /*
  * Linux 5.8 opened uprobe perf events to CAP_PERFMON; a 2025 fix (in 6.x stable releases too)
- * requires CAP_SYS_ADMIN again. Ask the kernel: a uprobe on "/" is refused by the capability
+ * requires CAP_SYS_ADMIN again, for perf-event uprobes only: uprobe_multi links (6.6+) are used
+ * instead where the kernel has them. Ask the kernel: a uprobe on "/" is refused by the capability
  * check (EACCES) or, past it, because "/" is no regular file (EINVAL). Nothing gets probed.
  */
 static bool uprobes_need_admin(void)
@@ -115,7 +117,7 @@ int privilege__check(pid_t target)
 		       "run as root, e.g. sudo lockprof -p %d", target);
 		return LP_EXIT_PRIVILEGE;
 	}
-	if (!admin && uprobes_need_admin()) {
+	if (!admin && !uprobes__multi_available() && uprobes_need_admin()) {
 		lp_err("missing capability CAP_SYS_ADMIN to attach uprobes (this kernel does not "
 		       "accept CAP_PERFMON for them): run as root, e.g. sudo lockprof -p %d", target);
 		return LP_EXIT_PRIVILEGE;

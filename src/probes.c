@@ -11,9 +11,11 @@
 #include <bpf/libbpf.h>
 
 #include "elf_syms.h"
+#include "links.h"
 #include "log.h"
 #include "opts.h"
 #include "probes.h"
+#include "uprobes.h"
 #include "lockprof/abi.h"
 
 #include "lockprof.skel.h"
@@ -97,38 +99,57 @@ static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog pr
 	return NULL;
 }
 
-static int attach_one(struct lp_probes *pr, struct bpf_program *prog, bool retprobe, pid_t pid,
-		      const char *path, uint64_t offset, const char *what)
-{
-	struct bpf_link *link;
-	int err;
-
-	if (pr->nlinks >= LP_MAX_LINKS)
-		return -E2BIG;
-	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offset);
-	if (!link) {
-		err = -errno;
-		lp_err("failed to attach %s to %s: %s", retprobe ? "uretprobe" : "uprobe", what,
-		       strerror(-err));
-		return err;
-	}
-	pr->links[pr->nlinks++] = link;
-	return 0;
-}
-
 static int exit_code_for(int err)
 {
 	return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
 }
 
-/* Attaches the entry and return programs to one function; 0 or an LP_EXIT_* code. */
-static int attach_spec(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
-		       const struct probe_spec *spec, const struct lp_module *mod,
-		       const struct elf_file *ef)
+/* The functions of one module that one program probes, entry or return: one attach call, so one
+ * uprobe_multi link where the kernel has them. */
+struct probe_group {
+	enum probe_prog prog;
+	bool retprobe;
+	enum probe_module module;
+	int n;
+	uint64_t offsets[4];
+	const char *symbols[4];
+};
+
+#define MAX_GROUPS 16
+
+struct attach_plan {
+	struct probe_group groups[MAX_GROUPS];
+	int ngroups;
+};
+
+static int plan_add(struct attach_plan *plan, enum probe_prog prog, bool retprobe,
+		    enum probe_module module, uint64_t offset, const char *symbol)
 {
-	struct bpf_program *enter = program(skel, spec->enter), *exit = program(skel, spec->exit);
+	struct probe_group *g = NULL;
+
+	for (int i = 0; i < plan->ngroups && !g; i++)
+		if (plan->groups[i].prog == prog && plan->groups[i].retprobe == retprobe &&
+		    plan->groups[i].module == module)
+			g = &plan->groups[i];
+	if (!g) {
+		if (plan->ngroups >= MAX_GROUPS)
+			return -E2BIG;
+		g = &plan->groups[plan->ngroups++];
+		*g = (struct probe_group){ .prog = prog, .retprobe = retprobe, .module = module };
+	}
+	if (g->n >= (int)(sizeof(g->offsets) / sizeof(g->offsets[0])))
+		return -E2BIG;
+	g->offsets[g->n] = offset;
+	g->symbols[g->n++] = symbol;
+	return 0;
+}
+
+/* Finds one function of the plan and adds its entry and return programs; 0 or an LP_EXIT_* code. */
+static int plan_spec(struct attach_plan *plan, int *nfunctions, const struct lp_target *t,
+		     const struct probe_spec *spec, const struct lp_module *mod,
+		     const struct elf_file *ef)
+{
 	struct elf_symbol sym;
-	char what[PATH_MAX + 64];
 	uint64_t offset;
 	int err;
 
@@ -141,15 +162,36 @@ static int attach_spec(struct lp_probes *pr, struct lockprof_bpf *skel, const st
 		lp_err("pid %d: %s has no usable %s symbol", t->pid, mod->path, spec->symbol);
 		return LP_EXIT_UNSUPPORTED;
 	}
-	snprintf(what, sizeof(what), "%s:%s", mod->path, spec->symbol);
-	err = enter ? attach_one(pr, enter, false, t->pid, mod->open_path, offset, what) : 0;
-	if (!err && exit)
-		err = attach_one(pr, exit, true, t->pid, mod->open_path, offset, what);
-	if (err)
-		return exit_code_for(err);
-	pr->nfunctions++;
-	lp_info("probing %s at file offset 0x%llx", what, (unsigned long long)offset);
+	if (spec->enter != PROG_NONE)
+		err = plan_add(plan, spec->enter, false, spec->module, offset, spec->symbol);
+	if (!err && spec->exit != PROG_NONE)
+		err = plan_add(plan, spec->exit, true, spec->module, offset, spec->symbol);
+	if (err) {
+		lp_err("internal error: the probe plan outgrew its table at %s", spec->symbol);
+		return LP_EXIT_ERROR;
+	}
+	(*nfunctions)++;
+	lp_info("probing %s:%s at file offset 0x%llx", mod->path, spec->symbol,
+		(unsigned long long)offset);
 	return 0;
+}
+
+static int attach_group(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
+			const struct lp_module *mod, const struct probe_group *g)
+{
+	char symbols[256] = "";
+	int err;
+
+	err = uprobes__attach(&pr->links, program(skel, g->prog), g->retprobe, t->pid,
+			      mod->open_path, g->offsets, g->n);
+	if (!err)
+		return 0;
+	for (int i = 0; i < g->n; i++)
+		snprintf(symbols + strlen(symbols), sizeof(symbols) - strlen(symbols), "%s%s",
+			 i ? "," : "", g->symbols[i]);
+	lp_err("failed to attach %s to %s:%s: %s", g->retprobe ? "uretprobe" : "uprobe", mod->path,
+	       symbols, strerror(-err));
+	return exit_code_for(err);
 }
 
 /* Releases of contended semaphores: every futex syscall enters this program, which keeps only the
@@ -158,8 +200,6 @@ static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
 {
 	struct bpf_link *link;
 
-	if (pr->nlinks >= LP_MAX_LINKS)
-		return LP_EXIT_ERROR;
 	link = bpf_program__attach_raw_tracepoint(skel->progs.futex_wake_enter, "sys_enter");
 	if (!link) {
 		int err = -errno;
@@ -167,7 +207,10 @@ static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
 		lp_err("failed to attach the raw tracepoint sys_enter: %s", strerror(-err));
 		return exit_code_for(err);
 	}
-	pr->links[pr->nlinks++] = link;
+	if (links__add_bpf(&pr->links, link)) {
+		lp_err("internal error: too many links");
+		return LP_EXIT_ERROR;
+	}
 	lp_info("tracing futex wakes (raw tracepoint sys_enter)");
 	return 0;
 }
@@ -177,6 +220,7 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 {
 	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
 	struct elf_file *elfs[2] = {};
+	struct attach_plan plan = { .ngroups = 0 };
 	int err = 0;
 
 	memset(pr, 0, sizeof(*pr));
@@ -205,10 +249,12 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 				break;
 			}
 		}
-		err = attach_spec(pr, skel, t, spec, mod, elfs[spec->module]);
+		err = plan_spec(&plan, &pr->nfunctions, t, spec, mod, elfs[spec->module]);
 	}
 	elf_file__close(elfs[MOD_LIBC]);
 	elf_file__close(elfs[MOD_INTERP]);
+	for (int i = 0; i < plan.ngroups && !err; i++)
+		err = attach_group(pr, skel, t, mods[plan.groups[i].module], &plan.groups[i]);
 	if (!err && (modes & LP_MODE_CONTENTION))
 		err = attach_futex_wake(pr, skel);
 	if (err)
@@ -218,7 +264,5 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 
 void probes__detach(struct lp_probes *pr)
 {
-	for (int i = 0; i < pr->nlinks; i++)
-		bpf_link__destroy(pr->links[i]);
-	pr->nlinks = 0;
+	links__destroy_all(&pr->links);
 }

@@ -4,17 +4,14 @@
 #ifndef LOCKPROF_SRC_PROBES_H
 #define LOCKPROF_SRC_PROBES_H
 
+#include "links.h"
 #include "pyversion.h"
 #include "target.h"
 
 struct lockprof_bpf;
-struct bpf_link;
-
-#define LP_MAX_LINKS 32
 
 struct lp_probes {
-	struct bpf_link *links[LP_MAX_LINKS];
-	int nlinks;
+	struct lp_links links;
 	int nfunctions; /* functions probed */
 };
 

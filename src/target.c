@@ -135,13 +135,14 @@ static int pin_module(struct lp_target *t, struct lp_module *m)
 		       "root (CAP_SYS_ADMIN) to open the mapped file itself", t->pid, m->path);
 		return LP_EXIT_ERROR;
 	}
+	if (fd == -EACCES || fd == -EPERM) {
+		lp_err("missing capability CAP_DAC_READ_SEARCH (or CAP_SYS_ADMIN) to open %s of pid "
+		       "%d: run as root, e.g. sudo lockprof -p %d", m->path, t->pid, t->pid);
+		return LP_EXIT_PRIVILEGE;
+	}
 	if (fd < 0) {
-		lp_err("pid %d: cannot open %s: %s%s", t->pid, m->path, strerror(-fd),
-		       fd == -EACCES || fd == -EPERM
-			       ? " (needs CAP_SYS_ADMIN, or CAP_DAC_READ_SEARCH to read it in the "
-				 "target's root)"
-			       : "");
-		return fd == -EACCES || fd == -EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_ERROR;
+		lp_err("pid %d: cannot open %s: %s", t->pid, m->path, strerror(-fd));
+		return LP_EXIT_ERROR;
 	}
 	m->fd = fd;
 	snprintf(m->open_path, sizeof(m->open_path), "/proc/self/fd/%d", fd);

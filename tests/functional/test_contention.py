@@ -180,6 +180,27 @@ def test_contention_json(python, run_profiled):
     )
 
 
+@pytest.mark.parametrize("links", ["perf", "default"])
+def test_uprobe_link_kinds(any_python, run_profiled, monkeypatch, links):
+    """Both ways of attaching uprobes count every wait: one uprobe_multi link per program and file
+    (kernel 6.6+, the default where present) and one perf-event link per function (older kernels,
+    or LOCKPROF_UPROBE_LINKS=perf); -v says which was used."""
+    if links == "perf":
+        monkeypatch.setenv("LOCKPROF_UPROBE_LINKS", "perf")
+    for _ in range(ATTEMPTS):
+        run = run_profiled(any_python, "holder_waiter.py", ["--waits", WAITS, "--hold-ms", HOLD_MS], ["-f", "json", "-v"])
+        assert run.returncode == 0, "lockprof exit %d\n%s" % (run.returncode, run.describe())
+        if run.result["contended_rounds"] == WAITS:
+            break
+    assert run.result["contended_rounds"] == WAITS, run.result
+    said = [l for l in run.stderr.splitlines() if "attaching uprobes with" in l]
+    assert len(said) == 1, clip(run.stderr, 3000)
+    if links == "perf":
+        assert "one perf-event link per function (LOCKPROF_UPROBE_LINKS=perf)" in said[0], said
+    hits = waiter_stacks_at(parse_report(run), "holder_waiter.py", marked_wait_line())
+    assert len(hits) == 1 and hits[0][0]["waits"] == WAITS, "%s\n%s" % (said, show_json(parse_report(run)))
+
+
 def test_contention_text(python, run_profiled):
     wait_line = marked_wait_line()
     run = run_profiled(python, "holder_waiter.py", ["--waits", TEXT_WAITS, "--hold-ms", HOLD_MS])

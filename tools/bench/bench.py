@@ -796,6 +796,62 @@ def bench_python(python, lockprof, workloads, rounds, budget_s):
     return lines, raw, any(s["n"] for s in summary.values())
 
 
+LINK_ROUNDS = 7
+LINK_KINDS = (("uprobe_multi", None), ("perf", "perf"))  # LOCKPROF_UPROBE_LINKS value
+
+
+def link_latency(python, lockprof, rounds=LINK_ROUNDS):
+    """Start (to the banner: probes live) and stop (SIGINT to exit) of lockprof on an idle target
+    with 4 threads, both ways of attaching uprobes in alternation; lines to print."""
+    times = {kind: {"start": [], "stop": []} for kind, _ in LINK_KINDS}
+    target = Child([python, "-c", "import sys, threading\n"
+                    "for _ in range(4): threading.Thread(target=sys.stdin.readline, daemon=True).start()\n"
+                    "print('ready', flush=True); sys.stdin.readline()"], stdin=True)
+    try:
+        if target.wait_line("out", lambda l: l.strip() == "ready", READY_TIMEOUT) is None:
+            return ["attach/detach: n/a (target did not start: %s)" % target.tail()]
+        for _ in range(rounds):
+            for kind, env_value in LINK_KINDS:
+                env = dict(os.environ)
+                env.pop("LOCKPROF_UPROBE_LINKS", None)
+                if env_value:
+                    env["LOCKPROF_UPROBE_LINKS"] = env_value
+                t0 = time.monotonic()
+                prof = subprocess.Popen([lockprof, "-p", str(target.pid), "-f", "json", "-v"], env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                started = None
+                for raw in iter(prof.stderr.readline, b""):
+                    line = raw.decode(errors="replace")
+                    if env_value is None and "attaching uprobes with" in line and "uprobe_multi links" not in line:
+                        prof.kill()
+                        prof.wait()
+                        return ["attach/detach: n/a (%s)" % line.strip()]
+                    if BANNER_RE.match(line):
+                        started = time.monotonic()
+                        break
+                if started is None:
+                    prof.kill()
+                    prof.wait()
+                    return ["attach/detach: n/a (lockprof printed no banner)"]
+                prof.send_signal(signal.SIGINT)
+                prof.stderr.read()
+                prof.wait(EXIT_TIMEOUT)
+                times[kind]["start"].append((started - t0) * 1e3)
+                times[kind]["stop"].append((time.monotonic() - started) * 1e3)
+    finally:
+        target.kill()
+    multi, perf = times["uprobe_multi"], times["perf"]
+    lines = ["attach/detach (lockprof -p on an idle 4-thread target, ms, median [min-max] of %d, "
+             "in alternation; stop = SIGINT to exit, report included):" % rounds]
+    for kind, _ in LINK_KINDS:
+        lines.append("  %-13s start %-22s stop %s" % (kind, fmt_mr(med_range(times[kind]["start"]), 0),
+                                                      fmt_mr(med_range(times[kind]["stop"]), 0)))
+    lines.append("  perf / uprobe_multi: start %.1fx, stop %.1fx" % (
+        statistics.median(perf["start"]) / statistics.median(multi["start"]),
+        statistics.median(perf["stop"]) / statistics.median(multi["stop"])))
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -834,6 +890,9 @@ def main():
         print("")
         print("\n".join(lines))
         sys.stdout.flush()
+    if pythons:
+        print("")
+        print("\n".join(link_latency(pythons[0], args.lockprof)))
     print("\n%.0f s in all" % (time.monotonic() - started))
 
     try:
