@@ -49,8 +49,8 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean test check-unit check-unit-asan check-functional soak demo deps vmlinux format \
-	check-format fuzz install uninstall
+.PHONY: all clean test check-unit check-unit-asan check-functional soak demo deps vmlinux \
+	fuzz install uninstall
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -179,12 +179,6 @@ bench: lockprof
 
 vmlinux:
 	$(Q)tools/gen_vmlinux_h.sh $(VMLINUX_BTF) > $(VMLINUX_H)
-
-format:
-	$(Q)clang-format -i $(wildcard src/*.[ch] bpf/*.[ch] include/lockprof/*.h tests/unit/*.[ch])
-
-check-format:
-	$(Q)clang-format --dry-run -Werror $(wildcard src/*.[ch] bpf/*.[ch] include/lockprof/*.h)
 
 clean:
 	$(Q)rm -rf $(OUTPUT) lockprof

@@ -299,7 +299,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --weight '%s': expected wait or count", arg);
 		break;
 	case OPT_PPROF_STACKS:
-		if (profile__role_from_name(arg, &opts->report.pprof_role))
+		/* Hold stacks (-m full) are always in the pprof file, as their own sample types. */
+		if (profile__role_from_name(arg, &opts->report.pprof_role) ||
+		    opts->report.pprof_role == LP_ROLE_HOLD)
 			argp_error(state, "invalid --pprof-stacks '%s': expected waiter or holder",
 				   arg);
 		break;

@@ -27,6 +27,7 @@ enum {
 	PROFILE_PERIOD_TYPE = 11,
 	PROFILE_PERIOD = 12,
 	PROFILE_COMMENT = 13,
+	PROFILE_DEFAULT_SAMPLE_TYPE = 14,
 	VALUE_TYPE_TYPE = 1,
 	VALUE_TYPE_UNIT = 2,
 	SAMPLE_LOCATION_ID = 1,
@@ -184,8 +185,13 @@ static void label(struct builder *b, const char *key, const char *value)
 	protobuf__end(&b->samples, mark);
 }
 
+/* Sample values: contentions and delay, then, in -m full profiles, acquisitions and hold. */
+enum { VALUE_CONTENTIONS, VALUE_DELAY, VALUE_ACQUISITIONS, VALUE_HOLD, NVALUES };
+
+/* One sample per thread of a stack, its count and nanoseconds at values[first] and [first + 1]
+ * (a hold stack's are acquisitions and hold time), the other values 0. */
 static void add_samples(struct builder *b, const struct lp_profile *p, const struct lp_lock *lock,
-			const struct lp_lock_stack *ls)
+			const struct lp_lock_stack *ls, int first, int nvalues)
 {
 	uint64_t locs[LP_MAX_FRAMES + 1];
 	size_t nlocs = stack_locations(b, ls->stack, locs);
@@ -194,11 +200,13 @@ static void add_samples(struct builder *b, const struct lp_profile *p, const str
 	/* One sample per thread, so that pprof can focus on a thread (-tagfocus). */
 	for (size_t t = 0; t < ls->ntids; t++) {
 		const char *tname = threadnames__get(p->thread_names, ls->tids[t].tid);
-		int64_t values[2] = { (int64_t)ls->tids[t].count, (int64_t)ls->tids[t].wait_ns };
+		int64_t values[NVALUES] = { 0 };
 		size_t mark = protobuf__begin(&b->samples, PROFILE_SAMPLE);
 
+		values[first] = (int64_t)ls->tids[t].count;
+		values[first + 1] = (int64_t)ls->tids[t].wait_ns;
 		protobuf__packed_uint64(&b->samples, SAMPLE_LOCATION_ID, locs, nlocs);
-		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, values, 2);
+		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, values, (size_t)nvalues);
 		label(b, "lock name", name);
 		label(b, "wait kind", profile__category_name(lock->category));
 		snprintf(tid, sizeof(tid), "%u", ls->tids[t].tid);
@@ -223,18 +231,32 @@ static void value_type(struct builder *b, struct protobuf *out, uint32_t field, 
 static void build(struct builder *b, const struct lp_profile *p, const struct lp_report_opts *o,
 		  struct protobuf *out)
 {
+	/* Hold times (-m full) ride along as two more sample types, on the acquiring stacks, so
+	 * one file answers both questions (-sample_index=hold). */
+	int nvalues = p->full.measured ? NVALUES : VALUE_ACQUISITIONS;
 	char comment[PATH_MAX + 128];
 	size_t mark;
 
-	for (size_t i = 0; i < p->nlocks; i++)
-		for (size_t s = 0; report__lock_included(&p->locks[i], o) && s < p->locks[i].nstacks;
-		     s++)
-			if (p->locks[i].stacks[s].role == o->pprof_role)
-				add_samples(b, p, &p->locks[i], &p->locks[i].stacks[s]);
+	for (size_t i = 0; i < p->nlocks; i++) {
+		const struct lp_lock *lock = &p->locks[i];
+
+		for (size_t s = 0; report__lock_included(lock, o) && s < lock->nstacks; s++) {
+			if (lock->stacks[s].role == o->pprof_role)
+				add_samples(b, p, lock, &lock->stacks[s], VALUE_CONTENTIONS, nvalues);
+			else if (lock->stacks[s].role == LP_ROLE_HOLD && p->full.measured)
+				add_samples(b, p, lock, &lock->stacks[s], VALUE_ACQUISITIONS, nvalues);
+		}
+	}
 
 	/* Go's mutex profile: contentions (count) first, then delay (nanoseconds). */
 	value_type(b, out, PROFILE_SAMPLE_TYPE, "contentions", "count");
 	value_type(b, out, PROFILE_SAMPLE_TYPE, "delay", "nanoseconds");
+	if (p->full.measured) {
+		value_type(b, out, PROFILE_SAMPLE_TYPE, "acquisitions", "count");
+		value_type(b, out, PROFILE_SAMPLE_TYPE, "hold", "nanoseconds");
+		/* pprof shows the last type unless told: keep delay the default, as in Go's. */
+		protobuf__int64(out, PROFILE_DEFAULT_SAMPLE_TYPE, intern(b, "delay"));
+	}
 	value_type(b, out, PROFILE_PERIOD_TYPE, "contentions", "count");
 	protobuf__int64(out, PROFILE_PERIOD, 1);
 	protobuf__int64(out, PROFILE_TIME_NANOS, (int64_t)p->start_unix_ns);

@@ -4,7 +4,9 @@ refused with one line and exit code 5."""
 
 import json
 
-from conftest import clip, leaf, parse_report, show_json, start_target
+import pytest
+
+from conftest import clip, leaf, parse_report, show_json, start_target, supported_interpreters
 from test_contention import assert_error, run_lockprof
 
 ROUNDS = 20
@@ -19,6 +21,16 @@ def full_covered(python):
     """threading.Lock is a glibc sem_t: 3.8-3.12 and 3.13.0 (3.13.1 took PyMutex, gh-117721)."""
     major, minor, micro = python.version
     return (major, minor) <= (3, 12) or (major, minor, micro) == (3, 13, 0)
+
+
+@pytest.fixture
+def full_python():
+    """One interpreter -m full covers (the newest): for the tests whose subject, the duty-cycle
+    controller or the pprof encoding, is the same whatever the interpreter."""
+    covered = [i for i in supported_interpreters() if full_covered(i)]
+    if not covered:
+        pytest.skip("no interpreter here has a sem_t threading.Lock (3.8-3.13.0)")
+    return max(covered, key=lambda i: i.version)
 
 
 def profile(run_profiled, python, workload_args, lockprof_args):
@@ -96,10 +108,9 @@ def test_full_sampled_count(python, run_profiled, procs):
     assert lock["waits"] == 0, whole
 
 
-def test_full_overhead_bound(python, run_profiled):
+def test_full_overhead_bound(full_python, run_profiled):
     """At the default bound a hot loop gets the full-mode probes only part of the time."""
-    if not full_covered(python) or python.version[:2] != (3, 12):
-        return  # one interpreter is enough: the controller is the same for all
+    python = full_python
     # Timed, not counted: the loop must span several duty periods (1 s each) to be sure of
     # meeting an attached window, whatever this machine's probe cost makes the windows.
     res, report, whole = profile(run_profiled, python, ["--rounds", 1, "--hot-seconds", 3.5], [])
@@ -109,3 +120,29 @@ def test_full_overhead_bound(python, run_profiled):
     assert 0 < full["duty_cycle"] < 0.9, whole
     assert full["estimated_overhead_pct"] > 0, whole
     assert stacks_at(report, "hold", res["hot_line"]), whole
+
+
+def test_full_pprof_hold(full_python, run_profiled, tmp_path):
+    """-m full puts hold times in the pprof file as two more sample types, acquisitions and hold,
+    on the acquiring stacks; `go tool pprof` still opens it on delay, as Go's mutex profiles."""
+    from test_outputs import pprof_top, run_go_pprof
+
+    path = tmp_path / "full.pb.gz"
+    res, report, whole = profile(run_profiled, full_python, ["--rounds", ROUNDS, "--hold-ms", HOLD_MS],
+                                 ["--capture-pct", 100, "--max-overhead", 100, "-f", "pprof", "-o", path])
+    (_, holder), = stacks_at(report, "hold", res["hold_line"])
+    waited = stacks_at(report, "waiter", res["wait_line"])
+    assert len(waited) == 1, whole
+    top = run_go_pprof(["-sample_index=hold", "-top"], path)
+    rows = pprof_top(top)
+    assert "Rounds.holder" in rows, top
+    assert abs(rows["Rounds.holder"][0] - holder["hold_ns"]) <= 0.01 * holder["hold_ns"], (
+        "pprof hold of Rounds.holder %s, JSON %d ns\n%s\n%s" % (rows["Rounds.holder"], holder["hold_ns"], top, whole))
+    counts = pprof_top(run_go_pprof(["-sample_index=acquisitions", "-top"], path))
+    assert counts.get("Rounds.holder", (0,))[0] == ROUNDS, counts
+    # The default view is delay: the waiter's function, with the JSON's wait.
+    default = run_go_pprof(["-top"], path)
+    assert "Type: delay" in default, default
+    rows = pprof_top(default)
+    assert abs(rows["Rounds.waiter"][0] - waited[0][1]["wait_ns"]) <= 0.01 * waited[0][1]["wait_ns"], default
+    assert "Rounds.holder" not in rows, "hold stacks weigh nothing in the delay view\n" + default

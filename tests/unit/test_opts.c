@@ -125,6 +125,7 @@ static void test_usage_errors(void)
 		{ ARGS("--weight", "hold"), "hold weight needs full mode" },
 		{ ARGS("--weight", "bytes"), "unknown weight" },
 		{ ARGS("--pprof-stacks", "everyone"), "unknown role" },
+		{ ARGS("--pprof-stacks", "hold"), "hold stacks are sample types of their own" },
 		{ ARGS("-m", "everything"), "unknown mode" },
 		{ ARGS("-m", "full", "-i", "1"), "full mode with intervals" },
 		{ ((const char *const[]){ "-f", "json", NULL }), "no pid" },

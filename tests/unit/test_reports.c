@@ -159,8 +159,9 @@ static uint64_t varint(const uint8_t **p, const uint8_t *end)
 
 struct decoded {
 	char strings[64][160];
-	int nstrings, nsamples, nlocations, nfunctions, nmappings;
-	int64_t sum[2];
+	int nstrings, nsamples, nlocations, nfunctions, nmappings, nsample_types;
+	int nvalues; /* values in the last sample */
+	int64_t sum[4];
 	uint64_t time_nanos, duration_nanos, period;
 };
 
@@ -174,9 +175,11 @@ static void decode_sample(struct decoded *d, const uint8_t *p, const uint8_t *en
 		len = varint(&p, end);
 		sub = p;
 		p += len;
-		if (tag >> 3 == 2)
-			for (int i = 0; sub < p; i++)
-				d->sum[i < 2 ? i : 1] += (int64_t)varint(&sub, p);
+		if (tag >> 3 == 2) {
+			d->nvalues = 0;
+			for (int i = 0; sub < p; i++, d->nvalues++)
+				d->sum[i < 4 ? i : 3] += (int64_t)varint(&sub, p);
+		}
 	}
 }
 
@@ -199,6 +202,7 @@ static void decode(struct decoded *d, const uint8_t *p, const uint8_t *end)
 		len = varint(&p, end);
 		if (field == 6 && d->nstrings < 64)
 			snprintf(d->strings[d->nstrings++], 160, "%.*s", (int)len, p);
+		d->nsample_types += field == 1;
 		d->nsamples += field == 2;
 		d->nmappings += field == 3;
 		d->nlocations += field == 4;
@@ -218,18 +222,13 @@ static bool has_string(const struct decoded *d, const char *s)
 	return false;
 }
 
-static void test_pprof(const struct lp_profile *p)
+/* Renders p as pprof and decodes it into d. */
+static void decode_pprof(const struct lp_profile *p, const struct lp_report_opts *o,
+			 struct decoded *d)
 {
-	static const char *const wanted[] = {
-		"contentions", "count",	    "delay",	"nanoseconds", "lock name",
-		"thread id",   "thread name", "worker-1", "self._pool",  "0xb000",
-		"101",	       "Pool.get",    "/srv/app/db.py", "<module>",
-	};
 	static uint8_t raw[1 << 16];
-	struct lp_report_opts o = { .pprof_role = LP_ROLE_WAITER };
-	struct decoded d = {};
 	size_t len;
-	char *gz = render(p, LP_FORMAT_PPROF, &o, &len);
+	char *gz = render(p, LP_FORMAT_PPROF, o, &len);
 	z_stream zs = {};
 
 	CHECK(len > 18 && (uint8_t)gz[0] == 0x1f && (uint8_t)gz[1] == 0x8b, "gzip magic");
@@ -239,9 +238,25 @@ static void test_pprof(const struct lp_profile *p)
 	zs.next_out = raw;
 	zs.avail_out = sizeof(raw);
 	CHECK_EQ_INT(inflate(&zs, Z_FINISH), Z_STREAM_END, "gunzip");
-	decode(&d, raw, raw + zs.total_out);
+	decode(d, raw, raw + zs.total_out);
 	inflateEnd(&zs);
 	free(gz);
+}
+
+static void test_pprof(const struct lp_profile *p)
+{
+	static const char *const wanted[] = {
+		"contentions", "count",	    "delay",	"nanoseconds", "lock name",
+		"thread id",   "thread name", "worker-1", "self._pool",  "0xb000",
+		"101",	       "Pool.get",    "/srv/app/db.py", "<module>",
+	};
+	struct lp_report_opts o = { .pprof_role = LP_ROLE_WAITER };
+	struct decoded d = {};
+
+	decode_pprof(p, &o, &d);
+	CHECK_EQ_INT(d.nsample_types, 2, "contentions and delay only, without -m full");
+	CHECK_EQ_INT(d.nvalues, 2, "two values per sample");
+	CHECK(!has_string(&d, "hold"), "no hold sample type without -m full");
 
 	CHECK_EQ_STR(d.strings[0], "", "string_table[0]");
 	/* a sample per (lock, stack, thread): A/WAITER (2 threads; SAME_LINE folded in), B/OTHER,
@@ -258,6 +273,45 @@ static void test_pprof(const struct lp_profile *p)
 	CHECK_EQ_INT(d.period, 1, "period");
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
 		CHECK(has_string(&d, wanted[i]), "string table lacks \"%s\"", wanted[i]);
+}
+
+#define STACK_ACQUIRER 0x66
+
+/* -m full: hold stacks become samples of two more types, acquisitions and hold. */
+static void test_pprof_full(struct lp_stacktab *st, struct lp_threadnames *names)
+{
+	static const struct lp_frame_sym acquirer_frames[] = {
+		{ "Pool.take", "/srv/app/db.py", 30 },
+	};
+	struct lp_report_opts o = { .pprof_role = LP_ROLE_WAITER };
+	struct lp_stat_key key = { .lock = LOCK_A, .stack_id = STACK_ACQUIRER, .tid = 101 };
+	struct lp_stat_value val = { .count = 3, .total_ns = 900, .max_ns = 500 };
+	struct decoded d = {};
+	struct lp_profile p;
+
+	stacktab__insert(st, STACK_ACQUIRER, acquirer_frames, 1, false);
+	profile__init(&p, st, names);
+	p.mode = "contention,full";
+	p.full = (struct lp_full_info){ .measured = true, .capture_pct = 100, .duty_cycle = 1,
+					.scale_sampled = 1, .scale_contended = 1 };
+	add(&p, LOCK_A, STACK_WAITER, 102, 2, 4000);
+	key.kind = LP_KIND_HOLD_SAMPLED;
+	val.hist[10] = 3;
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &val), 0, "add_stat hold");
+	profile__link(&p);
+	profile__finish(&p);
+
+	decode_pprof(&p, &o, &d);
+	CHECK_EQ_INT(d.nsample_types, 4, "contentions, delay, acquisitions, hold");
+	CHECK(has_string(&d, "acquisitions") && has_string(&d, "hold"), "hold sample types named");
+	CHECK_EQ_INT(d.nsamples, 2, "one waiter sample, one hold sample");
+	CHECK_EQ_INT(d.nvalues, 4, "four values per sample");
+	CHECK_EQ_INT(d.sum[0], 2, "contentions: the waits only");
+	CHECK_EQ_INT(d.sum[1], 4000, "delay: the wait ns only");
+	CHECK_EQ_INT(d.sum[2], 3, "acquisitions: the holds");
+	CHECK_EQ_INT(d.sum[3], 900, "hold: the hold ns");
+	CHECK(has_string(&d, "Pool.take"), "the acquiring stack's function");
+	profile__free(&p);
 }
 
 #define LOCK_IDLE 0xc000
@@ -371,6 +425,7 @@ int main(void)
 	test_pprof(&p);
 	profile__free(&p);
 	test_categories(st, names);
+	test_pprof_full(st, names);
 	stacktab__free(st);
 	threadnames__free(names);
 	return testing_summary("reports");
