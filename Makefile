@@ -96,6 +96,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz
 FUZZ_EXTRA_pyobj := src/pyoffsets.c
+FUZZ_EXTRA_lockmethods := src/pyobj.c src/pyoffsets.c
 FUZZ_EXTRA_symbolize := src/pyobj.c src/linetable.c src/u64map.c src/pyoffsets.c
 
 .SECONDEXPANSION:

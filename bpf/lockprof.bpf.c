@@ -96,6 +96,49 @@ int BPF_KPROBE(sem_post_enter, void *sem)
 	return 0;
 }
 
+/* The PyMutex of a 3.13.1+ Lock or 3.14 RLock object: right after the object header. */
+#define LOCK_OBJECT_MUTEX 16
+
+/* -m full, entry of a PyMutex Lock's acquire (also acquire_lock and __enter__), self first. */
+SEC("uprobe")
+int BPF_KPROBE(mutex_acquire_enter, void *self)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	count_event(&full_probe_hits);
+	hold_mutex_try_acquire(tid, (__u64)self + LOCK_OBJECT_MUTEX);
+	return 0;
+}
+
+/* -m full, entry of a PyMutex Lock's release (also release_lock and __exit__). */
+SEC("uprobe")
+int BPF_KPROBE(mutex_release_enter, void *self)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	count_event(&full_probe_hits);
+	close_hold((__u64)self + LOCK_OBJECT_MUTEX, LP_WAIT_PARK);
+	return 0;
+}
+
+/* -m full, 3.14 RLock's release; its acquire is mutex_acquire_enter's (a held mutex is a
+ * re-entry or a wait, neither of which opens a hold). */
+SEC("uprobe")
+int BPF_KPROBE(rmutex_release_enter, void *self)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	count_event(&full_probe_hits);
+	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX);
+	return 0;
+}
+
 /* Entry of CPython 3.13+ _PySemaphore_Wait(sema, timeout, detach): a thread parks on a PyMutex (or
  * an event) it failed to take. sema is in the parker's stack-allocated wait_entry, right after
  * the parked-on address: lock = *(sema - 8). */
@@ -117,13 +160,22 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 SEC("uretprobe")
 int BPF_KRETPROBE(park_wait_exit, long ret)
 {
+	__u64 lock = 0, stack_id = 0;
+	struct lp_inflight *w;
 	__u32 tid;
 
 	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. */
-	end_wait(tid, LP_WAIT_PARK, (int)ret == 0, NULL);
+	if (full_cfg.enabled) {
+		w = bpf_map_lookup_elem(&inflight, &tid);
+		if (w && w->source == LP_WAIT_PARK)
+			lock = w->lock;
+	}
+	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. Woken, the thread takes the lock (or,
+	 * rarely, finds it taken again and parks anew, which replaces this hold). */
+	if (end_wait(tid, LP_WAIT_PARK, (int)ret == 0, &stack_id) && lock && (int)ret == 0)
+		hold_contended_acquire(tid, lock, stack_id);
 	return 0;
 }
 

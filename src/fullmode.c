@@ -2,6 +2,7 @@
 /* -m full (see fullmode.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include "elf_syms.h"
 #include "fullmode.h"
 #include "links.h"
+#include "lockmethods.h"
 #include "log.h"
 #include "uprobes.h"
 
@@ -23,11 +25,10 @@
 
 int fullmode__check_version(pid_t pid, const struct lp_pyversion *v, const char *version_str)
 {
-	if (pyversion__lock_is_semaphore(v))
+	if (pyversion__lock_is_semaphore(v) || v->minor == 13 || v->minor == 14)
 		return 0;
-	lp_err("pid %d: -m full does not cover CPython %s: its threading.Lock is a PyMutex, "
-	       "acquired and released without a probeable call (3.8 to 3.13.0 only)",
-	       pid, version_str);
+	lp_err("pid %d: -m full does not cover CPython %s: lockprof knows where threading.Lock's "
+	       "acquire and release are for 3.8 to 3.14 only", pid, version_str);
 	return LP_EXIT_UNSUPPORTED;
 }
 
@@ -122,8 +123,105 @@ static int libc_offset(const struct lp_target *t, struct elf_file *ef, const cha
 	return err;
 }
 
+/* Converts a function address in the target's interpreter to an offset in its file, after
+ * checking that it lies in the interpreter's code (it was read from the target's memory). */
+static int interp_offset(const struct lp_target *t, const struct elf_file *ef, uint64_t addr,
+			 uint64_t *offset)
+{
+	if (addr < t->interp.text_start || addr >= t->interp.text_end)
+		return -ERANGE;
+	return elf_file__vaddr_to_offset(ef, addr - t->interp.start + elf_file__first_load_vaddr(ef),
+					 offset);
+}
+
+#define MAX_TEXT_SCAN (256u << 20)
+
+/* Callers into which the build inlined the probed methods (see lockmethods.h): their
+ * acquisitions and releases go unseen, so the report calls its hold figures lower bounds. */
+static uint64_t count_inlined_sites(const struct lp_target *t, const struct elf_file *ef,
+				    const struct lp_lock_methods *m)
+{
+	uint64_t funcs[4] = { m->lock_acquire, m->lock_release, m->rlock_acquire, m->rlock_release };
+	uint64_t bias = t->interp.start - elf_file__first_load_vaddr(ef), sites = 0;
+	size_t len = (size_t)(t->interp.text_end - t->interp.text_start);
+	uint8_t *text;
+
+	if (!len || len > MAX_TEXT_SCAN || !(text = malloc(len)))
+		return 0;
+	/* The mapping ends on a page boundary, the segment's file image may end before. */
+	while (len > 4096 && elf_file__read_vaddr(ef, t->interp.text_start - bias, text, len))
+		len -= len % 4096 ? len % 4096 : 4096;
+	if (!elf_file__read_vaddr(ef, t->interp.text_start - bias, text, len))
+		for (int i = 0; i < 4; i++)
+			if (funcs[i] && (i != 2 || funcs[2] != funcs[0]))
+				sites += lockmethods__count_code_refs(text, len,
+								      t->interp.text_start - bias,
+								      funcs[i] - bias);
+	free(text);
+	return sites;
+}
+
+/* Lock's (and 3.14 RLock's) acquire and release, where Lock is a PyMutex. */
+static int find_lock_methods(struct lp_fullmode *fm, const struct lp_target *t,
+			     const struct lp_pyversion *v, const struct lp_pyoffsets *o,
+			     uint64_t runtime_addr)
+{
+	struct lp_lock_methods m;
+	struct elf_file *ef;
+	int fd, err;
+
+	err = lockmethods__find(t->pid, runtime_addr, o, &m);
+	if (err) {
+		lp_err("pid %d: -m full: cannot find threading.Lock's acquire and release through "
+		       "sys.modules['_thread'] in the target's memory: %s (has it imported "
+		       "threading?)", t->pid, strerror(-err));
+		return LP_EXIT_UNSUPPORTED;
+	}
+	fd = target__open_module(t, &t->interp);
+	if (fd < 0) {
+		lp_err("pid %d: cannot open %s: %s", t->pid, t->interp.path, strerror(-fd));
+		return LP_EXIT_ERROR;
+	}
+	ef = elf_file__open_fd(fd);
+	if (!ef) {
+		close(fd);
+		lp_err("pid %d: cannot read the ELF headers of %s", t->pid, t->interp.path);
+		return LP_EXIT_ERROR;
+	}
+	err = interp_offset(t, ef, m.lock_acquire, &fm->lock_acquire_offset);
+	if (!err)
+		err = interp_offset(t, ef, m.lock_release, &fm->lock_release_offset);
+	/* 3.13's RLock is still a sem_t lock, which the libc probes see. */
+	if (!err && v->minor >= 14 && (!m.rlock_acquire || !m.rlock_release))
+		err = -ENOENT;
+	if (!err && v->minor >= 14)
+		err = interp_offset(t, ef, m.rlock_acquire, &fm->rlock_acquire_offset);
+	if (!err && v->minor >= 14)
+		err = interp_offset(t, ef, m.rlock_release, &fm->rlock_release_offset);
+	if (v->minor < 14)
+		m.rlock_acquire = m.rlock_release = 0; /* not probed */
+	if (!err)
+		fm->inlined_sites = count_inlined_sites(t, ef, &m);
+	elf_file__close(ef);
+	if (err) {
+		lp_err("pid %d: -m full: threading.Lock's or RLock's methods are not in %s's code: %s",
+		       t->pid, t->interp.path, strerror(-err));
+		return LP_EXIT_UNSUPPORTED;
+	}
+	fm->pymutex = true;
+	lp_info("-m full: Lock acquire/release at 0x%llx/0x%llx of %s%s; %llu call sites "
+		"inline them",
+		(unsigned long long)fm->lock_acquire_offset,
+		(unsigned long long)fm->lock_release_offset, t->interp.path,
+		fm->rlock_acquire_offset ? ", RLock's too" : "",
+		(unsigned long long)fm->inlined_sites);
+	return 0;
+}
+
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
-		      const struct lp_target *t, const struct lp_opts *opts)
+		      const struct lp_target *t, const struct lp_opts *opts,
+		      const struct lp_pyversion *v, const struct lp_pyoffsets *o,
+		      uint64_t runtime_addr)
 {
 	struct elf_file *ef;
 	int fd, err;
@@ -154,6 +252,11 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
 	elf_file__close(ef);
 	if (err)
 		return LP_EXIT_UNSUPPORTED;
+	if (!pyversion__lock_is_semaphore(v)) {
+		err = find_lock_methods(fm, t, v, o, runtime_addr);
+		if (err)
+			return err;
+	}
 	fm->probe_cost_ns = calibrate(skel);
 	lp_info("-m full: one probe hit costs %.0f ns; capture %u%%, overhead bound %g%%",
 		fm->probe_cost_ns, fm->capture_pct, opts->max_overhead_pct);
@@ -164,21 +267,38 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
 static int attach(struct lp_fullmode *fm)
 {
 	const struct lp_target *t = fm->target;
-	struct bpf_program *progs[2] = { fm->skel->progs.sem_trywait_enter,
-					 fm->skel->progs.sem_post_enter };
-	uint64_t offsets[2] = { fm->trywait_offset, fm->post_offset };
-	static const char *const names[2] = { "sem_trywait", "sem_post" };
+	const struct {
+		struct bpf_program *prog;
+		const struct lp_module *mod;
+		uint64_t offset;
+		const char *what;
+	} probes[] = {
+		{ fm->skel->progs.sem_trywait_enter, &t->libc, fm->trywait_offset, "sem_trywait" },
+		{ fm->skel->progs.sem_post_enter, &t->libc, fm->post_offset, "sem_post" },
+		{ fm->skel->progs.mutex_acquire_enter, &t->interp, fm->lock_acquire_offset,
+		  "Lock.acquire" },
+		{ fm->skel->progs.mutex_release_enter, &t->interp, fm->lock_release_offset,
+		  "Lock.release" },
+		/* A held RLock mutex is a re-entry or a wait: Lock's acquire logic serves. */
+		{ fm->skel->progs.mutex_acquire_enter, &t->interp, fm->rlock_acquire_offset,
+		  "RLock.acquire" },
+		{ fm->skel->progs.rmutex_release_enter, &t->interp, fm->rlock_release_offset,
+		  "RLock.release" },
+	};
 
 	/* A new epoch first: holds opened before the last detach are not closed by releases
 	 * seen from now on (their own release may have been missed). */
 	fm->skel->bss->full_epoch = ++fm->epoch;
-	for (int i = 0; i < 2; i++) {
-		int err = uprobes__attach(&fm->links, progs[i], false, t->pid, t->libc.open_path,
-					  &offsets[i], 1);
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		int err;
 
+		if (i >= 2 && (!fm->pymutex || !probes[i].offset))
+			continue;
+		err = uprobes__attach(&fm->links, probes[i].prog, false, t->pid,
+				      probes[i].mod->open_path, &probes[i].offset, 1);
 		if (err) {
-			lp_err("failed to attach uprobe to %s:%s: %s", t->libc.path, names[i],
-			       strerror(-err));
+			lp_err("failed to attach uprobe to %s (%s): %s", probes[i].what,
+			       probes[i].mod->path, strerror(-err));
 			fullmode__detach(fm);
 			return err;
 		}
@@ -249,6 +369,7 @@ void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info
 	info->probe_cost_ns = fm->probe_cost_ns;
 	info->scale_contended = duty > 0 ? 1.0 / duty : 1.0;
 	info->scale_sampled = info->scale_contended * 100.0 / fm->capture_pct;
+	info->inlined_sites = fm->inlined_sites;
 	if (fm->attach_failures)
 		lp_warn("-m full: %llu re-attachments of the full-mode probes failed",
 			(unsigned long long)fm->attach_failures);

@@ -13,6 +13,7 @@
 #include "opts.h"
 #include "profile.h"
 #include "links.h"
+#include "pyoffsets.h"
 #include "pyversion.h"
 #include "target.h"
 
@@ -22,6 +23,12 @@ struct lp_fullmode {
 	struct lockprof_bpf *skel;
 	const struct lp_target *target;
 	uint64_t trywait_offset, post_offset; /* in the target's libc */
+	/* Where Lock is a PyMutex (3.13.1+): its acquire and release functions, and 3.14 RLock's
+	 * (0: none), as offsets in the interpreter's file. */
+	bool pymutex;
+	uint64_t lock_acquire_offset, lock_release_offset;
+	uint64_t rlock_acquire_offset, rlock_release_offset;
+	uint64_t inlined_sites; /* lockmethods__count_code_refs over those functions */
 	struct lp_links links;
 	bool attached;
 	uint32_t epoch;
@@ -31,19 +38,23 @@ struct lp_fullmode {
 	uint64_t attach_failures;
 };
 
-/* Whether -m full covers this build's threading.Lock: a glibc sem_t from 3.8 to 3.13.0; from
- * 3.13.1 (and in 3.14) it is a PyMutex, whose acquire and release are inlined calls no probe
- * sees. Prints one line and returns LP_EXIT_UNSUPPORTED when not covered, else 0. */
+/* Whether -m full covers this build's threading.Lock: a glibc sem_t from 3.8 to 3.13.0, a PyMutex
+ * from 3.13.1 (found through the type's method table: 3.13 and 3.14 layouts). Prints one line
+ * and returns LP_EXIT_UNSUPPORTED when not covered, else 0. */
 int fullmode__check_version(pid_t pid, const struct lp_pyversion *v, const char *version_str);
 
 /* Before the BPF object is loaded: the text range and the capture rate. */
 void fullmode__configure(struct lockprof_bpf *skel, const struct lp_target *t,
 			 const struct lp_opts *opts);
 
-/* After loading: finds sem_trywait and sem_post in the target's libc and calibrates the cost of
- * a probe hit on this kernel. 0 or an LP_EXIT_* code after printing why. */
+/* After loading: finds sem_trywait and sem_post in the target's libc and, where Lock is a
+ * PyMutex, Lock's and RLock's methods in the interpreter (o and runtime_addr: its layout and
+ * _PyRuntime), then calibrates the cost of a probe hit on this kernel. 0 or an LP_EXIT_* code
+ * after printing why. */
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
-		      const struct lp_target *t, const struct lp_opts *opts);
+		      const struct lp_target *t, const struct lp_opts *opts,
+		      const struct lp_pyversion *v, const struct lp_pyoffsets *o,
+		      uint64_t runtime_addr);
 
 /* Starts the duty cycle (attaches the probes for the first period). */
 int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);

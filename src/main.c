@@ -439,7 +439,8 @@ int main(int argc, char **argv)
 
 	/* Attach; the banner says the probes are live, so it comes only after this. */
 	if (opts.modes & LP_MODE_FULL) {
-		err = fullmode__prepare(&full, skel, &target, &opts);
+		err = fullmode__prepare(&full, skel, &target, &opts, &info.version, &info.offsets,
+					info.runtime_addr);
 		if (err)
 			goto cleanup;
 	}

@@ -74,6 +74,7 @@ struct lp_full_info {
 	double probe_cost_ns;	 /* calibrated cost of one probe hit */
 	double scale_sampled;	 /* applied to sampled holds: 100 / capture_pct / duty_cycle */
 	double scale_contended;	 /* applied to holds after contended acquisitions: 1 / duty */
+	uint64_t inlined_sites;	 /* callers with the probed Lock/RLock methods inlined (PGO) */
 };
 
 struct lp_profile {

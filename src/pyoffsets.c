@@ -86,7 +86,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 200,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
-		.gil_in_interp = true, .gil_state = 7752,
+		.gil_in_interp = true, .gil_state = 7752, .interp_modules = 7656,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 		.has_debug_offsets = true,
 	},
@@ -100,7 +100,7 @@ static const struct lp_pyoffsets tables[] = {
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 208,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
-		.gil_in_interp = true, .gil_state = 7784,
+		.gil_in_interp = true, .gil_state = 7784, .interp_modules = 7688,
 		.unicode_ascii_data = 40, .unicode_compact_data = 56,
 		.has_debug_offsets = true,
 	},
@@ -116,6 +116,7 @@ struct debug_offsets_map {
 		code_adaptive;
 	int unicode_asciiobject_size;
 	int gil_runtime_state;
+	int imports_modules;
 	int count; /* number of uint64_t in the struct */
 };
 
@@ -125,13 +126,13 @@ static const struct debug_offsets_map debug_maps[] = {
 	  .frame_executable = 30, .frame_instr_ptr = 31, .frame_owner = 33, .code_filename = 35,
 	  .code_name = 36, .code_qualname = 37, .code_linetable = 38, .code_firstlineno = 39,
 	  .code_adaptive = 43, .unicode_asciiobject_size = 70, .gil_runtime_state = 15,
-	  .count = 73 },
+	  .imports_modules = 11, .count = 73 },
 	{ .minor = 14, .interpreters_head = 5, .threads_head = 9, .tstate_next = 24,
 	  .tstate_thread_id = 27, .tstate_current_frame = 26, .frame_previous = 32,
 	  .frame_executable = 33, .frame_instr_ptr = 34, .frame_owner = 36, .code_filename = 40,
 	  .code_name = 41, .code_qualname = 42, .code_linetable = 43, .code_firstlineno = 44,
 	  .code_adaptive = 48, .unicode_asciiobject_size = 80, .gil_runtime_state = 16,
-	  .count = 81 },
+	  .imports_modules = 12, .count = 81 },
 };
 
 #define DEBUG_COOKIE "xdebugpy"
@@ -182,6 +183,7 @@ int pyoffsets__apply_debug_offsets(struct lp_pyoffsets *o, const void *buf, size
 	err |= debug_field(v, m->code_adaptive, &n.code.code_adaptive);
 	err |= debug_field(v, m->unicode_asciiobject_size, &n.unicode_ascii_data);
 	err |= debug_field(v, m->gil_runtime_state, &n.gil_state);
+	err |= debug_field(v, m->imports_modules, &n.interp_modules);
 	if (err)
 		return -EINVAL;
 	/* The BPF side reads each frame in one copy: every field must fit in it. */

@@ -38,6 +38,8 @@ struct lp_pyoffsets {
 	/* struct _gil_runtime_state: in _PyRuntime up to 3.11, in the main interpreter from 3.12 */
 	bool gil_in_interp;
 	int gil_state;
+	/* PyInterpreterState.imports.modules (sys.modules), from _Py_DebugOffsets; 0: unknown */
+	int interp_modules;
 };
 
 #define LP_GIL_SWITCH_NUMBER 24 /* _gil_runtime_state.switch_number (unsigned long) */

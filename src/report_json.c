@@ -232,8 +232,9 @@ static void write_full(FILE *f, const struct lp_profile *p)
 	}
 	fprintf(f,
 		"{\"capture_pct\": %u, \"duty_cycle\": %.4f, \"estimated_overhead_pct\": %.3f, "
-		"\"probe_cost_ns\": %.0f},\n",
-		fi->capture_pct, fi->duty_cycle, fi->overhead_pct, fi->probe_cost_ns);
+		"\"probe_cost_ns\": %.0f, \"inlined_call_sites\": %" PRIu64 "},\n",
+		fi->capture_pct, fi->duty_cycle, fi->overhead_pct, fi->probe_cost_ns,
+		fi->inlined_sites);
 }
 
 /* Hold figures are upscaled estimates unless every acquisition was recorded all the time. */

@@ -271,6 +271,11 @@ static void write_holds(FILE *f, const struct lp_profile *p)
 		fi->capture_pct < 100 || fi->duty_cycle < 0.9999
 			? " Counts and totals are estimates, upscaled accordingly."
 			: "");
+	if (fi->inlined_sites)
+		fprintf(f, "Hold figures are lower bounds: this build inlined Lock/RLock methods "
+			   "into %" PRIu64 " call site%s (profile-guided optimization), where no "
+			   "probe sees the uncontended acquisitions and releases made through them.\n",
+			fi->inlined_sites, fi->inlined_sites == 1 ? "" : "s");
 	/* Insertion into the top list, longest total first. */
 	for (size_t i = 0; i < p->nlocks; i++) {
 		const struct lp_lock *lock = &p->locks[i];

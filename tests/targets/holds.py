@@ -1,22 +1,27 @@
 """Hold-time workload for lockprof's -m full tests (CPython 3.8+).
 
-Two phases after "go":
+Three phases after "go":
 
 1. --rounds rounds on one threading.Lock, ``the_lock``: a holder thread
-   acquires it (HOLD-LINE), lets a waiter thread run into it, keeps it
+   takes it in ``with the_lock:`` (HOLD-LINE), lets a waiter thread run into it, keeps it
    --hold-ms milliseconds and releases it; the waiter blocks in
    ``with the_lock:`` (WAIT-LINE) until then, so each round has one
    uncontended acquisition (the holder's) and one contended one (the
    waiter's).  The holder measures its own hold time with perf_counter_ns
-   from just after acquire() to just before release().
-2. --hot uncontended acquisitions of ``hot_lock`` in a tight loop (HOT-LINE),
+   from just after it took the lock to just before it lets it go.
+2. --rlock-rounds rounds on one threading.RLock, ``the_rlock``, by one thread:
+   ``with the_rlock:`` (RLOCK-LINE) around a re-entry ``with the_rlock:``
+   (RLOCK-INNER-LINE) that sleeps --hold-ms; measured as in phase 1.
+3. --hot uncontended acquisitions of ``hot_lock`` in a tight loop (HOT-LINE),
    by one thread; with --hot-seconds S the loop runs for S seconds instead and
    "hot" is the number of acquisitions it made (a loop of fixed length can fall
    entirely in a window where -m full's duty cycle has its probes detached).
 
 Protocol: prints "ready", waits for "go" on stdin, then prints one JSON line:
   {"rounds": N, "hold_ns": <holder's measured total>, "hot": M,
-   "hold_line": ..., "wait_line": ..., "hot_line": ..., "python": "X.Y.Z"}
+   "rlock_rounds": R, "rlock_hold_ns": <measured total>,
+   "hold_line": ..., "wait_line": ..., "hot_line": ..., "rlock_line": ...,
+   "rlock_inner_line": ..., "python": "X.Y.Z"}
 """
 
 import argparse
@@ -27,6 +32,7 @@ import time
 
 the_lock = threading.Lock()
 hot_lock = threading.Lock()
+the_rlock = threading.RLock()
 
 
 def marked_line(marker):
@@ -48,18 +54,17 @@ class Rounds:
 
     def holder(self):
         for _ in range(self.count):
-            the_lock.acquire()  # HOLD-LINE
-            t0 = time.perf_counter_ns()
-            self.arriving = False
-            self.held.set()
-            time.sleep(self.hold_s)
-            while not self.arriving:  # the waiter was starved of CPU: give it time to block
-                time.sleep(0.001)
-            if not the_lock.locked():
-                raise RuntimeError("the_lock should be held")
-            time.sleep(0.002)
-            self.hold_ns += time.perf_counter_ns() - t0
-            the_lock.release()
+            with the_lock:  # HOLD-LINE
+                t0 = time.perf_counter_ns()
+                self.arriving = False
+                self.held.set()
+                time.sleep(self.hold_s)
+                while not self.arriving:  # the waiter was starved of CPU: give it time to block
+                    time.sleep(0.001)
+                if not the_lock.locked():
+                    raise RuntimeError("the_lock should be held")
+                time.sleep(0.002)
+                self.hold_ns += time.perf_counter_ns() - t0
             self.ack.wait()
             self.ack.clear()
 
@@ -71,6 +76,15 @@ class Rounds:
             with the_lock:  # WAIT-LINE
                 pass
             self.ack.set()
+
+
+def rlock_rounds(n, hold_s, total):
+    for _ in range(n):
+        with the_rlock:  # RLOCK-LINE
+            t0 = time.perf_counter_ns()
+            with the_rlock:  # RLOCK-INNER-LINE
+                time.sleep(hold_s)
+            total[0] += time.perf_counter_ns() - t0
 
 
 def hot(n, seconds, counter):
@@ -90,6 +104,7 @@ def main():
     ap.add_argument("--hold-ms", type=float, default=10.0)
     ap.add_argument("--hot", type=int, default=0)
     ap.add_argument("--hot-seconds", type=float, default=0.0)
+    ap.add_argument("--rlock-rounds", type=int, default=0)
     args = ap.parse_args()
 
     r = Rounds(args.rounds, args.hold_ms / 1000.0)
@@ -103,6 +118,11 @@ def main():
         t.start()
     for t in threads:
         t.join()
+    rlock_ns = [0]
+    if args.rlock_rounds:
+        t = threading.Thread(target=rlock_rounds, args=(args.rlock_rounds, r.hold_s, rlock_ns), name="rlock")
+        t.start()
+        t.join()
     hot_count = [0]
     if args.hot or args.hot_seconds:
         t = threading.Thread(target=hot, args=(args.hot, args.hot_seconds, hot_count), name="hot")
@@ -112,9 +132,13 @@ def main():
         "rounds": args.rounds,
         "hold_ns": r.hold_ns,
         "hot": hot_count[0],
+        "rlock_rounds": args.rlock_rounds,
+        "rlock_hold_ns": rlock_ns[0],
         "hold_line": marked_line("HOLD-LINE"),
         "wait_line": marked_line("WAIT-LINE"),
         "hot_line": marked_line("HOT-LINE"),
+        "rlock_line": marked_line("RLOCK-LINE"),
+        "rlock_inner_line": marked_line("RLOCK-INNER-LINE"),
         "python": "%d.%d.%d" % sys.version_info[:3],
     }
     sys.stdout.write(json.dumps(result) + "\n")

@@ -46,7 +46,8 @@
 	X(code.instr_kind)                                                                         \
 	X(unicode_ascii_data)                                                                      \
 	X(unicode_compact_data)                                                                    \
-	X(has_debug_offsets)
+	X(has_debug_offsets)                                                                       \
+	X(interp_modules)
 
 /* The fields pyoffsets__apply_debug_offsets takes from _Py_DebugOffsets. */
 #define DEBUG_FIELDS(X)                                                                            \
@@ -65,7 +66,8 @@
 	X(code.qualname)                                                                           \
 	X(code.linetable)                                                                          \
 	X(code.code_adaptive)                                                                      \
-	X(unicode_ascii_data)
+	X(unicode_ascii_data)                                                                      \
+	X(interp_modules)
 
 static void print_table(const char *tag, const struct lp_pyoffsets *o)
 {

@@ -114,6 +114,9 @@ int main(void)
 	P("unicode_ascii_data", sizeof(PyASCIIObject));
 	P("unicode_compact_data", sizeof(PyCompactUnicodeObject));
 	P("has_debug_offsets", PY_VERSION_HEX >= 0x030D0000);
+#if PY_VERSION_HEX >= 0x030D0000
+	P("interp_modules", offsetof(PyInterpreterState, imports.modules));
+#endif
 
 #if PY_VERSION_HEX >= 0x030D0000
 	PD("walk.runtime_interp_head", runtime_state.interpreters_head);
@@ -132,6 +135,7 @@ int main(void)
 	PD("code.linetable", code_object.linetable);
 	PD("code.code_adaptive", code_object.co_code_adaptive);
 	PD("unicode_ascii_data", unicode_object.asciiobject_size);
+	PD("interp_modules", interpreter_state.imports_modules);
 	printf("debug count %lld\n", (long long)(sizeof(_Py_DebugOffsets) / 8));
 #endif
 #if PY_VERSION_HEX >= 0x030E0000
