@@ -322,6 +322,9 @@ int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns)
 
 	dutycycle__init(&fm->dc, fm->dc.max_overhead * 100.0, fm->probe_cost_ns, now_ns,
 			fm->skel->bss->full_probe_hits);
+	fm->span_start_ns = now_ns;
+	fm->span_attached_ns = fm->dc.total_attached_ns;
+	fm->span_hits = fm->dc.total_hits;
 	err = attach(fm);
 	if (err)
 		return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
@@ -352,24 +355,46 @@ int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
 	return max_ms;
 }
 
-void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
+/* The figures of the span from the last snapshot to now; then the next span starts. */
+static void span_info(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
 {
-	double duty;
+	const struct lp_dutycycle *dc = &fm->dc;
+	uint64_t elapsed = now_ns > fm->span_start_ns ? now_ns - fm->span_start_ns : 0;
+	double duty = 1.0;
 
-	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
-	fullmode__detach(fm);
-	duty = dutycycle__average(&fm->dc, now_ns);
-	lp_dbg("-m full: probes attached %.3f of %.3f s, %llu hits",
-	       (double)fm->dc.total_attached_ns / 1e9, (double)(now_ns - fm->dc.start_ns) / 1e9,
-	       (unsigned long long)fm->dc.total_hits);
+	if (elapsed)
+		duty = (double)(dc->total_attached_ns - fm->span_attached_ns) / (double)elapsed;
+	duty = duty < 0 ? 0 : duty > 1 ? 1 : duty;
 	info->measured = true;
 	info->capture_pct = fm->capture_pct;
 	info->duty_cycle = duty;
-	info->overhead_pct = dutycycle__overhead_pct(&fm->dc, now_ns);
+	info->overhead_pct = elapsed ? 100.0 * (double)(dc->total_hits - fm->span_hits) *
+					       fm->probe_cost_ns / (double)elapsed
+				     : 0.0;
 	info->probe_cost_ns = fm->probe_cost_ns;
 	info->scale_contended = duty > 0 ? 1.0 / duty : 1.0;
 	info->scale_sampled = info->scale_contended * 100.0 / fm->capture_pct;
 	info->inlined_sites = fm->inlined_sites;
+	fm->span_start_ns = now_ns;
+	fm->span_attached_ns = dc->total_attached_ns;
+	fm->span_hits = dc->total_hits;
+}
+
+void fullmode__interval(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
+{
+	/* Bring the totals up to now; the decision is applied at the next tick. */
+	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	span_info(fm, now_ns, info);
+}
+
+void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
+{
+	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	fullmode__detach(fm);
+	lp_dbg("-m full: probes attached %.3f of %.3f s, %llu hits",
+	       (double)fm->dc.total_attached_ns / 1e9, (double)(now_ns - fm->dc.start_ns) / 1e9,
+	       (unsigned long long)fm->dc.total_hits);
+	span_info(fm, now_ns, info);
 	if (fm->attach_failures)
 		lp_warn("-m full: %llu re-attachments of the full-mode probes failed",
 			(unsigned long long)fm->attach_failures);

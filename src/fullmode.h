@@ -29,6 +29,8 @@ struct lp_fullmode {
 	uint64_t lock_acquire_offset, lock_release_offset;
 	uint64_t rlock_acquire_offset, rlock_release_offset;
 	uint64_t inlined_sites; /* lockmethods__count_code_refs over those functions */
+	/* the controller's totals when the current report's span began (-i: each interval) */
+	uint64_t span_start_ns, span_attached_ns, span_hits;
 	struct lp_links links;
 	bool attached;
 	uint32_t epoch;
@@ -63,7 +65,12 @@ int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);
  * the caller may sleep before the next call, at most max_ms. */
 int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms);
 
-/* Detaches the full-mode probes and fills p->full (call before adding the stats). */
+/* -m full with -i: fills info for the interval ending now (since the start or the previous
+ * call): the duty cycle and overhead of that interval, by which its holds are upscaled. */
+void fullmode__interval(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info);
+
+/* Detaches the full-mode probes and fills info for the last report's span (the whole run, or
+ * the last interval). */
 void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info);
 
 /* Idempotent cleanup. */

@@ -328,7 +328,11 @@ static int collect(struct ring_buffer *rb, const struct lp_opts *opts, int pidfd
 			next_scan = now + 1000000000ULL;
 		}
 		if (next_report && now >= next_report) {
-			err = write_reports(rep, now, skel, gil, false, NULL);
+			struct lp_full_info interval_full = {};
+
+			if (full)
+				fullmode__interval(full, now, &interval_full);
+			err = write_reports(rep, now, skel, gil, false, full ? &interval_full : NULL);
 			if (err)
 				return err;
 			next_report += interval_ns;

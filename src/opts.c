@@ -340,9 +340,6 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!opts->pid)
 			argp_error(state, "missing -p PID");
-		/* Hold estimates are scaled by the whole run's duty cycle, not per interval. */
-		if (opts->interval_s > 0 && (opts->modes & LP_MODE_FULL))
-			argp_error(state, "-i does not combine with -m full yet");
 		check_outputs(state, ps);
 		break;
 	default:

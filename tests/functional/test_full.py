@@ -153,3 +153,24 @@ def test_full_pprof_hold(full_python, run_profiled, tmp_path):
     rows = pprof_top(default)
     assert abs(rows["Rounds.waiter"][0] - waited[0][1]["wait_ns"]) <= 0.01 * waited[0][1]["wait_ns"], default
     assert "Rounds.holder" not in rows, "hold stacks weigh nothing in the delay view\n" + default
+
+
+def test_full_intervals(full_python, run_profiled):
+    """-m full with -i: each interval's report carries the holds that ended in it, upscaled by
+    that interval's own duty cycle; at --capture-pct 100 and no bound they add up exactly."""
+    from test_outputs import parse_json_stream
+
+    run = run_profiled(full_python, "holds.py", ["--rounds", 1, "--hot-seconds", 2.5],
+                       ["-m", "full", "-i", 1, "-f", "json", "--capture-pct", 100, "--max-overhead", 100])
+    assert run.returncode == 0, run.describe()
+    reports = parse_json_stream(run.stdout, run.describe())
+    ctx = "workload: %s\n%s" % (json.dumps(run.result), run.describe())
+    assert len(reports) >= 3, ctx
+    assert [r["interval"] for r in reports] == list(range(1, len(reports) + 1)), ctx
+    per_interval = []
+    for r in reports:
+        assert r["full"]["duty_cycle"] == 1.0 and r["estimated"] is False, ctx
+        per_interval.append(sum(s["count"] for _, s in stacks_at(r, "hold", run.result["hot_line"])))
+    assert sum(per_interval) == run.result["hot"], "holds per interval %s, the workload acquired %d\n%s" % (
+        per_interval, run.result["hot"], ctx)
+    assert sum(1 for n in per_interval if n) >= 2, "holds per interval %s\n%s" % (per_interval, ctx)

@@ -127,7 +127,6 @@ static void test_usage_errors(void)
 		{ ARGS("--pprof-stacks", "everyone"), "unknown role" },
 		{ ARGS("--pprof-stacks", "hold"), "hold stacks are sample types of their own" },
 		{ ARGS("-m", "everything"), "unknown mode" },
-		{ ARGS("-m", "full", "-i", "1"), "full mode with intervals" },
 		{ ((const char *const[]){ "-f", "json", NULL }), "no pid" },
 	};
 
@@ -153,6 +152,9 @@ static void test_modes_and_roles(void)
 	CHECK(o.report.pprof_role == LP_ROLE_HOLDER, "holder stacks in pprof");
 	CHECK_EQ_STR(profile__role_name(LP_ROLE_HOLDER), "holder", "role name");
 	CHECK_EQ_STR(profile__role_name(LP_ROLE_WAITER), "waiter", "role name");
+	CHECK_EQ_INT(parse(&o, ARGS("-m", "full", "-i", "1")), 0, "-m full with intervals");
+	CHECK(o.modes == (LP_MODE_CONTENTION | LP_MODE_FULL) && o.interval_s == 1.0,
+	      "full implies contention; per-interval reports");
 }
 
 static void test_threadnames(void)
