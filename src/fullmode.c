@@ -18,7 +18,7 @@
 
 #include "lockprof.skel.h"
 
-#define CALIBRATION_CALLS 4000
+#define CALIBRATION_CALLS 1000
 #define CALIBRATION_ROUNDS 3
 /* When calibration is impossible (no .symtab in lockprof): a uprobe trap on x86-64. */
 #define DEFAULT_PROBE_COST_NS 3000.0
@@ -75,12 +75,13 @@ static uint64_t time_calls(void)
 }
 
 /* Cost of one hit of an entry uprobe running one of our programs (sem_post_enter, which returns
- * at once for a process other than the target): trap, uprobe dispatch, BPF run, return. */
-static double calibrate(struct lockprof_bpf *skel)
+ * at once for a process other than the target): trap, uprobe dispatch, BPF run, return. The
+ * probe, on lockprof's own process, stays in *links until the first detach: removing it waits for
+ * a kernel grace period, which need not delay the start. */
+static double calibrate(struct lockprof_bpf *skel, struct lp_links *links)
 {
 	struct elf_symbol sym;
 	struct elf_file *ef = NULL;
-	struct lp_links links = { .n = 0 };
 	uint64_t offset, bare, probed;
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), err = -ENOENT;
 
@@ -95,7 +96,7 @@ static double calibrate(struct lockprof_bpf *skel)
 		return DEFAULT_PROBE_COST_NS;
 	}
 	bare = time_calls();
-	err = uprobes__attach(&links, skel->progs.sem_post_enter, false, getpid(), "/proc/self/exe",
+	err = uprobes__attach(links, skel->progs.sem_post_enter, false, getpid(), "/proc/self/exe",
 			      &offset, 1);
 	if (err) {
 		lp_warn("cannot attach the calibration uprobe to /proc/self/exe: %s: assuming %.0f "
@@ -103,7 +104,6 @@ static double calibrate(struct lockprof_bpf *skel)
 		return DEFAULT_PROBE_COST_NS;
 	}
 	probed = time_calls();
-	links__destroy_all(&links);
 	if (probed <= bare)
 		return 1.0;
 	return (double)(probed - bare) / CALIBRATION_CALLS;
@@ -257,7 +257,7 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
 		if (err)
 			return err;
 	}
-	fm->probe_cost_ns = calibrate(skel);
+	fm->probe_cost_ns = calibrate(skel, &fm->calibration);
 	lp_info("-m full: one probe hit costs %.0f ns; capture %u%%, overhead bound %g%%",
 		fm->probe_cost_ns, fm->capture_pct, opts->max_overhead_pct);
 	dutycycle__init(&fm->dc, opts->max_overhead_pct, fm->probe_cost_ns, 0, 0);
@@ -313,6 +313,7 @@ void fullmode__detach(struct lp_fullmode *fm)
 	if (fm->skel)
 		fm->skel->bss->full_on = 0;
 	links__destroy_all(&fm->links);
+	links__destroy_all(&fm->calibration);
 	fm->attached = false;
 }
 

@@ -32,6 +32,7 @@ struct lp_fullmode {
 	/* the controller's totals when the current report's span began (-i: each interval) */
 	uint64_t span_start_ns, span_attached_ns, span_hits;
 	struct lp_links links;
+	struct lp_links calibration; /* the calibration probe, until the first detach */
 	bool attached;
 	uint32_t epoch;
 	unsigned int capture_pct;
