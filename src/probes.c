@@ -14,6 +14,7 @@
 #include "links.h"
 #include "log.h"
 #include "opts.h"
+#include "probe_site.h"
 #include "probes.h"
 #include "uprobes.h"
 #include "lockprof/abi.h"
@@ -144,6 +145,19 @@ static int plan_add(struct attach_plan *plan, enum probe_prog prog, bool retprob
 	return 0;
 }
 
+#define MAX_FUNCTION_SCAN 1024
+
+/* Bytes past the entry where the entry probe is cheaper and sees the same (probe_site.h). */
+static size_t entry_site(const struct elf_file *ef, const struct elf_symbol *sym)
+{
+	uint8_t code[MAX_FUNCTION_SCAN];
+	size_t len = sym->size < sizeof(code) ? (size_t)sym->size : sizeof(code);
+
+	if (!len || elf_file__read_vaddr(ef, sym->value, code, len))
+		return 0;
+	return probe_site__entry_offset(code, len);
+}
+
 /* Finds one function of the plan and adds its entry and return programs; 0 or an LP_EXIT_* code. */
 static int plan_spec(struct attach_plan *plan, int *nfunctions, const struct lp_target *t,
 		     const struct probe_spec *spec, const struct lp_module *mod,
@@ -155,7 +169,7 @@ static int plan_spec(struct attach_plan *plan, int *nfunctions, const struct lp_
 
 	err = elf_file__find_symbol(ef, spec->symbol, &sym);
 	if (!err)
-		err = elf_file__vaddr_to_offset(ef, sym.value, &offset);
+		err = elf_file__vaddr_to_offset(ef, sym.value + entry_site(ef, &sym), &offset);
 	if (err) {
 		if (spec->optional)
 			return 0;

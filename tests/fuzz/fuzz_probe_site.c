@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libFuzzer target for the choice of an entry probe's instruction (src/probe_site.c), which reads
+ * the first bytes of a function in the target's libc or interpreter file: any input is code.
+ * The offset found must lie inside the input, at a branch or push.
+ * Seeds: tests/fuzz/corpus/probe_site/, the first bytes of glibc 2.36's sem_* functions.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "probe_site.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t site = probe_site__entry_offset(data, size);
+	uint8_t op;
+
+	if (!site)
+		return 0;
+	if (site >= size)
+		abort();
+	op = data[site];
+	if (!((op & 0xf0) == 0x70 || op == 0xeb || op == 0xe8 || op == 0xe9 || op == 0x0f ||
+	      (op & 0xf8) == 0x50 || op == 0x41))
+		abort();
+	return 0;
+}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Where entry probes go (src/probe_site.c), on the first bytes of Debian 12's glibc 2.36
+ * functions lockprof probes (objdump of libc.so.6) and on hand-made variants. */
+#include "testing.h"
+#include "probe_site.h"
+
+#define CODE(...) ((const uint8_t[]){ __VA_ARGS__ }), sizeof((const uint8_t[]){ __VA_ARGS__ })
+
+int main(void)
+{
+	/* sem_init: test %edx,%edx; js +0x1c; ... */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x85, 0xd2, 0x78, 0x1c, 0x89, 0xd0, 0x48, 0x89,
+						   0x07, 0x31, 0xc0, 0xc3)),
+		     2, "sem_init: the js");
+	/* sem_clockwait: cmp $0x1,%esi; ja +0x2b */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x83, 0xfe, 0x01, 0x77, 0x2b, 0x48, 0x8b, 0x06)),
+		     3, "sem_clockwait: the ja");
+	/* sem_timedwait: cmpq $0x3b9ac9ff,0x8(%rsi); ja +0x4e */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x48, 0x81, 0x7e, 0x08, 0xff, 0xc9, 0x9a, 0x3b,
+						   0x77, 0x4e, 0x90, 0x90)),
+		     8, "sem_timedwait: the ja");
+	/* sem_trywait: mov (%rdi),%rax; test %eax,%eax; je +0x11; lea; lock cmpxchg; jne back to
+	 * the test: a retry would run the je again, so the entry it is. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x48, 0x8b, 0x07, 0x85, 0xc0, 0x74, 0x11, 0x48,
+						   0x8d, 0x50, 0xff, 0xf0, 0x48, 0x0f, 0xb1, 0x17,
+						   0x75, 0xf1, 0x31, 0xc0, 0xc3)),
+		     0, "sem_trywait: a loop comes back before the je");
+	/* The same without the loop: the je. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x48, 0x8b, 0x07, 0x85, 0xc0, 0x74, 0x11, 0x31,
+						   0xc0, 0xc3)),
+		     5, "two harmless instructions, then je");
+	/* sem_wait starts with push %rbx, emulated already. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x53, 0x48, 0x89, 0xfb)), 0, "sem_wait");
+	/* sem_destroy: xor %eax,%eax; ret (ret is not emulated). */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x31, 0xc0, 0xc3)), 0, "sem_destroy");
+	/* sem_post: mov 0x8(%rdi),%esi writes an argument register. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x8b, 0x77, 0x08, 0x48, 0x8b, 0x07, 0x3d, 0xff,
+						   0xff, 0xff, 0x7f, 0x74, 0x33)),
+		     0, "sem_post");
+	/* xor %r8d,%r8d writes an argument register; xor %rax,%rax does not. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x45, 0x31, 0xc0, 0x74, 0x02)), 0, "xor r8d");
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x48, 0x31, 0xc0, 0x74, 0x02)), 3, "xor rax");
+	/* mov (%rdi),%r8 writes an argument register (REX.R). */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x4c, 0x8b, 0x07, 0x74, 0x02)), 0, "mov r8");
+	/* RIP-relative and SIB operands are not decoded. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x83, 0x3d, 0, 0, 0, 0, 0x01, 0x74, 0x02)), 0,
+		     "cmp rip-relative");
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x83, 0x3c, 0x24, 0x01, 0x74, 0x02)), 0,
+		     "cmp SIB");
+	/* A jump from later in the function onto the branch, rel8 and rel32. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x85, 0xd2, 0x78, 0x04, 0x90, 0x90, 0xeb, 0xfa)),
+		     0, "jmp rel8 back onto the js");
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x85, 0xd2, 0x78, 0x06, 0x90, 0xe9, 0xf8, 0xff,
+						   0xff, 0xff)),
+		     0, "jmp rel32 back onto the js");
+	/* One back to the entry itself would hit an entry probe again too: no difference. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x85, 0xd2, 0x78, 0x04, 0x90, 0x90, 0xeb, 0xf8)),
+		     2, "jmp rel8 back to the entry");
+	/* Cut short: nothing read past len. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x85, 0xd2, 0x78)), 0, "truncated branch");
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x48, 0x81, 0x7e, 0x08, 0xff)), 0,
+		     "truncated immediate");
+	CHECK_EQ_INT(probe_site__entry_offset(NULL, 0), 0, "empty");
+	/* cmp -0x..(%rbp),%esi with its displacement cut off (found by the fuzzer). */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x3b, 0x75)), 0, "truncated displacement");
+	/* Three harmless instructions at most. */
+	CHECK_EQ_INT(probe_site__entry_offset(CODE(0x85, 0xc0, 0x85, 0xc0, 0x85, 0xc0, 0x85, 0xc0,
+						   0x74, 0x02)),
+		     0, "four compares");
+	return testing_summary("probe_site");
+}
