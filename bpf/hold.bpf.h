@@ -162,8 +162,9 @@ static __always_inline void hold_release(struct pt_regs *ctx, __u64 lock)
 		close_hold(lock, LP_WAIT_SEM);
 }
 
-/* Entry of a 3.14 RLock's release: only the owner's last release unlocks it. */
-static __always_inline void hold_rmutex_release(__u64 mutex)
+/* Entry of a 3.14 RLock's release: only the owner's last release unlocks it
+ * (any_level: _release_save, which unlocks it whatever the level). */
+static __always_inline void hold_rmutex_release(__u64 mutex, bool any_level)
 {
 	struct py_recursive_mutex m;
 
@@ -173,7 +174,7 @@ static __always_inline void hold_rmutex_release(__u64 mutex)
 		count_event(&counters.read_errors);
 		return;
 	}
-	if (m.level == 0 && m.thread == current_pthread_self())
+	if ((any_level || m.level == 0) && m.thread == current_pthread_self())
 		close_hold(mutex, LP_WAIT_PARK);
 }
 

@@ -135,7 +135,21 @@ int BPF_KPROBE(rmutex_release_enter, void *self)
 	if (!current_is_target(&tid))
 		return 0;
 	count_event(&full_probe_hits);
-	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX);
+	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX, false);
+	return 0;
+}
+
+/* -m full, 3.14 RLock's _release_save (Condition.wait): unlocks it whatever its level; the
+ * _acquire_restore that follows is an acquire (mutex_acquire_enter). */
+SEC("uprobe")
+int BPF_KPROBE(rmutex_release_save_enter, void *self)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	count_event(&full_probe_hits);
+	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX, true);
 	return 0;
 }
 

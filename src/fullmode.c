@@ -141,22 +141,32 @@ static int interp_offset(const struct lp_target *t, const struct elf_file *ef, u
 static uint64_t count_inlined_sites(const struct lp_target *t, const struct elf_file *ef,
 				    const struct lp_lock_methods *m)
 {
-	uint64_t funcs[4] = { m->lock_acquire, m->lock_release, m->rlock_acquire, m->rlock_release };
+	uint64_t funcs[] = { m->lock_acquire,	   m->lock_release,	m->rlock_acquire,
+			     m->rlock_release,	   m->rlock_release_save, m->rlock_acquire_restore };
 	uint64_t bias = t->interp.start - elf_file__first_load_vaddr(ef), sites = 0;
-	size_t len = (size_t)(t->interp.text_end - t->interp.text_start);
+	uint64_t text_vaddr, text_size;
 	uint8_t *text;
 
-	if (!len || len > MAX_TEXT_SCAN || !(text = malloc(len)))
+	/* .text (section headers survive stripping); else the executable mapping, which begins
+	 * on a page boundary and may end past the segment's file image. */
+	if (elf_file__find_section(ef, ".text", &text_vaddr, &text_size)) {
+		text_vaddr = t->interp.text_start - bias;
+		text_size = t->interp.text_end - t->interp.text_start;
+	}
+	if (!text_size || text_size > MAX_TEXT_SCAN || !(text = malloc((size_t)text_size)))
 		return 0;
-	/* The mapping ends on a page boundary, the segment's file image may end before. */
-	while (len > 4096 && elf_file__read_vaddr(ef, t->interp.text_start - bias, text, len))
-		len -= len % 4096 ? len % 4096 : 4096;
-	if (!elf_file__read_vaddr(ef, t->interp.text_start - bias, text, len))
-		for (int i = 0; i < 4; i++)
-			if (funcs[i] && (i != 2 || funcs[2] != funcs[0]))
-				sites += lockmethods__count_code_refs(text, len,
-								      t->interp.text_start - bias,
-								      funcs[i] - bias);
+	while (text_size > 4096 && elf_file__read_vaddr(ef, text_vaddr, text, (size_t)text_size))
+		text_size -= text_size % 4096 ? text_size % 4096 : 4096;
+	if (!elf_file__read_vaddr(ef, text_vaddr, text, (size_t)text_size))
+		for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
+			bool seen = !funcs[i];
+
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = funcs[j] == funcs[i];
+			if (!seen)
+				sites += lockmethods__count_code_refs(text, (size_t)text_size,
+								      text_vaddr, funcs[i] - bias);
+		}
 	free(text);
 	return sites;
 }
@@ -192,14 +202,21 @@ static int find_lock_methods(struct lp_fullmode *fm, const struct lp_target *t,
 	if (!err)
 		err = interp_offset(t, ef, m.lock_release, &fm->lock_release_offset);
 	/* 3.13's RLock is still a sem_t lock, which the libc probes see. */
-	if (!err && v->minor >= 14 && (!m.rlock_acquire || !m.rlock_release))
+	if (!err && v->minor >= 14 &&
+	    (!m.rlock_acquire || !m.rlock_release || !m.rlock_release_save ||
+	     !m.rlock_acquire_restore))
 		err = -ENOENT;
 	if (!err && v->minor >= 14)
 		err = interp_offset(t, ef, m.rlock_acquire, &fm->rlock_acquire_offset);
 	if (!err && v->minor >= 14)
 		err = interp_offset(t, ef, m.rlock_release, &fm->rlock_release_offset);
-	if (v->minor < 14)
-		m.rlock_acquire = m.rlock_release = 0; /* not probed */
+	if (!err && v->minor >= 14)
+		err = interp_offset(t, ef, m.rlock_release_save, &fm->rlock_release_save_offset);
+	if (!err && v->minor >= 14)
+		err = interp_offset(t, ef, m.rlock_acquire_restore,
+				    &fm->rlock_acquire_restore_offset);
+	if (v->minor < 14) /* not probed */
+		m.rlock_acquire = m.rlock_release = m.rlock_release_save = m.rlock_acquire_restore = 0;
 	if (!err)
 		fm->inlined_sites = count_inlined_sites(t, ef, &m);
 	elf_file__close(ef);
@@ -284,6 +301,11 @@ static int attach(struct lp_fullmode *fm)
 		  "RLock.acquire" },
 		{ fm->skel->progs.rmutex_release_enter, &t->interp, fm->rlock_release_offset,
 		  "RLock.release" },
+		/* Condition.wait on an RLock: released whatever its level, then taken back. */
+		{ fm->skel->progs.rmutex_release_save_enter, &t->interp,
+		  fm->rlock_release_save_offset, "RLock._release_save" },
+		{ fm->skel->progs.mutex_acquire_enter, &t->interp, fm->rlock_acquire_restore_offset,
+		  "RLock._acquire_restore" },
 	};
 
 	/* A new epoch first: holds opened before the last detach are not closed by releases

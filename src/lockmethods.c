@@ -94,15 +94,17 @@ static int dict_get(pid_t pid, uint64_t dict, const struct lp_pyoffsets *o, cons
 	return err ? err : -ENOENT;
 }
 
-/* The functions of a type's "acquire" and "release" methods. */
-static int type_methods(pid_t pid, uint64_t type, uint64_t *acquire, uint64_t *release)
+/* The functions of a type's methods named in names[] (out[i] = 0 when absent); -ENOENT unless
+ * the first two were found. */
+static int type_methods(pid_t pid, uint64_t type, const char *const *names, uint64_t *out,
+			int n)
 {
 	uint8_t def[METHODDEF_SIZE];
 	uint64_t table;
-	char name[16];
+	char name[24];
 	int err = read_u64(pid, type + TYPE_METHODS, &table);
 
-	*acquire = *release = 0;
+	memset(out, 0, sizeof(*out) * (size_t)n);
 	for (int i = 0; !err && table && i < MAX_METHODS; i++) {
 		uint64_t name_ptr;
 
@@ -114,12 +116,11 @@ static int type_methods(pid_t pid, uint64_t type, uint64_t *acquire, uint64_t *r
 		/* Names may end near the end of a mapping: read what is there. */
 		for (size_t len = sizeof(name) - 1; len && remote_read(pid, name_ptr, name, len); len /= 2)
 			memset(name, 0, sizeof(name));
-		if (!strcmp(name, "acquire"))
-			*acquire = le64(def + 8);
-		else if (!strcmp(name, "release"))
-			*release = le64(def + 8);
+		for (int k = 0; k < n; k++)
+			if (!strcmp(name, names[k]))
+				out[k] = le64(def + 8);
 	}
-	return *acquire && *release ? 0 : -ENOENT;
+	return out[0] && out[1] ? 0 : -ENOENT;
 }
 
 int lockmethods__find(pid_t pid, uint64_t runtime_addr, const struct lp_pyoffsets *o,
@@ -140,12 +141,28 @@ int lockmethods__find(pid_t pid, uint64_t runtime_addr, const struct lp_pyoffset
 		err = read_u64(pid, thread_module + MODULE_DICT, &namespace);
 	if (!err)
 		err = dict_get(pid, namespace, o, "LockType", &type);
-	if (!err)
-		err = type_methods(pid, type, &out->lock_acquire, &out->lock_release);
+	if (!err) {
+		static const char *const names[] = { "acquire", "release" };
+		uint64_t f[2];
+
+		err = type_methods(pid, type, names, f, 2);
+		out->lock_acquire = f[0];
+		out->lock_release = f[1];
+	}
 	if (err)
 		return err;
-	if (!dict_get(pid, namespace, o, "RLock", &type))
-		type_methods(pid, type, &out->rlock_acquire, &out->rlock_release);
+	if (!dict_get(pid, namespace, o, "RLock", &type)) {
+		static const char *const names[] = { "acquire", "release", "_release_save",
+						     "_acquire_restore" };
+		uint64_t f[4];
+
+		if (!type_methods(pid, type, names, f, 4)) {
+			out->rlock_acquire = f[0];
+			out->rlock_release = f[1];
+			out->rlock_release_save = f[2];
+			out->rlock_acquire_restore = f[3];
+		}
+	}
 	return 0;
 }
 

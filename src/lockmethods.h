@@ -14,10 +14,12 @@
 #include "pyoffsets.h"
 
 /* Runtime addresses in the target; 0 when not found. acquire also serves acquire_lock and
- * __enter__, release also release_lock and __exit__ (one C function each in 3.13 and 3.14). */
+ * __enter__, release also release_lock and __exit__ (one C function each in 3.13 and 3.14).
+ * RLock's _release_save and _acquire_restore (Condition.wait) unlock and relock it too. */
 struct lp_lock_methods {
 	uint64_t lock_acquire, lock_release;
 	uint64_t rlock_acquire, rlock_release;
+	uint64_t rlock_release_save, rlock_acquire_restore;
 };
 
 /* Reads the methods of the interpreter whose _PyRuntime is at runtime_addr. Returns 0 when the

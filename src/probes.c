@@ -151,9 +151,10 @@ static int plan_add(struct attach_plan *plan, enum probe_prog prog, bool retprob
 static size_t entry_site(const struct elf_file *ef, const struct elf_symbol *sym)
 {
 	uint8_t code[MAX_FUNCTION_SCAN];
-	size_t len = sym->size < sizeof(code) ? (size_t)sym->size : sizeof(code);
+	size_t len = (size_t)sym->size;
 
-	if (!len || elf_file__read_vaddr(ef, sym->value, code, len))
+	/* The whole function or nothing: a branch back beyond what was read would go unseen. */
+	if (!len || len > sizeof(code) || elf_file__read_vaddr(ef, sym->value, code, len))
 		return 0;
 	return probe_site__entry_offset(code, len);
 }

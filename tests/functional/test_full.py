@@ -58,8 +58,10 @@ def within(value, expected, tolerance):
 def test_full_hold_times(python, run_profiled, tmp_path):
     text_path = tmp_path / "report.txt"
     res, report, whole = profile(run_profiled, python,
-                                 ["--rounds", ROUNDS, "--hold-ms", HOLD_MS, "--rlock-rounds", ROUNDS],
-                                 ["--capture-pct", 100, "--max-overhead", 100, "-f", "text", "-o", text_path])
+                                 ["--rounds", ROUNDS, "--hold-ms", HOLD_MS, "--rlock-rounds", ROUNDS,
+                                  "--cond-rounds", ROUNDS],
+                                 ["--capture-pct", 100, "--max-overhead", 100, "-f", "text", "-o", text_path,
+                                  "--show-idle"])
     assert report["mode"] == "contention,full", whole
     full = report["full"]
     assert full and full["capture_pct"] == 100 and full["duty_cycle"] == 1.0, whole
@@ -95,6 +97,17 @@ def test_full_hold_times(python, run_profiled, tmp_path):
         "RLock held %.1f ms, the workload measured %.1f ms\n%s"
         % (rstack["hold_ns"] / 1e6, res["rlock_hold_ns"] / 1e6, whole))
     assert not stacks_at(report, "hold", res["rlock_inner_line"]), "re-entry counted\n" + whole
+
+    # Condition.wait releases the Condition's RLock: the holds taken at `with the_cond:` (in
+    # Condition.__enter__, called from that line) end when each wait begins, far short of the
+    # HOLD_MS waits. (Listed with the idle waits of the same site, hence --show-idle.)
+    cheld = [(lk, st) for lk in report["locks"] for st in lk["stacks"]
+             if st["role"] == "hold" and len(st["frames"]) > 1 and st["frames"][0]["file"].endswith("threading.py")
+             and st["frames"][1]["file"].endswith("holds.py") and st["frames"][1]["line"] == res["cond_line"]]
+    assert len(cheld) == 1 and cheld[0][1]["count"] == ROUNDS, whole
+    assert cheld[0][1]["hold_ns"] < 0.25 * ROUNDS * HOLD_MS * 1e6, (
+        "holds at the Condition's `with` line last %.1f ms in all: the waits were counted as holds\n%s"
+        % (cheld[0][1]["hold_ns"] / 1e6, whole))
 
     # Builds whose optimizer inlined the probed methods somewhere say their figures are lower
     # bounds (Debian's PGO builds of 3.13 and 3.14 do).

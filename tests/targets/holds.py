@@ -1,6 +1,6 @@
 """Hold-time workload for lockprof's -m full tests (CPython 3.8+).
 
-Three phases after "go":
+Four phases after "go":
 
 1. --rounds rounds on one threading.Lock, ``the_lock``: a holder thread
    takes it in ``with the_lock:`` (HOLD-LINE), lets a waiter thread run into it, keeps it
@@ -12,16 +12,19 @@ Three phases after "go":
 2. --rlock-rounds rounds on one threading.RLock, ``the_rlock``, by one thread:
    ``with the_rlock:`` (RLOCK-LINE) around a re-entry ``with the_rlock:``
    (RLOCK-INNER-LINE) that sleeps --hold-ms; measured as in phase 1.
-3. --hot uncontended acquisitions of ``hot_lock`` in a tight loop (HOT-LINE),
+3. --cond-rounds rounds of ``with the_cond: the_cond.wait(HOLD)`` (COND-LINE) on a
+   threading.Condition, whose lock is an RLock: the wait releases it, so each hold
+   taken at COND-LINE ends when the wait begins, not after it.
+4. --hot uncontended acquisitions of ``hot_lock`` in a tight loop (HOT-LINE),
    by one thread; with --hot-seconds S the loop runs for S seconds instead and
    "hot" is the number of acquisitions it made (a loop of fixed length can fall
    entirely in a window where -m full's duty cycle has its probes detached).
 
 Protocol: prints "ready", waits for "go" on stdin, then prints one JSON line:
   {"rounds": N, "hold_ns": <holder's measured total>, "hot": M,
-   "rlock_rounds": R, "rlock_hold_ns": <measured total>,
+   "rlock_rounds": R, "rlock_hold_ns": <measured total>, "cond_rounds": C,
    "hold_line": ..., "wait_line": ..., "hot_line": ..., "rlock_line": ...,
-   "rlock_inner_line": ..., "python": "X.Y.Z"}
+   "rlock_inner_line": ..., "cond_line": ..., "python": "X.Y.Z"}
 """
 
 import argparse
@@ -33,6 +36,7 @@ import time
 the_lock = threading.Lock()
 hot_lock = threading.Lock()
 the_rlock = threading.RLock()
+the_cond = threading.Condition()  # an RLock inside
 
 
 def marked_line(marker):
@@ -87,6 +91,12 @@ def rlock_rounds(n, hold_s, total):
             total[0] += time.perf_counter_ns() - t0
 
 
+def cond_rounds(n, wait_s):
+    for _ in range(n):
+        with the_cond:  # COND-LINE
+            the_cond.wait(wait_s)
+
+
 def hot(n, seconds, counter):
     """n acquisitions, or as many as fit in seconds when seconds is set."""
     deadline = time.monotonic() + seconds
@@ -105,6 +115,7 @@ def main():
     ap.add_argument("--hot", type=int, default=0)
     ap.add_argument("--hot-seconds", type=float, default=0.0)
     ap.add_argument("--rlock-rounds", type=int, default=0)
+    ap.add_argument("--cond-rounds", type=int, default=0)
     args = ap.parse_args()
 
     r = Rounds(args.rounds, args.hold_ms / 1000.0)
@@ -123,6 +134,10 @@ def main():
         t = threading.Thread(target=rlock_rounds, args=(args.rlock_rounds, r.hold_s, rlock_ns), name="rlock")
         t.start()
         t.join()
+    if args.cond_rounds:
+        t = threading.Thread(target=cond_rounds, args=(args.cond_rounds, r.hold_s), name="cond")
+        t.start()
+        t.join()
     hot_count = [0]
     if args.hot or args.hot_seconds:
         t = threading.Thread(target=hot, args=(args.hot, args.hot_seconds, hot_count), name="hot")
@@ -134,11 +149,13 @@ def main():
         "hot": hot_count[0],
         "rlock_rounds": args.rlock_rounds,
         "rlock_hold_ns": rlock_ns[0],
+        "cond_rounds": args.cond_rounds,
         "hold_line": marked_line("HOLD-LINE"),
         "wait_line": marked_line("WAIT-LINE"),
         "hot_line": marked_line("HOT-LINE"),
         "rlock_line": marked_line("RLOCK-LINE"),
         "rlock_inner_line": marked_line("RLOCK-INNER-LINE"),
+        "cond_line": marked_line("COND-LINE"),
         "python": "%d.%d.%d" % sys.version_info[:3],
     }
     sys.stdout.write(json.dumps(result) + "\n")

@@ -100,9 +100,10 @@ static struct fake_interp build(const struct lp_pyoffsets *o, bool general_names
 {
 	static const char *const lock_names[] = { "acquire_lock", "acquire", "release_lock",
 						  "release", "locked", "__enter__", "__exit__" };
-	static const char *const rlock_names[] = { "acquire", "_is_owned", "release" };
+	static const char *const rlock_names[] = { "acquire", "_is_owned", "release",
+						   "_release_save", "_acquire_restore" };
 	uint64_t lock_type = make_type(lock_names, 7, 0x1000);
-	uint64_t rlock_type = make_type(rlock_names, 3, 0x2000);
+	uint64_t rlock_type = make_type(rlock_names, 5, 0x2000);
 	uint64_t ns_keys[] = { make_str(o, "allocate_lock"), make_str(o, "LockType"),
 			       make_str(o, "RLock") };
 	uint64_t ns_values[] = { 2, lock_type, rlock_type };
@@ -142,6 +143,8 @@ static void test_find(const struct lp_pyoffsets *o)
 		CHECK_EQ_INT(m.lock_release, 0x1003, "Lock.release");
 		CHECK_EQ_INT(m.rlock_acquire, 0x2000, "RLock.acquire");
 		CHECK_EQ_INT(m.rlock_release, 0x2002, "RLock.release");
+		CHECK_EQ_INT(m.rlock_release_save, 0x2003, "RLock._release_save");
+		CHECK_EQ_INT(m.rlock_acquire_restore, 0x2004, "RLock._acquire_restore");
 		free_blocks();
 	}
 }
