@@ -145,7 +145,7 @@ static __always_inline void close_hold(__u64 lock, __u16 source)
 	if (!h)
 		return;
 	/* Acquired before the probes were last detached: the release that ended it may have gone
-	 * unseen, so this sem_post may belong to a later, unrecorded acquisition. */
+	 * unseen, so this release may belong to a later, unrecorded acquisition. */
 	if (h->epoch == full_epoch && now >= h->start_ns) {
 		key.stack_id = h->stack_id;
 		key.tid = h->tid;

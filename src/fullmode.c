@@ -123,6 +123,24 @@ static int libc_offset(const struct lp_target *t, struct elf_file *ef, const cha
 	return err;
 }
 
+/* The ELF image of one of the target's modules, or NULL after printing why. */
+static struct elf_file *open_module_elf(const struct lp_target *t, const struct lp_module *mod)
+{
+	struct elf_file *ef;
+	int fd = target__open_module(t, mod);
+
+	if (fd < 0) {
+		lp_err("pid %d: cannot open %s: %s", t->pid, mod->path, strerror(-fd));
+		return NULL;
+	}
+	ef = elf_file__open_fd(fd);
+	if (!ef) {
+		close(fd);
+		lp_err("pid %d: cannot read the ELF headers of %s", t->pid, mod->path);
+	}
+	return ef;
+}
+
 /* Converts a function address in the target's interpreter to an offset in its file, after
  * checking that it lies in the interpreter's code (it was read from the target's memory). */
 static int interp_offset(const struct lp_target *t, const struct elf_file *ef, uint64_t addr,
@@ -178,7 +196,7 @@ static int find_lock_methods(struct lp_fullmode *fm, const struct lp_target *t,
 {
 	struct lp_lock_methods m;
 	struct elf_file *ef;
-	int fd, err;
+	int err;
 
 	err = lockmethods__find(t->pid, runtime_addr, o, &m);
 	if (err) {
@@ -187,17 +205,9 @@ static int find_lock_methods(struct lp_fullmode *fm, const struct lp_target *t,
 		       "threading?)", t->pid, strerror(-err));
 		return LP_EXIT_UNSUPPORTED;
 	}
-	fd = target__open_module(t, &t->interp);
-	if (fd < 0) {
-		lp_err("pid %d: cannot open %s: %s", t->pid, t->interp.path, strerror(-fd));
+	ef = open_module_elf(t, &t->interp);
+	if (!ef)
 		return LP_EXIT_ERROR;
-	}
-	ef = elf_file__open_fd(fd);
-	if (!ef) {
-		close(fd);
-		lp_err("pid %d: cannot read the ELF headers of %s", t->pid, t->interp.path);
-		return LP_EXIT_ERROR;
-	}
 	err = interp_offset(t, ef, m.lock_acquire, &fm->lock_acquire_offset);
 	if (!err)
 		err = interp_offset(t, ef, m.lock_release, &fm->lock_release_offset);
@@ -241,7 +251,7 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
 		      uint64_t runtime_addr)
 {
 	struct elf_file *ef;
-	int fd, err;
+	int err;
 
 	memset(fm, 0, sizeof(*fm));
 	fm->skel = skel;
@@ -252,17 +262,9 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
 		       t->pid);
 		return LP_EXIT_UNSUPPORTED;
 	}
-	fd = target__open_module(t, &t->libc);
-	if (fd < 0) {
-		lp_err("pid %d: cannot open %s: %s", t->pid, t->libc.path, strerror(-fd));
+	ef = open_module_elf(t, &t->libc);
+	if (!ef)
 		return LP_EXIT_ERROR;
-	}
-	ef = elf_file__open_fd(fd);
-	if (!ef) {
-		close(fd);
-		lp_err("pid %d: cannot read ELF symbols of %s", t->pid, t->libc.path);
-		return LP_EXIT_ERROR;
-	}
 	err = libc_offset(t, ef, "sem_trywait", &fm->trywait_offset);
 	if (!err)
 		err = libc_offset(t, ef, "sem_post", &fm->post_offset);
