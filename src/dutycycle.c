@@ -115,20 +115,32 @@ uint64_t dutycycle__next_change_ns(const struct lp_dutycycle *dc, uint64_t now_n
 	return period_end > now_ns ? period_end - now_ns : 0;
 }
 
-double dutycycle__average(const struct lp_dutycycle *dc, uint64_t now_ns)
+struct lp_duty_mark dutycycle__mark(const struct lp_dutycycle *dc, uint64_t now_ns)
 {
-	uint64_t elapsed = now_ns > dc->start_ns ? now_ns - dc->start_ns : 0;
+	return (struct lp_duty_mark){ .ns = now_ns,
+				      .attached_ns = dc->total_attached_ns,
+				      .hits = dc->total_hits };
+}
+
+double dutycycle__average(const struct lp_dutycycle *dc, const struct lp_duty_mark *since,
+			  uint64_t now_ns)
+{
+	struct lp_duty_mark from = since ? *since : (struct lp_duty_mark){ .ns = dc->start_ns };
+	uint64_t elapsed = now_ns > from.ns ? now_ns - from.ns : 0;
 
 	if (!elapsed)
 		return 1.0;
-	return clamp((double)dc->total_attached_ns / (double)elapsed, 0.0, 1.0);
+	return clamp((double)(dc->total_attached_ns - from.attached_ns) / (double)elapsed, 0.0,
+		     1.0);
 }
 
-double dutycycle__overhead_pct(const struct lp_dutycycle *dc, uint64_t now_ns)
+double dutycycle__overhead_pct(const struct lp_dutycycle *dc, const struct lp_duty_mark *since,
+			       uint64_t now_ns)
 {
-	uint64_t elapsed = now_ns > dc->start_ns ? now_ns - dc->start_ns : 0;
+	struct lp_duty_mark from = since ? *since : (struct lp_duty_mark){ .ns = dc->start_ns };
+	uint64_t elapsed = now_ns > from.ns ? now_ns - from.ns : 0;
 
 	if (!elapsed)
 		return 0.0;
-	return 100.0 * (double)dc->total_hits * dc->probe_cost_ns / (double)elapsed;
+	return 100.0 * (double)(dc->total_hits - from.hits) * dc->probe_cost_ns / (double)elapsed;
 }

@@ -44,10 +44,21 @@ bool dutycycle__step(struct lp_dutycycle *dc, uint64_t now_ns, uint64_t hits);
 /* Nanoseconds until the decision may change (to bound the caller's sleep). */
 uint64_t dutycycle__next_change_ns(const struct lp_dutycycle *dc, uint64_t now_ns);
 
-/* Share of the run the probes were attached, 0..1 (1 before any time passed). */
-double dutycycle__average(const struct lp_dutycycle *dc, uint64_t now_ns);
+/* The controller's totals at one moment: the start of a report's span (-i: of an interval). */
+struct lp_duty_mark {
+	uint64_t ns, attached_ns, hits;
+};
 
-/* Estimated overhead over the run: hit cost as a share of one CPU, in percent. */
-double dutycycle__overhead_pct(const struct lp_dutycycle *dc, uint64_t now_ns);
+/* The totals as of the last step (its time is now_ns). */
+struct lp_duty_mark dutycycle__mark(const struct lp_dutycycle *dc, uint64_t now_ns);
+
+/* Share of the time since `since` (NULL: the start of the run) the probes were attached, 0..1
+ * (1 before any time passed). */
+double dutycycle__average(const struct lp_dutycycle *dc, const struct lp_duty_mark *since,
+			  uint64_t now_ns);
+
+/* Estimated overhead since `since` (NULL: the run): hit cost as a share of one CPU, percent. */
+double dutycycle__overhead_pct(const struct lp_dutycycle *dc, const struct lp_duty_mark *since,
+			       uint64_t now_ns);
 
 #endif

@@ -347,9 +347,7 @@ int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns)
 
 	dutycycle__init(&fm->dc, fm->dc.max_overhead * 100.0, fm->probe_cost_ns, now_ns,
 			fm->skel->bss->full_probe_hits);
-	fm->span_start_ns = now_ns;
-	fm->span_attached_ns = fm->dc.total_attached_ns;
-	fm->span_hits = fm->dc.total_hits;
+	fm->span = dutycycle__mark(&fm->dc, now_ns);
 	err = attach(fm);
 	if (err)
 		return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
@@ -381,28 +379,20 @@ int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
 }
 
 /* The figures of the span from the last snapshot to now; then the next span starts. */
+/* The figures of the span from the last mark to now; then the next span starts. */
 static void span_info(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
 {
-	const struct lp_dutycycle *dc = &fm->dc;
-	uint64_t elapsed = now_ns > fm->span_start_ns ? now_ns - fm->span_start_ns : 0;
-	double duty = 1.0;
+	double duty = dutycycle__average(&fm->dc, &fm->span, now_ns);
 
-	if (elapsed)
-		duty = (double)(dc->total_attached_ns - fm->span_attached_ns) / (double)elapsed;
-	duty = duty < 0 ? 0 : duty > 1 ? 1 : duty;
 	info->measured = true;
 	info->capture_pct = fm->capture_pct;
 	info->duty_cycle = duty;
-	info->overhead_pct = elapsed ? 100.0 * (double)(dc->total_hits - fm->span_hits) *
-					       fm->probe_cost_ns / (double)elapsed
-				     : 0.0;
+	info->overhead_pct = dutycycle__overhead_pct(&fm->dc, &fm->span, now_ns);
 	info->probe_cost_ns = fm->probe_cost_ns;
 	info->scale_contended = duty > 0 ? 1.0 / duty : 1.0;
 	info->scale_sampled = info->scale_contended * 100.0 / fm->capture_pct;
 	info->inlined_sites = fm->inlined_sites;
-	fm->span_start_ns = now_ns;
-	fm->span_attached_ns = dc->total_attached_ns;
-	fm->span_hits = dc->total_hits;
+	fm->span = dutycycle__mark(&fm->dc, now_ns);
 }
 
 void fullmode__interval(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)

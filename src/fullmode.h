@@ -30,8 +30,7 @@ struct lp_fullmode {
 	uint64_t rlock_acquire_offset, rlock_release_offset;
 	uint64_t rlock_release_save_offset, rlock_acquire_restore_offset;
 	uint64_t inlined_sites; /* lockmethods__count_code_refs over those functions */
-	/* the controller's totals when the current report's span began (-i: each interval) */
-	uint64_t span_start_ns, span_attached_ns, span_hits;
+	struct lp_duty_mark span; /* where the current report's span began (-i: each interval) */
 	struct lp_links links;
 	struct lp_links calibration; /* the calibration probe, until the first detach */
 	bool attached;

@@ -147,12 +147,6 @@ void protobuf__packed_uint64(struct protobuf *b, uint32_t field, const uint64_t 
 
 void protobuf__packed_int64(struct protobuf *b, uint32_t field, const int64_t *v, size_t n)
 {
-	size_t mark;
-
-	if (!n)
-		return;
-	mark = protobuf__begin(b, field);
-	for (size_t i = 0; i < n; i++)
-		protobuf__varint(b, (uint64_t)v[i]);
-	protobuf__end(b, mark);
+	/* int64 is encoded as its two's complement uint64; C lets the unsigned type alias it. */
+	protobuf__packed_uint64(b, field, (const uint64_t *)v, n);
 }

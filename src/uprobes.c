@@ -115,11 +115,6 @@ void uprobes__prepare(struct bpf_object *obj)
 	}
 }
 
-bool uprobes__multi(void)
-{
-	return use_multi;
-}
-
 int uprobes__attach(struct lp_links *ls, struct bpf_program *prog, bool retprobe, pid_t pid,
 		    const char *path, const uint64_t *offsets, int n)
 {

@@ -25,9 +25,6 @@ bool uprobes__multi_available(void);
 /* Before loading obj: picks the attach method and prepares obj's uprobe programs for it. */
 void uprobes__prepare(struct bpf_object *obj);
 
-/* Whether uprobes__prepare chose uprobe_multi links (for -v and the tests). */
-bool uprobes__multi(void);
-
 /* Attaches prog to each offsets[i] of path (entry, or return with retprobe), firing only in
  * process pid (as seen from lockprof's PID namespace); adds the links to ls. 0 or -errno; on
  * error nothing of this call stays attached. */

@@ -77,20 +77,34 @@ int main(void)
 	      0.05 / 1.5);
 	CHECK(s.probes.full_changes > 20, "detached and attached each period (%d changes)",
 	      s.probes.full_changes);
-	CHECK(fabs(dutycycle__average(&s.dc, s.now) - 0.05 / 1.5) < 0.01,
-	      "average duty %.4f", dutycycle__average(&s.dc, s.now));
+	CHECK(fabs(dutycycle__average(&s.dc, NULL, s.now) - 0.05 / 1.5) < 0.01,
+	      "average duty %.4f", dutycycle__average(&s.dc, NULL, s.now));
 	/* The whole run pays back the first, fully attached, 100 ms. */
-	CHECK(dutycycle__overhead_pct(&s.dc, s.now) <= 5.0 * 1.05, "run overhead %.2f%%",
-	      dutycycle__overhead_pct(&s.dc, s.now));
+	CHECK(dutycycle__overhead_pct(&s.dc, NULL, s.now) <= 5.0 * 1.05, "run overhead %.2f%%",
+	      dutycycle__overhead_pct(&s.dc, NULL, s.now));
 	CHECK(s.probes.contention && !s.probes.contention_changes, "contention probes untouched");
+	/* -i: the figures of an interval alone, from a mark at its start. */
+	{
+		struct lp_duty_mark mark = dutycycle__mark(&s.dc, s.now);
+
+		sim_run(&s, 10000, 1.0);
+		CHECK(fabs(dutycycle__average(&s.dc, &mark, s.now) - 0.05 / 1.5) < 0.01,
+		      "interval duty %.4f", dutycycle__average(&s.dc, &mark, s.now));
+		pct = dutycycle__overhead_pct(&s.dc, &mark, s.now);
+		CHECK(pct <= 5.0 * 1.05 && pct >= 5.0 * 0.8, "interval overhead %.2f%%", pct);
+		mark = dutycycle__mark(&s.dc, s.now);
+		CHECK(dutycycle__average(&s.dc, &mark, s.now) == 1.0 &&
+			      dutycycle__overhead_pct(&s.dc, &mark, s.now) == 0.0,
+		      "an empty interval: duty 1, no overhead");
+	}
 
 	/* A light workload stays fully attached: every hold is measured. */
 	sim_init(&s, 5.0);
 	sim_run(&s, 10000, 0.001);
 	CHECK(s.probes.full && s.probes.full_changes == 1, "light load: attached throughout (%d)",
 	      s.probes.full_changes);
-	CHECK(dutycycle__average(&s.dc, s.now) == 1.0, "light load: duty %.3f",
-	      dutycycle__average(&s.dc, s.now));
+	CHECK(dutycycle__average(&s.dc, NULL, s.now) == 1.0, "light load: duty %.3f",
+	      dutycycle__average(&s.dc, NULL, s.now));
 
 	/* Quiet, then a burst: the next period cuts the duty, and the run pays back the period
 	 * the burst began in; then the load stops and the duty climbs back, doubling per
@@ -104,7 +118,7 @@ int main(void)
 	sim_run(&s, 1980, 2.0);
 	CHECK(s.dc.duty < 0.05, "burst: duty %.3f", s.dc.duty);
 	sim_run(&s, 60000, 2.0);
-	pct = dutycycle__overhead_pct(&s.dc, s.now);
+	pct = dutycycle__overhead_pct(&s.dc, NULL, s.now);
 	CHECK(pct <= 5.0 * 1.05, "burst: run overhead %.2f%%", pct);
 	sim_run(&s, 30000, 0.0);
 	CHECK(s.dc.duty == 1.0, "after the burst: duty back to %.3f", s.dc.duty);
