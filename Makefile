@@ -17,8 +17,7 @@ SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 INSTALL ?= install
 
-# Debian's libbpf 1.1 (pkg-config libbpf) is the library we build against; bpf/compat.bpf.h
-# covers the few helpers it lacks (BPF_UPROBE arrived in 1.2).
+# Debian's libbpf 1.1 (pkg-config libbpf) is the library we build against.
 LIBBPF_CFLAGS := $(shell pkg-config --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
 
@@ -35,7 +34,8 @@ CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	-Werror -Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 
-SRCS := $(wildcard src/*.c)
+# src/ has one folder per pipeline stage (doc/ARCHITECTURE.md); objects mirror it under .output/.
+SRCS := $(wildcard src/*.c src/*/*.c)
 OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(OBJS))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(wildcard tests/unit/test_*.c))
@@ -71,11 +71,10 @@ $(OUTPUT)/lockprof.skel.h: $(OUTPUT)/lockprof.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name lockprof_bpf > $@
 
-# Only the files that load the BPF object need the skeleton.
-$(OUTPUT)/main.o $(OUTPUT)/probes.o $(OUTPUT)/fullmode.o: $(OUTPUT)/lockprof.skel.h
-
-$(OUTPUT)/%.o: src/%.c | $(OUTPUT)
+# The skeleton exists before any object is compiled (-MMD then tracks who includes it).
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT)/lockprof.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 # Unit tests: no root, no BPF. Each links the pure modules it needs from src/.
@@ -88,19 +87,20 @@ $(ELF_FIXTURE): tests/unit/fixtures/fixture_syms.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -shared -fPIC -O1 -Wl,--version-script=tests/unit/fixtures/fixture_syms.map $< -o $@
 
-# Fuzz targets: tests/fuzz/fuzz_NAME.c exercises src/NAME.c (and FUZZ_EXTRA_NAME); corpus seeds
+# Fuzz targets: tests/fuzz/fuzz_NAME.c exercises src/STAGE/NAME.c (and FUZZ_EXTRA_NAME); corpus seeds
 # in tests/fuzz/corpus/NAME/. Readers of target memory get a fake address space from the fuzz
 # input: process_vm_readv is wrapped (tests/fuzz/fake_memory.h).
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz
-FUZZ_EXTRA_pyobj := src/pyoffsets.c
-FUZZ_EXTRA_lockmethods := src/pyobj.c src/pyoffsets.c
-FUZZ_EXTRA_symbolize := src/pyobj.c src/linetable.c src/u64map.c src/pyoffsets.c
+FUZZ_EXTRA_pyobj := src/target/pyoffsets.c
+FUZZ_EXTRA_lockmethods := src/target/pyobj.c src/target/pyoffsets.c
+FUZZ_EXTRA_symbolize := src/target/pyobj.c src/symbolize/linetable.c src/util/u64map.c \
+	src/target/pyoffsets.c
 
 .SECONDEXPANSION:
-$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c src/%.c $$(FUZZ_EXTRA_$$*) $(wildcard tests/fuzz/*.h)
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(wildcard src/*/$$*.c) $$(FUZZ_EXTRA_$$*) $(wildcard tests/fuzz/*.h)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(filter %.c,$^) -lelf -Wl,--wrap=process_vm_readv -o $@
@@ -132,10 +132,9 @@ ASAN_UNIT_TESTS := $(patsubst $(OUTPUT)/tests/%,$(ASAN_OUTPUT)/tests/%,$(UNIT_TE
 $(ASAN_OUTPUT) $(ASAN_OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(ASAN_OUTPUT)/probes.o: $(OUTPUT)/lockprof.skel.h
-
-$(ASAN_OUTPUT)/%.o: src/%.c | $(ASAN_OUTPUT)
+$(ASAN_OUTPUT)/%.o: src/%.c | $(OUTPUT)/lockprof.skel.h
 	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
 
 $(ASAN_OUTPUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) | $(ASAN_OUTPUT)/tests
@@ -184,4 +183,5 @@ vmlinux:
 clean:
 	$(Q)rm -rf $(OUTPUT) lockprof
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/tests/*.d $(ASAN_OUTPUT)/*.d $(ASAN_OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/*/*.d $(OUTPUT)/tests/*.d $(ASAN_OUTPUT)/*/*.d \
+	$(ASAN_OUTPUT)/tests/*.d)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "elf_syms.h"
+#include "target/elf_syms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "fake_memory.h"
-#include "lockmethods.h"
-#include "pyoffsets.h"
+#include "probes/lockmethods.h"
+#include "target/pyoffsets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "probe_site.h"
+#include "probes/probe_site.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

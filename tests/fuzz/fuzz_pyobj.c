@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "fake_memory.h"
-#include "pyobj.h"
-#include "pyoffsets.h"
+#include "target/pyobj.h"
+#include "target/pyoffsets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

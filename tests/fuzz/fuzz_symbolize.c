@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "fake_memory.h"
-#include "pyobj.h"
-#include "pyoffsets.h"
-#include "symbolize.h"
+#include "target/pyobj.h"
+#include "target/pyoffsets.h"
+#include "symbolize/symbolize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

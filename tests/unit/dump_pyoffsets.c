@@ -19,8 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elf_syms.h"
-#include "pyoffsets.h"
+#include "target/elf_syms.h"
+#include "target/pyoffsets.h"
 
 #define FIELDS(X)                                                                                  \
 	X(walk.runtime_interp_head)                                                                \

@@ -2,8 +2,8 @@
 /* Pure rules of the report: which waits are idle (a signal, not a lock holder), which files are
  * the threading machinery, and interpreter versions from file names. */
 #include "testing.h"
-#include "annotate.h"
-#include "pyversion.h"
+#include "profile/annotate.h"
+#include "target/pyversion.h"
 
 static bool idle(const char *file, const char *function, const char *source)
 {

@@ -4,7 +4,7 @@
 #include <math.h>
 
 #include "testing.h"
-#include "dutycycle.h"
+#include "probes/dutycycle.h"
 
 #define MS 1000000ULL
 #define COST_NS 1500.0

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elf_syms.h"
+#include "target/elf_syms.h"
 #include "testing.h"
 
 #define MAX_LOADS 16

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "linetable.h"
+#include "symbolize/linetable.h"
 #include "testing.h"
 
 /* One code object of a fixture while its offset lines are being read. */

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "testing.h"
-#include "lockmethods.h"
+#include "probes/lockmethods.h"
 
 /* Layouts the finder reads (3.13/3.14 default builds), as src/lockmethods.c spells them. */
 #define STR_LENGTH 16

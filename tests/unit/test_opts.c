@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "testing.h"
-#include "log.h"
-#include "opts.h"
-#include "threadnames.h"
+#include "util/log.h"
+#include "cli/opts.h"
+#include "collect/threadnames.h"
 
 #define MAX_ARGS 32
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "testing.h"
-#include "protobuf.h"
+#include "report/protobuf.h"
 
 /* Compares the buffer with the expected bytes and resets it for the next case. */
 static void check_bytes(struct protobuf *b, const char *expected, size_t n, const char *what)

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 
 #include "testing.h"
-#include "lockname.h"
-#include "report.h"
-#include "units.h"
+#include "profile/lockname.h"
+#include "report/report.h"
+#include "util/units.h"
 
 static char *json_of(const char *s)
 {

@@ -7,7 +7,7 @@
 
 #include "testing.h"
 #include "lockprof/hist.h"
-#include "report.h"
+#include "report/report.h"
 
 #define STACK_WAITER 0x11
 #define STACK_OTHER 0x22

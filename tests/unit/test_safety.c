@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "outfile.h"
-#include "pidns.h"
-#include "profile.h"
-#include "report.h"
-#include "target.h"
+#include "report/outfile.h"
+#include "target/pidns.h"
+#include "profile/profile.h"
+#include "report/report.h"
+#include "target/target.h"
 #include "testing.h"
 
 static void test_innermost(void)

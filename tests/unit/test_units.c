@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "testing.h"
-#include "units.h"
+#include "util/units.h"
 
 static uint64_t parsed;
 

@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Command-line parsing with argp: the option table, value checks and the --help text. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "cli/opts.h"
+#include "util/units.h"
+
+const char *argp_program_version = "lockprof " LOCKPROF_VERSION;
+
+/* argp wraps at column 79: lines here stay shorter. */
+static const char doc[] =
+	"lockprof: where the threads of a running CPython process wait on locks.\n"
+	"\n"
+	"Attaches eBPF uprobes to the lock slow path of a running Python process (no\n"
+	"restart, nothing installed in the target; uncontended locking costs it\n"
+	"nothing) and reports which locks its threads waited on, where in the Python\n"
+	"code, how often and how long.\n"
+	"\n"
+	"USAGE: lockprof -p PID [-m MODE] [-d SECONDS] [-i SECONDS]\n"
+	"                [-f FORMAT [-o FILE]]... [options]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"  lockprof -p 4242               until Ctrl-C or until the target exits\n"
+	"  lockprof -p 4242 -d 10 -H      10 s, with a wait histogram per lock\n"
+	"  lockprof -p 4242 -i 5          a report every 5 s\n"
+	"  lockprof -p 4242 -d 5 -f json -o locks.json\n"
+	"  lockprof -p 4242 -d 30 -f pprof -o locks.pb.gz     for go tool pprof\n"
+	"  lockprof -p 4242 -d 30 -f collapsed | flamegraph.pl --countname=ns\n"
+	"  lockprof -p 4242 -f json -o l.json -f pprof -o l.pb.gz -f text\n"
+	"  lockprof -p 4242 -d 10 -m gil  which threads wait for the GIL, where\n"
+	"  lockprof -p 4242 -d 10 -m full --capture-pct 10   hold times too (3.8-3.13.0)\n"
+	"\n"
+	"EXIT STATUS:\n"
+	"  0 report written, 1 other error, 2 invalid command line, 3 no such\n"
+	"  process, 4 not a CPython process, 5 unsupported CPython version,\n"
+	"  6 insufficient privilege, 7 kernel lacks BPF/BTF/uprobe support or\n"
+	"  attaching failed, 8 output file not writable.\n"
+	"\v"
+	"-f may be given once per format; each -o names the file of the -f before\n"
+	"it, and at most one report goes to stdout. lockprof prints its banner on\n"
+	"stderr once every probe is live, then stops at -d, on SIGINT/SIGTERM or\n"
+	"when the target exits, and writes the reports. With -i it also writes\n"
+	"them at the end of every interval, each covering only that interval.\n"
+	"See lockprof(8).";
+
+enum {
+	OPT_MODE = 'm',
+	OPT_SORT = 0x100,
+	OPT_TOP,
+	OPT_MIN_WAIT,
+	OPT_WEIGHT,
+	OPT_PPROF_STACKS,
+	OPT_SHOW_IDLE,
+	OPT_CAPTURE_PCT,
+	OPT_MAX_OVERHEAD,
+};
+
+enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_OTHER };
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "What to profile:", GROUP_PROFILE },
+	{ "pid", 'p', "PID", 0, "Process to profile (required)", 0 },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 0 },
+	{ "interval", 'i', "SECONDS", 0, "Write a report every SECONDS, each covering only its "
+	  "interval", 0 },
+	{ "mode", OPT_MODE, "MODE", 0,
+	  "What to measure, comma-separated: contention (default), gil, full (hold times of "
+	  "sampled acquisitions; implies contention)", 0 },
+	{ "capture-pct", OPT_CAPTURE_PCT, "P", 0,
+	  "-m full: record P% of uncontended acquisitions, 1-100 (default 1); totals are "
+	  "upscaled estimates", 0 },
+	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
+	  "-m full: keep the estimated probe cost under PCT% of a CPU by attaching the full-mode "
+	  "probes part of the time (default 5; 100: always attached)", 0 },
+	{ "min-wait", OPT_MIN_WAIT, "DURATION", 0, "Do not count waits shorter than DURATION "
+	  "(e.g. 10us, 5ms, 1s)", 0 },
+	{ NULL, 0, NULL, 0, "Output:", GROUP_OUTPUT },
+	{ "format", 'f', "FORMAT", 0, "Report format: text (default), json, collapsed or pprof; "
+	  "repeat for several", 0 },
+	{ "output", 'o', "FILE", 0, "Write the report of the preceding -f to FILE instead of "
+	  "stdout", 0 },
+	{ "show-idle", OPT_SHOW_IDLE, NULL, 0, "Also report waits that are not contention "
+	  "(Condition/Event/queue waits, joins)", 0 },
+	{ "weight", OPT_WEIGHT, "WEIGHT", 0, "collapsed: wait (nanoseconds, default) or count", 0 },
+	{ "pprof-stacks", OPT_PPROF_STACKS, "ROLE", 0, "pprof: waiter (default: who waited) or "
+	  "holder (whose release ended the waits)", 0 },
+	{ NULL, 0, NULL, 0, "Text report:", GROUP_TEXT },
+	{ "histogram", 'H', NULL, 0, "A log2 histogram of wait times per lock", 0 },
+	{ "sort", OPT_SORT, "KEY", 0, "Order of locks: total (default), max, count or avg", 0 },
+	{ "top", OPT_TOP, "N", 0, "List only the first N locks", 0 },
+	{ NULL, 0, NULL, 0, "Other:", GROUP_OTHER },
+	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
+	{},
+};
+
+/* What parsing needs beyond the result: -f and -o pair up by order. */
+struct parse_state {
+	struct lp_opts *opts;
+	int nformats;
+	const char *first_path; /* an -o before any -f: it belongs to the first report */
+};
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*pid = (pid_t)v;
+	return 0;
+}
+
+static int parse_seconds(const char *s, double min, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v <= 0 || v > 31536000)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void add_format(struct argp_state *state, struct parse_state *ps, const char *arg)
+{
+	struct lp_opts *opts = ps->opts;
+	enum lp_format fmt;
+
+	if (report__format_from_name(arg, &fmt))
+		argp_error(state, "invalid format '%s': expected text, json, collapsed or pprof",
+			   arg);
+	for (int i = 0; i < ps->nformats; i++)
+		if (opts->outputs[i].format == fmt)
+			argp_error(state, "-f %s given twice", arg);
+	/* Cannot overflow: the check above allows each format once. */
+	opts->outputs[ps->nformats].format = fmt;
+	opts->outputs[ps->nformats].path = ps->nformats ? NULL : ps->first_path;
+	ps->nformats++;
+}
+
+static void add_path(struct argp_state *state, struct parse_state *ps, const char *arg)
+{
+	const char **slot = ps->nformats ? &ps->opts->outputs[ps->nformats - 1].path
+					 : &ps->first_path;
+
+	if (!*arg)
+		argp_error(state, "empty output file name");
+	if (*slot)
+		argp_error(state, "-o %s: the report already goes to %s (give -f before each -o)",
+			   arg, *slot);
+	*slot = arg;
+}
+
+/* Checks that need the whole command line. */
+static void check_outputs(struct argp_state *state, struct parse_state *ps)
+{
+	struct lp_opts *opts = ps->opts;
+	int on_stdout = 0;
+
+	if (!ps->nformats) {
+		opts->outputs[0].format = LP_FORMAT_TEXT;
+		opts->outputs[0].path = ps->first_path;
+		ps->nformats = 1;
+	}
+	opts->noutputs = ps->nformats;
+	for (int i = 0; i < opts->noutputs; i++) {
+		const struct lp_output *out = &opts->outputs[i];
+
+		if (!out->path)
+			on_stdout++;
+		for (int j = 0; j < i; j++)
+			if (out->path && opts->outputs[j].path &&
+			    !strcmp(out->path, opts->outputs[j].path))
+				argp_error(state, "-o %s given for two formats", out->path);
+		if (out->format != LP_FORMAT_PPROF)
+			continue;
+		if (opts->interval_s > 0)
+			argp_error(state, "-i cannot be used with -f pprof: a pprof file holds one "
+				   "profile (use -d, or -f json/collapsed/text with -i)");
+		if (!out->path && isatty(STDOUT_FILENO))
+			argp_error(state, "-f pprof writes gzip-compressed binary data: give "
+				   "-o FILE");
+	}
+	if (on_stdout > 1)
+		argp_error(state, "%d reports would go to stdout: give -o FILE to all but one",
+			   on_stdout);
+}
+
+const char *opts__mode_name(unsigned int modes)
+{
+	static char name[32];
+
+	snprintf(name, sizeof(name), "%s%s%s%s%s", modes & LP_MODE_CONTENTION ? "contention" : "",
+		 (modes & LP_MODE_CONTENTION) && (modes & LP_MODE_GIL) ? "," : "",
+		 modes & LP_MODE_GIL ? "gil" : "", modes & LP_MODE_FULL ? "," : "",
+		 modes & LP_MODE_FULL ? "full" : "");
+	return name;
+}
+
+/* "contention", "gil", "contention,gil" */
+static int parse_modes(const char *arg, unsigned int *modes)
+{
+	char buf[64], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, arg);
+	*modes = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "contention"))
+			*modes |= LP_MODE_CONTENTION;
+		else if (!strcmp(tok, "gil"))
+			*modes |= LP_MODE_GIL;
+		else if (!strcmp(tok, "full"))
+			*modes |= LP_MODE_FULL | LP_MODE_CONTENTION;
+		else
+			return -EINVAL;
+	}
+	return *modes ? 0 : -EINVAL;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct parse_state *ps = state->input;
+	struct lp_opts *opts = ps->opts;
+	char *end;
+	long n;
+
+	switch (key) {
+	case 'p':
+		if (parse_pid(arg, &opts->pid))
+			argp_error(state, "invalid PID '%s': expected a positive integer", arg);
+		break;
+	case 'd':
+		if (parse_seconds(arg, 0, &opts->duration_s))
+			argp_error(state, "invalid duration '%s': expected seconds > 0", arg);
+		break;
+	case 'i':
+		/* The collection loop wakes every 100 ms: shorter intervals could not be kept. */
+		if (parse_seconds(arg, 0.1, &opts->interval_s))
+			argp_error(state, "invalid interval '%s': expected seconds >= 0.1", arg);
+		break;
+	case 'f':
+		add_format(state, ps, arg);
+		break;
+	case 'o':
+		add_path(state, ps, arg);
+		break;
+	case OPT_MODE:
+		if (parse_modes(arg, &opts->modes))
+			argp_error(state, "invalid mode '%s': expected contention, gil, full or a "
+				   "comma-separated list of them", arg);
+		break;
+	case OPT_CAPTURE_PCT: {
+		long pct;
+
+		errno = 0;
+		pct = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || pct < 1 || pct > 100)
+			argp_error(state, "invalid capture percentage '%s': expected an integer from 1 "
+				   "to 100", arg);
+		opts->capture_pct = (unsigned int)pct;
+		break;
+	}
+	case OPT_MAX_OVERHEAD:
+		errno = 0;
+		opts->max_overhead_pct = strtod(arg, &end);
+		if (errno || end == arg || *end || !isfinite(opts->max_overhead_pct) ||
+		    opts->max_overhead_pct <= 0 || opts->max_overhead_pct > 100)
+			argp_error(state, "invalid overhead bound '%s': expected a percentage > 0 and "
+				   "<= 100", arg);
+		break;
+	case OPT_MIN_WAIT:
+		if (units__parse_duration(arg, &opts->min_wait_ns))
+			argp_error(state, "invalid --min-wait '%s': expected a duration with a "
+				   "unit, such as 10us, 5ms or 1s", arg);
+		break;
+	case OPT_WEIGHT:
+		if (!strcmp(arg, "wait"))
+			opts->report.weight = LP_WEIGHT_WAIT;
+		else if (!strcmp(arg, "count"))
+			opts->report.weight = LP_WEIGHT_COUNT;
+		else if (!strcmp(arg, "hold"))
+			argp_error(state, "--weight hold needs hold times (-m full), which this "
+				   "version does not measure");
+		else
+			argp_error(state, "invalid --weight '%s': expected wait or count", arg);
+		break;
+	case OPT_PPROF_STACKS:
+		/* Hold stacks (-m full) are always in the pprof file, as their own sample types. */
+		if (profile__role_from_name(arg, &opts->report.pprof_role) ||
+		    opts->report.pprof_role == LP_ROLE_HOLD)
+			argp_error(state, "invalid --pprof-stacks '%s': expected waiter or holder",
+				   arg);
+		break;
+	case 'H':
+		opts->report.histogram = true;
+		break;
+	case OPT_SORT:
+		if (!strcmp(arg, "total"))
+			opts->report.sort = LP_SORT_TOTAL;
+		else if (!strcmp(arg, "max"))
+			opts->report.sort = LP_SORT_MAX;
+		else if (!strcmp(arg, "count"))
+			opts->report.sort = LP_SORT_COUNT;
+		else if (!strcmp(arg, "avg"))
+			opts->report.sort = LP_SORT_AVG;
+		else
+			argp_error(state, "invalid --sort '%s': expected total, max, count or avg",
+				   arg);
+		break;
+	case OPT_TOP:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n <= 0 || n > INT_MAX)
+			argp_error(state, "invalid --top '%s': expected a positive integer", arg);
+		opts->report.top = (size_t)n;
+		break;
+	case 'v':
+		opts->verbose++;
+		break;
+	case OPT_SHOW_IDLE:
+		opts->report.show_idle = true;
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument '%s'", arg);
+		break;
+	case ARGP_KEY_END:
+		if (!opts->pid)
+			argp_error(state, "missing -p PID");
+		check_outputs(state, ps);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int opts__parse(int argc, char **argv, struct lp_opts *opts)
+{
+	static const struct argp argp = { options, parse_opt, NULL, doc, NULL, NULL, NULL };
+	struct parse_state ps = { .opts = opts };
+
+	memset(opts, 0, sizeof(*opts));
+	opts->modes = LP_MODE_CONTENTION;
+	opts->capture_pct = 1;
+	opts->max_overhead_pct = 5;
+	opts->report.pprof_role = LP_ROLE_WAITER;
+	argp_err_exit_status = LP_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, 0, NULL, &ps))
+		return LP_EXIT_USAGE;
+	return 0;
+}

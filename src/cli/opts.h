@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line options: the argp table and the parsed settings; no BPF, no I/O beyond argp's. */
+#ifndef LOCKPROF_SRC_OPTS_H
+#define LOCKPROF_SRC_OPTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "report/report.h"
+
+#define LP_MAX_OUTPUTS 4 /* one per format */
+
+/* One report to write: -f FORMAT with the -o FILE that follows it. */
+struct lp_output {
+	enum lp_format format;
+	const char *path; /* NULL: stdout */
+};
+
+/* What is measured (-m): any combination. */
+enum lp_mode {
+	LP_MODE_CONTENTION = 1 << 0, /* threads blocked on locks */
+	LP_MODE_GIL = 1 << 1,	     /* threads waiting to take the GIL */
+	LP_MODE_FULL = 1 << 2,	     /* hold times of sampled acquisitions (implies contention) */
+};
+
+struct lp_opts {
+	pid_t pid;
+	unsigned int modes; /* enum lp_mode bits */
+	double duration_s; /* 0: until Ctrl-C or target exit */
+	double interval_s; /* 0: one report at the end; else one per interval, then reset */
+	uint64_t min_wait_ns; /* waits shorter than this are not counted */
+	struct lp_output outputs[LP_MAX_OUTPUTS];
+	int noutputs; /* at least 1 */
+	struct lp_report_opts report;
+	int verbose;
+	unsigned int capture_pct; /* -m full: share of uncontended acquisitions recorded, 1..100 */
+	double max_overhead_pct;  /* -m full: bound on the probes' estimated cost (100: none) */
+};
+
+/* "contention", "gil" or "contention,gil". */
+const char *opts__mode_name(unsigned int modes);
+
+/* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */
+int opts__parse(int argc, char **argv, struct lp_opts *opts);
+
+#endif

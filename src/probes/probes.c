@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Attaching the contention probes. On 3.8-3.13, threading.Lock and RLock (and the C-internal
+ * PyThread locks) are glibc semaphores: CPython tries sem_trywait first and calls sem_wait,
+ * sem_clockwait or sem_timedwait only when the lock is taken, so probing those three costs an
+ * uncontended acquire nothing. From 3.13, PyMutex-based locks park in _PySemaphore_Wait, which is
+ * probed too (the glibc wait it makes inside is then skipped). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "target/elf_syms.h"
+#include "probes/links.h"
+#include "util/log.h"
+#include "cli/opts.h"
+#include "probes/probe_site.h"
+#include "probes/probes.h"
+#include "probes/uprobes.h"
+#include "lockprof/abi.h"
+
+#include "lockprof.skel.h"
+
+enum probe_module {
+	MOD_LIBC,
+	MOD_INTERP,
+};
+
+enum probe_prog {
+	PROG_NONE,
+	PROG_SEM_WAIT_ENTER, /* libc semaphore waits: 3.8-3.13 Lock/RLock, C-internal PyThread locks */
+	PROG_SEM_WAIT_EXIT,
+	PROG_PARK_WAIT_ENTER, /* _PySemaphore_Wait: PyMutex and parking-lot waits, 3.13+ */
+	PROG_PARK_WAIT_EXIT,
+	PROG_PARK_WAKEUP_ENTER, /* _PySemaphore_Wakeup: release of a lock with a parked waiter */
+	PROG_LOCK_INIT_ENTER,	/* sem_init: a lock's creation site names it */
+	PROG_LOCK_FREE_ENTER,
+	PROG_GIL_WAIT_ENTER, /* pthread_cond_timedwait from take_gil: waiting for the GIL */
+	PROG_GIL_WAIT_EXIT,
+};
+
+struct probe_spec {
+	unsigned int modes; /* enum lp_mode bits that need it */
+	enum probe_module module;
+	const char *symbol;
+	enum probe_prog enter, exit;
+	int min_minor, max_minor; /* the 3.x range that needs it */
+	bool optional;		  /* absent from some builds (sem_clockwait: glibc < 2.30) */
+	bool sem_locks_only;	  /* only where threading.Lock is a sem_t (pyversion.h) */
+};
+
+/* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
+ * thread, plus lock creation (never on an acquire or release). */
+static const struct probe_spec contention_plan[] = {
+#define C LP_MODE_CONTENTION
+	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
+	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
+	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true, false },
+	{ C, MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99,
+	  false, false },
+	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false, false },
+	/* Where Lock is a PyMutex, sem_init/sem_destroy run for every parked waiter instead. */
+	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false, true },
+	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false, true },
+#undef C
+	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
+	 * name resolves to it, and also works for musl). take_gil() waits on the GIL's condition
+	 * with timeouts; drop_gil() waits on switch_cond, when forced to hand the GIL over, until
+	 * the other thread took it: both are time a thread loses to the GIL. */
+	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
+	  99, false, false },
+	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
+	  false, false },
+};
+
+static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog prog)
+{
+	switch (prog) {
+	case PROG_NONE:
+		return NULL;
+	case PROG_SEM_WAIT_ENTER:
+		return skel->progs.sem_wait_enter;
+	case PROG_SEM_WAIT_EXIT:
+		return skel->progs.sem_wait_exit;
+	case PROG_PARK_WAIT_ENTER:
+		return skel->progs.park_wait_enter;
+	case PROG_PARK_WAIT_EXIT:
+		return skel->progs.park_wait_exit;
+	case PROG_PARK_WAKEUP_ENTER:
+		return skel->progs.park_wakeup_enter;
+	case PROG_LOCK_INIT_ENTER:
+		return skel->progs.lock_init_enter;
+	case PROG_LOCK_FREE_ENTER:
+		return skel->progs.lock_free_enter;
+	case PROG_GIL_WAIT_ENTER:
+		return skel->progs.gil_cond_wait_enter;
+	case PROG_GIL_WAIT_EXIT:
+		return skel->progs.gil_cond_wait_exit;
+	}
+	return NULL;
+}
+
+static int exit_code_for(int err)
+{
+	return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
+}
+
+/* The functions of one module that one program probes, entry or return: one attach call, so one
+ * uprobe_multi link where the kernel has them. */
+struct probe_group {
+	enum probe_prog prog;
+	bool retprobe;
+	enum probe_module module;
+	int n;
+	uint64_t offsets[4];
+	const char *symbols[4];
+};
+
+#define MAX_GROUPS 16
+
+struct attach_plan {
+	struct probe_group groups[MAX_GROUPS];
+	int ngroups;
+};
+
+static int plan_add(struct attach_plan *plan, enum probe_prog prog, bool retprobe,
+		    enum probe_module module, uint64_t offset, const char *symbol)
+{
+	struct probe_group *g = NULL;
+
+	for (int i = 0; i < plan->ngroups && !g; i++)
+		if (plan->groups[i].prog == prog && plan->groups[i].retprobe == retprobe &&
+		    plan->groups[i].module == module)
+			g = &plan->groups[i];
+	if (!g) {
+		if (plan->ngroups >= MAX_GROUPS)
+			return -E2BIG;
+		g = &plan->groups[plan->ngroups++];
+		*g = (struct probe_group){ .prog = prog, .retprobe = retprobe, .module = module };
+	}
+	if (g->n >= (int)(sizeof(g->offsets) / sizeof(g->offsets[0])))
+		return -E2BIG;
+	g->offsets[g->n] = offset;
+	g->symbols[g->n++] = symbol;
+	return 0;
+}
+
+#define MAX_FUNCTION_SCAN 1024
+
+/* Bytes past the entry where the entry probe is cheaper and sees the same (probe_site.h). */
+static size_t entry_site(const struct elf_file *ef, const struct elf_symbol *sym)
+{
+	uint8_t code[MAX_FUNCTION_SCAN];
+	size_t len = (size_t)sym->size;
+
+	/* The whole function or nothing: a branch back beyond what was read would go unseen. */
+	if (!len || len > sizeof(code) || elf_file__read_vaddr(ef, sym->value, code, len))
+		return 0;
+	return probe_site__entry_offset(code, len);
+}
+
+/* Finds one function of the plan and adds its entry and return programs; 0 or an LP_EXIT_* code. */
+static int plan_spec(struct attach_plan *plan, int *nfunctions, const struct lp_target *t,
+		     const struct probe_spec *spec, const struct lp_module *mod,
+		     const struct elf_file *ef)
+{
+	struct elf_symbol sym;
+	uint64_t offset;
+	int err;
+
+	err = elf_file__find_symbol(ef, spec->symbol, &sym);
+	if (!err)
+		err = elf_file__vaddr_to_offset(ef, sym.value + entry_site(ef, &sym), &offset);
+	if (err) {
+		if (spec->optional)
+			return 0;
+		lp_err("pid %d: %s has no usable %s symbol", t->pid, mod->path, spec->symbol);
+		return LP_EXIT_UNSUPPORTED;
+	}
+	if (spec->enter != PROG_NONE)
+		err = plan_add(plan, spec->enter, false, spec->module, offset, spec->symbol);
+	if (!err && spec->exit != PROG_NONE)
+		err = plan_add(plan, spec->exit, true, spec->module, offset, spec->symbol);
+	if (err) {
+		lp_err("internal error: the probe plan outgrew its table at %s", spec->symbol);
+		return LP_EXIT_ERROR;
+	}
+	(*nfunctions)++;
+	lp_info("probing %s:%s at file offset 0x%llx", mod->path, spec->symbol,
+		(unsigned long long)offset);
+	return 0;
+}
+
+static int attach_group(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
+			const struct lp_module *mod, const struct probe_group *g)
+{
+	char symbols[256] = "";
+	int err;
+
+	err = uprobes__attach(&pr->links, program(skel, g->prog), g->retprobe, t->pid,
+			      mod->open_path, g->offsets, g->n);
+	if (!err)
+		return 0;
+	for (int i = 0; i < g->n; i++)
+		snprintf(symbols + strlen(symbols), sizeof(symbols) - strlen(symbols), "%s%s",
+			 i ? "," : "", g->symbols[i]);
+	lp_err("failed to attach %s to %s:%s: %s", g->retprobe ? "uretprobe" : "uprobe", mod->path,
+	       symbols, strerror(-err));
+	return exit_code_for(err);
+}
+
+/* Releases of contended semaphores: every futex syscall enters this program, which keeps only the
+ * target's FUTEX_WAKEs on addresses threads are known to wait on. */
+static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
+{
+	struct bpf_link *link;
+
+	link = bpf_program__attach_raw_tracepoint(skel->progs.futex_wake_enter, "sys_enter");
+	if (!link) {
+		int err = -errno;
+
+		lp_err("failed to attach the raw tracepoint sys_enter: %s", strerror(-err));
+		return exit_code_for(err);
+	}
+	if (links__add_bpf(&pr->links, link)) {
+		lp_err("internal error: too many links");
+		return LP_EXIT_ERROR;
+	}
+	lp_info("tracing futex wakes (raw tracepoint sys_enter)");
+	return 0;
+}
+
+int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
+		   const struct lp_pyversion *v, unsigned int modes)
+{
+	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
+	struct elf_file *elfs[2] = {};
+	struct attach_plan plan = { .ngroups = 0 };
+	int err = 0;
+
+	memset(pr, 0, sizeof(*pr));
+	for (size_t i = 0; i < sizeof(contention_plan) / sizeof(contention_plan[0]) && !err; i++) {
+		const struct probe_spec *spec = &contention_plan[i];
+		const struct lp_module *mod = mods[spec->module];
+
+		if (!(spec->modes & modes) || v->minor < spec->min_minor ||
+		    v->minor > spec->max_minor ||
+		    (spec->sem_locks_only && !pyversion__lock_is_semaphore(v)))
+			continue;
+		if (!elfs[spec->module]) {
+			int fd = target__open_module(t, mod);
+
+			if (fd < 0) {
+				lp_err("pid %d: cannot open %s: %s", t->pid, mod->path,
+				       strerror(-fd));
+				err = LP_EXIT_ERROR;
+				break;
+			}
+			elfs[spec->module] = elf_file__open_fd(fd);
+			if (!elfs[spec->module]) {
+				close(fd);
+				lp_err("pid %d: cannot read ELF symbols of %s", t->pid, mod->path);
+				err = LP_EXIT_ERROR;
+				break;
+			}
+		}
+		err = plan_spec(&plan, &pr->nfunctions, t, spec, mod, elfs[spec->module]);
+	}
+	elf_file__close(elfs[MOD_LIBC]);
+	elf_file__close(elfs[MOD_INTERP]);
+	for (int i = 0; i < plan.ngroups && !err; i++)
+		err = attach_group(pr, skel, t, mods[plan.groups[i].module], &plan.groups[i]);
+	if (!err && (modes & LP_MODE_CONTENTION))
+		err = attach_futex_wake(pr, skel);
+	if (err)
+		probes__detach(pr);
+	return err;
+}
+
+void probes__detach(struct lp_probes *pr)
+{
+	links__destroy_all(&pr->links);
+}

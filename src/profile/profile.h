@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The in-memory profile every report renders: symbolized stacks, and per lock its waits, histogram
+ * and the stacks that waited, built from the BPF maps' contents. */
+#ifndef LOCKPROF_SRC_PROFILE_H
+#define LOCKPROF_SRC_PROFILE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lockprof/abi.h"
+#include "profile/stacktab.h"
+#include "collect/threadnames.h"
+
+enum lp_role {
+	LP_ROLE_WAITER, /* stacks that waited for the lock */
+	LP_ROLE_HOLDER, /* stacks whose release ended those waits, charged with them */
+	LP_ROLE_HOLD,	/* -m full: acquiring stacks, charged with the hold times (wait_ns) */
+};
+
+enum lp_category {
+	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
+	LP_CATEGORY_IDLE,	/* threads waited for a signal: Condition/Event/queue waits, joins */
+	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
+};
+
+/* One thread's waits for the GIL. */
+struct lp_gil_thread {
+	uint32_t tid;
+	uint64_t waits, wait_ns, max_ns;
+	uint64_t hist[LP_HIST_SLOTS];
+};
+
+/* One thread's part of a stack's waits (pprof labels its samples by thread). */
+struct lp_thread_share {
+	uint32_t tid;
+	uint64_t count, wait_ns;
+};
+
+struct lp_lock_stack {
+	uint64_t stack_id;
+	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) */
+	enum lp_role role;
+	uint64_t count, wait_ns, max_ns;
+	struct lp_thread_share *tids; /* in the order first seen */
+	size_t ntids;
+};
+
+struct lp_lock {
+	uint64_t id;	/* lock address in the target */
+	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
+	enum lp_category category;
+	bool native; /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
+	unsigned int source; /* enum lp_wait_source its waits were seen in, 0 if unknown */
+	uint64_t waits, wait_ns, max_ns, timeouts;
+	uint64_t hist[LP_HIST_SLOTS];
+	struct lp_lock_stack *stacks; /* waiters then holders, each by wait_ns, largest first */
+	size_t nstacks;
+	uint64_t created_stack_id;
+	const struct lp_frame_sym *created_at; /* creating line outside threading/queue, or NULL */
+	const struct lp_frame_sym *site;       /* first waiting frame outside threading/queue */
+	uint64_t merged;		       /* idle locks merged into this one (same site) */
+	uint64_t hold_count, hold_ns, max_hold_ns;     /* -m full, upscaled estimates */
+};
+
+/* -m full: how the hold figures were sampled, and what it cost. */
+struct lp_full_info {
+	bool measured;
+	unsigned int capture_pct;
+	double duty_cycle;	 /* share of the run the full-mode probes were attached */
+	double overhead_pct;	 /* their estimated cost, share of one CPU */
+	double probe_cost_ns;	 /* calibrated cost of one probe hit */
+	double scale_sampled;	 /* applied to sampled holds: 100 / capture_pct / duty_cycle */
+	double scale_contended;	 /* applied to holds after contended acquisitions: 1 / duty */
+	uint64_t inlined_sites;	 /* callers with the probed Lock/RLock methods inlined (PGO) */
+};
+
+struct lp_profile {
+	pid_t pid;
+	char python[32];
+	char interpreter[PATH_MAX];
+	const char *mode;
+	uint64_t duration_ns;
+	uint64_t start_unix_ns; /* wall-clock start of what the profile covers */
+	unsigned int interval;	/* with -i: 1 for the first interval's profile; else 0 */
+	uint64_t min_wait_ns;	/* waits shorter than this were not counted */
+	struct lp_counters counters;
+	uint64_t unknown_frames;
+	struct lp_lock *locks; /* sorted by wait_ns, largest first */
+	size_t nlocks;
+	size_t nthreads; /* distinct threads that waited */
+	uint64_t total_waits, total_wait_ns; /* contention only */
+	uint64_t idle_waits, idle_wait_ns;
+	bool gil_measured;	/* -m gil */
+	int64_t gil_handoffs;	/* GIL switches during the profile, -1 when unknown */
+	uint64_t gil_waits, gil_wait_ns;
+	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
+	size_t ngil_threads;
+	struct lp_full_info full; /* set before the stats are added */
+	const struct lp_stacktab *stacks;	    /* borrowed: outlives the profile */
+	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
+	/* private */
+	void *locks_by_id;
+	size_t locks_cap;
+};
+
+/* An empty profile whose stacks are looked up in `stacks` (and thread names in `names`, which may
+ * be NULL); both must outlive it. */
+void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
+		   const struct lp_threadnames *names);
+void profile__free(struct lp_profile *p);
+
+/* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
+int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
+		      const struct lp_stat_value *val);
+
+/* Links stacks to their symbols. Call once, after the last add, before annotating. */
+void profile__link(struct lp_profile *p);
+
+/* After annotation (categories known): merges idle locks with the same site, computes totals
+ * and sorts. */
+void profile__finish(struct lp_profile *p);
+
+/* "waiter", "holder": the role's name in reports and on the command line. */
+const char *profile__role_name(enum lp_role role);
+
+/* The role with this name. 0, or -ENOENT when this build has no such role. */
+int profile__role_from_name(const char *name, enum lp_role *role);
+
+/* The leaf frame of a lock's top waiting stack (else, -m full, acquiring stack), or NULL. */
+const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
+
+/* The lock's top stack of a role, or NULL. */
+const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role);
+
+const char *profile__category_name(enum lp_category c);
+
+#endif

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Choosing a renderer by format, and what the renderers share. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "report/report.h"
+
+static const char *const format_names[] = {
+	[LP_FORMAT_TEXT] = "text",
+	[LP_FORMAT_JSON] = "json",
+	[LP_FORMAT_COLLAPSED] = "collapsed",
+	[LP_FORMAT_PPROF] = "pprof",
+};
+
+const char *report__format_name(enum lp_format fmt)
+{
+	if ((size_t)fmt < sizeof(format_names) / sizeof(format_names[0]))
+		return format_names[fmt];
+	return "unknown";
+}
+
+int report__format_from_name(const char *name, enum lp_format *fmt)
+{
+	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (!strcmp(format_names[i], name)) {
+			*fmt = (enum lp_format)i;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int report__write(FILE *f, enum lp_format fmt, const struct lp_profile *p,
+		  const struct lp_report_opts *o)
+{
+	static const struct lp_report_opts defaults;
+
+	if (!o)
+		o = &defaults;
+	switch (fmt) {
+	case LP_FORMAT_TEXT:
+		return report_text__write(f, p, o);
+	case LP_FORMAT_JSON:
+		return report_json__write(f, p);
+	case LP_FORMAT_COLLAPSED:
+		return report_collapsed__write(f, p, o);
+	case LP_FORMAT_PPROF:
+		return report_pprof__write(f, p, o);
+	}
+	return -EINVAL;
+}
+
+bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o)
+{
+	return lock->category != LP_CATEGORY_IDLE || o->show_idle;
+}
+
+const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len)
+{
+	if (lock->name[0])
+		return lock->name;
+	snprintf(buf, len, "0x%" PRIx64, lock->id);
+	return buf;
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The JSON report (shape documented in the README and shared/DESIGN.md section 7). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "report/report.h"
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF are invalid */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void json__write_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+	fputc('"', f);
+	while (*s) {
+		size_t n;
+
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*s < 0x20) {
+				fprintf(f, "\\u%04x", *s);
+				break;
+			}
+			n = utf8_seq_len(s);
+			if (!n) {
+				fputs("\\ufffd", f);
+				break;
+			}
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
+		}
+		s++;
+	}
+	fputc('"', f);
+}
+
+static void write_frames(FILE *f, const struct lp_stack_sym *st)
+{
+	fputs("\"frames\": [", f);
+	for (uint32_t i = 0; st && i < st->depth; i++) {
+		fputs(i ? ", {\"function\": " : "{\"function\": ", f);
+		json__write_string(f, st->frames[i].function);
+		fputs(", \"file\": ", f);
+		json__write_string(f, st->frames[i].file);
+		fprintf(f, ", \"line\": %d}", st->frames[i].line);
+	}
+	fputc(']', f);
+}
+
+static void write_frame_or_null(FILE *f, const struct lp_frame_sym *fr)
+{
+	if (!fr) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"file\": ", f);
+	json__write_string(f, fr->file);
+	fprintf(f, ", \"line\": %d, \"function\": ", fr->line);
+	json__write_string(f, fr->function);
+	fputc('}', f);
+}
+
+/* A thread's name when it was read, else null. */
+static void write_thread_name(FILE *f, const struct lp_threadnames *names, uint32_t tid)
+{
+	const char *name = threadnames__get(names, tid);
+
+	if (name)
+		json__write_string(f, name);
+	else
+		fputs("null", f);
+}
+
+/* Each thread's share of a stack's waits, with the thread's name when it was read. */
+static void write_threads(FILE *f, const struct lp_lock_stack *ls,
+			  const struct lp_threadnames *names)
+{
+	fputs("\"threads\": [", f);
+	for (size_t t = 0; t < ls->ntids; t++) {
+		fprintf(f, "%s{\"id\": %u, \"name\": ", t ? ", " : "", ls->tids[t].tid);
+		write_thread_name(f, names, ls->tids[t].tid);
+		fprintf(f, ", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
+			ls->tids[t].count, ls->tids[t].wait_ns);
+	}
+	fputc(']', f);
+}
+
+static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_threadnames *names,
+		       bool full)
+{
+	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
+	json__write_string(f, lock->name);
+	fputs(", \"created_at\": ", f);
+	write_frame_or_null(f, lock->created_at);
+	fputs(", \"category\": ", f);
+	json__write_string(f, profile__category_name(lock->category));
+	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64
+		   ", \"site\": ",
+		lock->native ? "true" : "false",
+		lock->source == LP_WAIT_SEM    ? "\"sem_t\""
+		: lock->source == LP_WAIT_PARK ? "\"PyMutex\""
+					       : "null",
+		lock->merged);
+	write_frame_or_null(f, lock->site);
+	fprintf(f,
+		", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"max_wait_ns\": %" PRIu64
+		", \"timeouts\": %" PRIu64 ",\n     \"hist_log2_ns\": [",
+		lock->waits, lock->wait_ns, lock->max_ns, lock->timeouts);
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		fprintf(f, i ? ", %" PRIu64 : "%" PRIu64, lock->hist[i]);
+	if (full)
+		fprintf(f,
+			"],\n     \"hold_count\": %" PRIu64 ", \"hold_ns\": %" PRIu64
+			", \"max_hold_ns\": %" PRIu64 ",\n     \"stacks\": [",
+			lock->hold_count, lock->hold_ns, lock->max_hold_ns);
+	else
+		fputs("],\n     \"hold_count\": null, \"hold_ns\": null,\n     \"stacks\": [", f);
+	for (size_t s = 0; s < lock->nstacks; s++) {
+		const struct lp_lock_stack *ls = &lock->stacks[s];
+
+		if (ls->role == LP_ROLE_HOLD) {
+			fprintf(f,
+				"%s\n       {\"role\": \"hold\", \"count\": %" PRIu64
+				", \"hold_ns\": %" PRIu64 ", \"max_hold_ns\": %" PRIu64
+				", \"thread_ids\": [",
+				s ? "," : "", ls->count, ls->wait_ns, ls->max_ns);
+		} else {
+			fputs(s ? ",\n       {\"role\": " : "\n       {\"role\": ", f);
+			json__write_string(f, profile__role_name(ls->role));
+			fprintf(f,
+				", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+				", \"max_wait_ns\": %" PRIu64 ", \"thread_ids\": [",
+				ls->count, ls->wait_ns, ls->max_ns);
+		}
+		for (size_t t = 0; t < ls->ntids; t++)
+			fprintf(f, t ? ", %u" : "%u", ls->tids[t].tid);
+		fputs("],\n        ", f);
+		write_threads(f, ls, names);
+		fputs(",\n        ", f);
+		write_frames(f, ls->stack);
+		fprintf(f, ", \"truncated\": %s}",
+			ls->stack && ls->stack->truncated ? "true" : "false");
+	}
+	fputs("]}", f);
+}
+
+static void write_gil(FILE *f, const struct lp_profile *p)
+{
+	fputs(" \"gil\": ", f);
+	if (!p->gil_measured) {
+		fputs("null,\n", f);
+		return;
+	}
+	fprintf(f, "{\"handoffs\": ");
+	if (p->gil_handoffs >= 0)
+		fprintf(f, "%" PRId64, p->gil_handoffs);
+	else
+		fputs("null", f);
+	fprintf(f, ", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64 ", \"threads\": [",
+		p->gil_waits, p->gil_wait_ns);
+	for (size_t i = 0; i < p->ngil_threads; i++) {
+		const struct lp_gil_thread *g = &p->gil_threads[i];
+
+		fprintf(f, "%s\n   {\"tid\": %u, \"name\": ", i ? "," : "", g->tid);
+		write_thread_name(f, p->thread_names, g->tid);
+		fprintf(f,
+			", \"waits\": %" PRIu64 ", \"wait_ns\": %" PRIu64
+			", \"max_wait_ns\": %" PRIu64 ", \"share\": %.4f, \"hist_log2_ns\": [",
+			g->waits, g->wait_ns, g->max_ns,
+			p->duration_ns ? (double)g->wait_ns / (double)p->duration_ns : 0.0);
+		for (int h = 0; h < LP_HIST_SLOTS; h++)
+			fprintf(f, h ? ", %" PRIu64 : "%" PRIu64, g->hist[h]);
+		fputs("]}", f);
+	}
+	fputs("]},\n", f);
+}
+
+/* -m full: how the hold figures were estimated and what the probes cost. */
+static void write_full(FILE *f, const struct lp_profile *p)
+{
+	const struct lp_full_info *fi = &p->full;
+
+	fputs(" \"full\": ", f);
+	if (!fi->measured) {
+		fputs("null,\n", f);
+		return;
+	}
+	fprintf(f,
+		"{\"capture_pct\": %u, \"duty_cycle\": %.4f, \"estimated_overhead_pct\": %.3f, "
+		"\"probe_cost_ns\": %.0f, \"inlined_call_sites\": %" PRIu64 "},\n",
+		fi->capture_pct, fi->duty_cycle, fi->overhead_pct, fi->probe_cost_ns,
+		fi->inlined_sites);
+}
+
+/* Hold figures are upscaled estimates unless every acquisition was recorded all the time. */
+static bool estimated(const struct lp_profile *p)
+{
+	return p->full.measured && (p->full.capture_pct < 100 || p->full.duty_cycle < 0.9999);
+}
+
+int report_json__write(FILE *f, const struct lp_profile *p)
+{
+	const struct lp_counters *c = &p->counters;
+
+	fprintf(f, "{\"version\": 1, \"lockprof\": \"%s\", \"mode\": ", LOCKPROF_VERSION);
+	json__write_string(f, p->mode);
+	fprintf(f, ",\n \"target\": {\"pid\": %d, \"python\": ", (int)p->pid);
+	json__write_string(f, p->python);
+	fputs(", \"interpreter\": ", f);
+	json__write_string(f, p->interpreter);
+	fprintf(f,
+		"},\n \"start_unix_ns\": %" PRIu64 ", \"duration_ns\": %" PRIu64
+		", \"estimated\": %s, \"min_wait_ns\": %" PRIu64 ", \"short_waits\": %" PRIu64
+		",\n",
+		p->start_unix_ns, p->duration_ns, estimated(p) ? "true" : "false", p->min_wait_ns, (uint64_t)c->short_waits);
+	if (p->interval)
+		fprintf(f, " \"interval\": %u,", p->interval);
+	else
+		fputs(" \"interval\": null,", f);
+	fprintf(f,
+		" \"probe_hits\": %" PRIu64 ", \"threads\": %zu, \"waits\": %" PRIu64
+		", \"wait_ns\": %" PRIu64 ",\n \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64
+		",\n",
+		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns, p->idle_waits,
+		p->idle_wait_ns);
+	write_gil(f, p);
+	write_full(f, p);
+	fprintf(f,
+		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
+		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64
+		", \"stats\": %" PRIu64 ", \"stacks\": %" PRIu64 ", \"unknown_frames\": %" PRIu64
+		"},\n \"locks\": [",
+		(uint64_t)c->lost_events, (uint64_t)c->read_errors, (uint64_t)c->stacks_truncated,
+		(uint64_t)c->thread_not_found, (uint64_t)c->stats_dropped,
+		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
+	for (size_t i = 0; i < p->nlocks; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		write_lock(f, &p->locks[i], p->thread_names, p->full.measured);
+	}
+	fputs("\n ]}\n", f);
+	return ferror(f) ? -EIO : 0;
+}
