@@ -10,7 +10,7 @@ VMLINUX_H ?= vmlinux/$(ARCH)/vmlinux.h
 # Debian's pytest: a python3 earlier in PATH (pyenv) may have none.
 PYTHON ?= /usr/bin/python3
 PYTEST ?= $(PYTHON) -m pytest
-VERSION := 0.1.0
+VERSION := 0.2.0
 # make install: $(DESTDIR)$(PREFIX)/sbin/lockprof and the manual page doc/lockprof.8.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin

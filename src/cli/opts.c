@@ -23,11 +23,19 @@ static const char doc[] =
 	"nothing) and reports which locks its threads waited on, where in the Python\n"
 	"code, how often and how long.\n"
 	"\n"
-	"USAGE: lockprof -p PID [-m MODE] [-d SECONDS] [-i SECONDS]\n"
+	"USAGE: lockprof [profile] -p PID [-m MODE] [-d SECONDS] [-i SECONDS]\n"
 	"                [-f FORMAT [-o FILE]]... [options]\n"
+	"\n"
+	"COMMANDS (one engine, four faces; the first word, profile when omitted):\n"
+	"  profile   profile a process and write reports at the end (and every -i)\n"
+	"  serve     always on, served to Prometheus and pprof scrapers (planned)\n"
+	"  top       a live view of the locks waited on (planned)\n"
+	"  dump      who waits on which lock held by whom, in a stuck process\n"
+	"            (planned)\n"
 	"\n"
 	"EXAMPLES:\n"
 	"  lockprof -p 4242               until Ctrl-C or until the target exits\n"
+	"  lockprof profile -p 4242       the same, the command spelled out\n"
 	"  lockprof -p 4242 -d 10 -H      10 s, with a wait histogram per lock\n"
 	"  lockprof -p 4242 -i 5          a report every 5 s\n"
 	"  lockprof -p 4242 -d 5 -f json -o locks.json\n"
@@ -35,7 +43,7 @@ static const char doc[] =
 	"  lockprof -p 4242 -d 30 -f collapsed | flamegraph.pl --countname=ns\n"
 	"  lockprof -p 4242 -f json -o l.json -f pprof -o l.pb.gz -f text\n"
 	"  lockprof -p 4242 -d 10 -m gil  which threads wait for the GIL, where\n"
-	"  lockprof -p 4242 -d 10 -m full --capture-pct 10   hold times too (3.8-3.13.0)\n"
+	"  lockprof -p 4242 -d 10 -m full --capture-pct 10   hold times too\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0 report written, 1 other error, 2 invalid command line, 3 no such\n"
@@ -198,6 +206,34 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			   on_stdout);
 }
 
+static const char *const face_names[] = {
+	[LP_FACE_PROFILE] = "profile",
+	[LP_FACE_SERVE] = "serve",
+	[LP_FACE_TOP] = "top",
+	[LP_FACE_DUMP] = "dump",
+};
+
+const char *opts__face_name(enum lp_face face)
+{
+	if ((size_t)face < sizeof(face_names) / sizeof(face_names[0]))
+		return face_names[face];
+	return "unknown";
+}
+
+/* The command word at argv[1], if any: it is taken out of argv (argp sees the options only). */
+static enum lp_face take_face(int *argc, char **argv)
+{
+	if (*argc < 2 || argv[1][0] == '-')
+		return LP_FACE_PROFILE;
+	for (size_t i = 0; i < sizeof(face_names) / sizeof(face_names[0]); i++)
+		if (!strcmp(argv[1], face_names[i])) {
+			memmove(&argv[1], &argv[2], (size_t)(*argc - 1) * sizeof(*argv));
+			(*argc)--;
+			return (enum lp_face)i;
+		}
+	return LP_FACE_PROFILE; /* argp calls it an unexpected argument */
+}
+
 const char *opts__mode_name(unsigned int modes)
 {
 	static char name[32];
@@ -338,7 +374,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
-		if (!opts->pid)
+		if (!opts->pid && opts->face != LP_FACE_SERVE)
 			argp_error(state, "missing -p PID");
 		check_outputs(state, ps);
 		break;
@@ -354,6 +390,7 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 	struct parse_state ps = { .opts = opts };
 
 	memset(opts, 0, sizeof(*opts));
+	opts->face = take_face(&argc, argv);
 	opts->modes = LP_MODE_CONTENTION;
 	opts->capture_pct = 1;
 	opts->max_overhead_pct = 5;

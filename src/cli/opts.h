@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "report/report.h"
+#include "report/report_opts.h"
 
 #define LP_MAX_OUTPUTS 4 /* one per format */
 
@@ -24,7 +24,16 @@ enum lp_mode {
 	LP_MODE_FULL = 1 << 2,	     /* hold times of sampled acquisitions (implies contention) */
 };
 
+/* The command: which face of lockprof runs (src/faces/). */
+enum lp_face {
+	LP_FACE_PROFILE, /* `lockprof [profile] -p PID`: a report at the end (default) */
+	LP_FACE_SERVE,	 /* `lockprof serve`: always on, scraped over HTTP (planned) */
+	LP_FACE_TOP,	 /* `lockprof top -p PID`: a live view (planned) */
+	LP_FACE_DUMP,	 /* `lockprof dump -p PID`: who waits on what in a stuck process (planned) */
+};
+
 struct lp_opts {
+	enum lp_face face;
 	pid_t pid;
 	unsigned int modes; /* enum lp_mode bits */
 	double duration_s; /* 0: until Ctrl-C or target exit */
@@ -38,10 +47,14 @@ struct lp_opts {
 	double max_overhead_pct;  /* -m full: bound on the probes' estimated cost (100: none) */
 };
 
+/* "profile", "serve", "top", "dump". */
+const char *opts__face_name(enum lp_face face);
+
 /* "contention", "gil" or "contention,gil". */
 const char *opts__mode_name(unsigned int modes);
 
-/* Parses argv into opts. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */
+/* Parses argv into opts: an optional command word first (profile when there is none), then the
+ * options. Returns 0, or LP_EXIT_USAGE after printing why. --help exits. */
 int opts__parse(int argc, char **argv, struct lp_opts *opts);
 
 #endif

@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* -m full: which builds it covers, the calibration of one probe hit's cost, and the full-mode
- * probes (libc sem_trywait and sem_post entries) attached and detached by the duty-cycle
- * controller so their estimated cost stays under --max-overhead. The contention probes are
- * attached by probes.c and are never touched here. */
+/* -m full: its probes (full_sites.h) attached and detached by the duty-cycle controller so that
+ * their estimated cost (calibrate.h) stays under --max-overhead, and the figures by which each
+ * report upscales its sampled holds. The contention probes are attached by probes.c and are never
+ * touched here. */
 #ifndef LOCKPROF_SRC_FULLMODE_H
 #define LOCKPROF_SRC_FULLMODE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "probes/dutycycle.h"
 #include "cli/opts.h"
-#include "profile/profile.h"
+#include "probes/dutycycle.h"
+#include "probes/full_sites.h"
 #include "probes/links.h"
-#include "target/pyoffsets.h"
-#include "target/pyversion.h"
+#include "profile/profile.h"
+#include "target/interp.h"
 #include "target/target.h"
 
 struct lockprof_bpf;
@@ -22,14 +22,7 @@ struct lockprof_bpf;
 struct lp_fullmode {
 	struct lockprof_bpf *skel;
 	const struct lp_target *target;
-	uint64_t trywait_offset, post_offset; /* in the target's libc */
-	/* Where Lock is a PyMutex (3.13.1+): its acquire and release functions, and 3.14 RLock's
-	 * (0: none), as offsets in the interpreter's file. */
-	bool pymutex;
-	uint64_t lock_acquire_offset, lock_release_offset;
-	uint64_t rlock_acquire_offset, rlock_release_offset;
-	uint64_t rlock_release_save_offset, rlock_acquire_restore_offset;
-	uint64_t inlined_sites; /* lockmethods__count_code_refs over those functions */
+	struct lp_full_sites sites;
 	struct lp_duty_mark span; /* where the current report's span began (-i: each interval) */
 	struct lp_links links;
 	struct lp_links calibration; /* the calibration probe, until the first detach */
@@ -41,23 +34,11 @@ struct lp_fullmode {
 	uint64_t attach_failures;
 };
 
-/* Whether -m full covers this build's threading.Lock: a glibc sem_t from 3.8 to 3.13.0, a PyMutex
- * from 3.13.1 (found through the type's method table: 3.13 and 3.14 layouts). Prints one line
- * and returns LP_EXIT_UNSUPPORTED when not covered, else 0. */
-int fullmode__check_version(pid_t pid, const struct lp_pyversion *v, const char *version_str);
-
-/* Before the BPF object is loaded: the text range and the capture rate. */
-void fullmode__configure(struct lockprof_bpf *skel, const struct lp_target *t,
-			 const struct lp_opts *opts);
-
-/* After loading: finds sem_trywait and sem_post in the target's libc and, where Lock is a
- * PyMutex, Lock's and RLock's methods in the interpreter (o and runtime_addr: its layout and
- * _PyRuntime), then calibrates the cost of a probe hit on this kernel. 0 or an LP_EXIT_* code
- * after printing why. */
+/* After the BPF object is loaded: finds the probe sites (full_sites.h) for the build info
+ * describes and calibrates the cost of a probe hit. 0 or an LP_EXIT_* code after printing why. */
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
-		      const struct lp_target *t, const struct lp_opts *opts,
-		      const struct lp_pyversion *v, const struct lp_pyoffsets *o,
-		      uint64_t runtime_addr);
+		      const struct lp_target *t, const struct lp_interp *info,
+		      const struct lp_opts *opts);
 
 /* Starts the duty cycle (attaches the probes for the first period). */
 int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);
@@ -76,8 +57,5 @@ void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info
 
 /* Idempotent cleanup. */
 void fullmode__detach(struct lp_fullmode *fm);
-
-/* The calibration's probe target inside lockprof itself; exported so .symtab names it. */
-int lp_calibration_target(int x);
 
 #endif

@@ -100,11 +100,6 @@ static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog pr
 	return NULL;
 }
 
-static int exit_code_for(int err)
-{
-	return err == -EPERM || err == -EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_KERNEL;
-}
-
 /* The functions of one module that one program probes, entry or return: one attach call, so one
  * uprobe_multi link where the kernel has them. */
 struct probe_group {
@@ -206,7 +201,7 @@ static int attach_group(struct lp_probes *pr, struct lockprof_bpf *skel, const s
 			 i ? "," : "", g->symbols[i]);
 	lp_err("failed to attach %s to %s:%s: %s", g->retprobe ? "uretprobe" : "uprobe", mod->path,
 	       symbols, strerror(-err));
-	return exit_code_for(err);
+	return lp_exit_for_errno(err, LP_EXIT_KERNEL);
 }
 
 /* Releases of contended semaphores: every futex syscall enters this program, which keeps only the
@@ -220,7 +215,7 @@ static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
 		int err = -errno;
 
 		lp_err("failed to attach the raw tracepoint sys_enter: %s", strerror(-err));
-		return exit_code_for(err);
+		return lp_exit_for_errno(err, LP_EXIT_KERNEL);
 	}
 	if (links__add_bpf(&pr->links, link)) {
 		lp_err("internal error: too many links");
@@ -248,19 +243,11 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 		    (spec->sem_locks_only && !pyversion__lock_is_semaphore(v)))
 			continue;
 		if (!elfs[spec->module]) {
-			int fd = target__open_module(t, mod);
-
-			if (fd < 0) {
-				lp_err("pid %d: cannot open %s: %s", t->pid, mod->path,
-				       strerror(-fd));
-				err = LP_EXIT_ERROR;
-				break;
-			}
-			elfs[spec->module] = elf_file__open_fd(fd);
-			if (!elfs[spec->module]) {
-				close(fd);
-				lp_err("pid %d: cannot read ELF symbols of %s", t->pid, mod->path);
-				err = LP_EXIT_ERROR;
+			err = target__open_module_elf(t, mod, &elfs[spec->module]);
+			if (err) {
+				lp_err("pid %d: cannot read the ELF symbols of %s: %s", t->pid,
+				       mod->path, strerror(-err));
+				err = lp_exit_for_errno(err, LP_EXIT_ERROR);
 				break;
 			}
 		}

@@ -11,20 +11,9 @@
 #include <sys/types.h>
 
 #include "lockprof/abi.h"
+#include "profile/kinds.h"
 #include "profile/stacktab.h"
 #include "collect/threadnames.h"
-
-enum lp_role {
-	LP_ROLE_WAITER, /* stacks that waited for the lock */
-	LP_ROLE_HOLDER, /* stacks whose release ended those waits, charged with them */
-	LP_ROLE_HOLD,	/* -m full: acquiring stacks, charged with the hold times (wait_ns) */
-};
-
-enum lp_category {
-	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
-	LP_CATEGORY_IDLE,	/* threads waited for a signal: Condition/Event/queue waits, joins */
-	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
-};
 
 /* One thread's waits for the GIL. */
 struct lp_gil_thread {
@@ -123,11 +112,6 @@ void profile__link(struct lp_profile *p);
  * and sorts. */
 void profile__finish(struct lp_profile *p);
 
-/* "waiter", "holder": the role's name in reports and on the command line. */
-const char *profile__role_name(enum lp_role role);
-
-/* The role with this name. 0, or -ENOENT when this build has no such role. */
-int profile__role_from_name(const char *name, enum lp_role *role);
 
 /* The leaf frame of a lock's top waiting stack (else, -m full, acquiring stack), or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
@@ -135,6 +119,5 @@ const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
 /* The lock's top stack of a role, or NULL. */
 const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role);
 
-const char *profile__category_name(enum lp_category c);
 
 #endif

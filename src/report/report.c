@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Choosing a renderer by format, and what the renderers share. */
+/* Choosing a renderer by format, and the formats' names. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
+#include "report/render.h"
 #include "report/report.h"
 
 static const char *const format_names[] = {
@@ -48,17 +49,4 @@ int report__write(FILE *f, enum lp_format fmt, const struct lp_profile *p,
 		return report_pprof__write(f, p, o);
 	}
 	return -EINVAL;
-}
-
-bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o)
-{
-	return lock->category != LP_CATEGORY_IDLE || o->show_idle;
-}
-
-const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len)
-{
-	if (lock->name[0])
-		return lock->name;
-	snprintf(buf, len, "0x%" PRIx64, lock->id);
-	return buf;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "report/render.h"
 
 struct line {
 	char *text; /* without the weight */

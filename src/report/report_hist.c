@@ -3,7 +3,7 @@
  * power-of-two bucket with its range, its count and a bar scaled to the largest bucket. */
 #include <string.h>
 
-#include "report/report.h"
+#include "report/render.h"
 #include "util/units.h"
 
 #define BAR_WIDTH 40

@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "report/protobuf.h"
-#include "report/report.h"
+#include "report/render.h"
 #include "util/u64map.h"
 
 /* profile.proto field numbers */

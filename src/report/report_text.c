@@ -8,27 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "report/report.h"
+#include "report/render.h"
 #include "util/units.h"
 
 #define TOP_LOCKS_WITH_STACKS 3
 #define MAX_LOCK_COLUMN 60
-
-const char *report__short_path(const char *file)
-{
-	const char *p = strstr(file, "/site-packages/"), *slash;
-	int slashes = 0;
-
-	if (p)
-		return p + strlen("/site-packages/");
-	p = strstr(file, "/lib/python3.");
-	if (p && (slash = strchr(p + strlen("/lib/python3."), '/')))
-		return slash + 1;
-	for (p = file + strlen(file); p > file; p--)
-		if (p[-1] == '/' && ++slashes == 2)
-			return p;
-	return file;
-}
 
 /* "app/db.py:42 self._pool_lock": where the lock was created (else where it was waited for) and
  * what the code calls it. */

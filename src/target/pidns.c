@@ -91,7 +91,7 @@ int pidns__resolve(pid_t pid, struct lp_pidns *ns)
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
 	if (stat(path, &target)) {
 		lp_err("pid %d: cannot stat %s: %s", pid, path, strerror(errno));
-		return errno == EACCES || errno == EPERM ? LP_EXIT_PRIVILEGE : LP_EXIT_NO_PROCESS;
+		return lp_exit_for_errno(errno, LP_EXIT_NO_PROCESS);
 	}
 	ns->tgid = innermost_pid(pid);
 	if (!ns->tgid) {

@@ -59,7 +59,7 @@ static bool uprobes_need_admin(void)
 		close(fd);
 		return false;
 	}
-	return errno == EACCES || errno == EPERM;
+	return lp_errno_is_denied(errno);
 }
 
 /*
@@ -77,14 +77,14 @@ static bool can_read_memory(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return errno != EACCES && errno != EPERM;
+		return !lp_errno_is_denied(errno);
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%" SCNx64 "-%*x %7s", &start, perms) == 2 && perms[0] == 'r')
 			break;
 		start = 0;
 	}
 	/* Reading maps itself is refused without the right to ptrace-read the process. */
-	if (ferror(f) && (errno == EACCES || errno == EPERM)) {
+	if (ferror(f) && (lp_errno_is_denied(errno))) {
 		fclose(f);
 		return false;
 	}

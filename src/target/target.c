@@ -135,7 +135,7 @@ static int pin_module(struct lp_target *t, struct lp_module *m)
 		       "root (CAP_SYS_ADMIN) to open the mapped file itself", t->pid, m->path);
 		return LP_EXIT_ERROR;
 	}
-	if (fd == -EACCES || fd == -EPERM) {
+	if (lp_errno_is_denied(fd)) {
 		lp_err("missing capability CAP_DAC_READ_SEARCH (or CAP_SYS_ADMIN) to open %s of pid "
 		       "%d: run as root, e.g. sudo lockprof -p %d", m->path, t->pid, t->pid);
 		return LP_EXIT_PRIVILEGE;
@@ -155,15 +155,9 @@ static bool module_has_interpreter(const struct lp_target *t, const struct lp_mo
 	struct elf_symbol sym;
 	struct elf_file *ef;
 	bool found;
-	int fd = target__open_module(t, m);
 
-	if (fd < 0)
+	if (target__open_module_elf(t, m, &ef))
 		return false;
-	ef = elf_file__open_fd(fd);
-	if (!ef) {
-		close(fd);
-		return false;
-	}
 	found = !elf_file__find_symbol(ef, "_PyRuntime", &sym) ||
 		!elf_file__find_symbol(ef, "Py_GetVersion", &sym);
 	elf_file__close(ef);
@@ -209,7 +203,7 @@ int target__discover(pid_t pid, struct lp_target *t)
 			lp_err("pid %d: no such process", pid);
 			return LP_EXIT_NO_PROCESS;
 		}
-		if (errno == EACCES || errno == EPERM) {
+		if (lp_errno_is_denied(errno)) {
 			lp_err("pid %d: cannot read /proc/%d/exe: %s (run as root, or with "
 			       "CAP_SYS_PTRACE)", pid, pid, strerror(errno));
 			return LP_EXIT_PRIVILEGE;
@@ -232,7 +226,7 @@ int target__discover(pid_t pid, struct lp_target *t)
 	f = fopen(path, "re");
 	if (!f) {
 		lp_err("pid %d: cannot open %s: %s", pid, path, strerror(errno));
-		return errno == EACCES ? LP_EXIT_PRIVILEGE : LP_EXIT_NO_PROCESS;
+		return lp_exit_for_errno(errno, LP_EXIT_NO_PROCESS);
 	}
 	while (fgets(line, sizeof(line), f)) {
 		uint64_t start, end, offset, ino;
@@ -298,6 +292,21 @@ int target__open_module(const struct lp_target *t, const struct lp_module *m)
 	/* A new open file description: the caller owns it and its offset. */
 	fd = open(m->open_path, O_RDONLY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+int target__open_module_elf(const struct lp_target *t, const struct lp_module *m,
+			    struct elf_file **ef)
+{
+	int fd = target__open_module(t, m);
+
+	if (fd < 0)
+		return fd;
+	*ef = elf_file__open_fd(fd);
+	if (!*ef) {
+		close(fd);
+		return -ENOEXEC;
+	}
+	return 0;
 }
 
 int target__open_file(const struct lp_target *t, const char *path)

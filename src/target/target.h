@@ -11,6 +11,8 @@
 
 #include "target/pidns.h"
 
+struct elf_file;
+
 struct lp_module {
 	char path[PATH_MAX];	  /* as /proc/PID/maps names it */
 	char open_path[PATH_MAX]; /* /proc/self/fd/N of fd: what uprobes attach through */
@@ -54,6 +56,11 @@ int target__open_file(const struct lp_target *t, const char *path);
 /* Opens a mapped module: the exact file the target maps (even if replaced since), else the file
  * at its path inside the target's root, as target__open_file does. Returns an fd or -errno. */
 int target__open_module(const struct lp_target *t, const struct lp_module *m);
+
+/* Opens a mapped module (as target__open_module does) and its ELF image: *ef owns the fd.
+ * Returns 0, or -errno (-ENOEXEC: not a readable ELF file) with nothing left open. */
+int target__open_module_elf(const struct lp_target *t, const struct lp_module *m,
+			    struct elf_file **ef);
 
 /* path (a /proc/PID/maps name) inside the target's root, given root as readlink(/proc/PID/root)
  * names it: a chrooted target's maps names start with its root. Returns a pointer into path. */

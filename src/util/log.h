@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Diagnostics to stderr, every line prefixed "lockprof: ", and the exit codes lockprof uses. */
+/* Diagnostics to stderr, every line prefixed "lockprof: " (exit codes: util/exitcode.h). */
 #ifndef LOCKPROF_SRC_LOG_H
 #define LOCKPROF_SRC_LOG_H
 
@@ -7,18 +7,7 @@
 
 #include <bpf/libbpf.h>
 
-/* Exit codes: one per kind of failure, listed in --help and the README. */
-enum lp_exit {
-	LP_EXIT_OK = 0,
-	LP_EXIT_ERROR = 1,	 /* anything not listed below */
-	LP_EXIT_USAGE = 2,	 /* invalid command line */
-	LP_EXIT_NO_PROCESS = 3,	 /* no such process */
-	LP_EXIT_NOT_PYTHON = 4,	 /* the process runs no CPython we can find */
-	LP_EXIT_UNSUPPORTED = 5, /* a CPython version lockprof does not support */
-	LP_EXIT_PRIVILEGE = 6,	 /* missing capability or permission */
-	LP_EXIT_KERNEL = 7,	 /* the kernel lacks BTF/BPF/uprobes, or loading/attaching failed */
-	LP_EXIT_OUTPUT = 8,	 /* the output file cannot be written */
-};
+#include "util/exitcode.h"
 
 extern int lp_verbose;
 

@@ -2,6 +2,7 @@
 /* Command-line parsing: formats paired with files, the output options, and usage errors (argp
  * exits on those, so each runs in a child whose exit status is checked). Also the thread name
  * cache, which reads /proc like lockprof does. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -181,8 +182,44 @@ static void test_threadnames(void)
 	threadnames__free(t);
 }
 
+/* The command word: optional, first, profile by default; the others reserved. */
+static void test_faces(void)
+{
+	struct lp_opts o;
+
+	CHECK_EQ_INT(parse(&o, ARGS("-d", "1")), 0, "no command");
+	CHECK_EQ_INT(o.face, LP_FACE_PROFILE, "no command is profile");
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "profile", "-p", "7", NULL }), 0, "profile");
+	CHECK(o.face == LP_FACE_PROFILE && o.pid == 7, "profile -p 7");
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "top", "-p", "8", NULL }), 0, "top");
+	CHECK(o.face == LP_FACE_TOP && o.pid == 8, "top -p 8");
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "dump", "-p", "9", NULL }), 0, "dump");
+	CHECK_EQ_INT(o.face, LP_FACE_DUMP, "dump");
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "serve", NULL }), 0, "serve needs no -p");
+	CHECK_EQ_INT(o.face, LP_FACE_SERVE, "serve");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "dump", NULL }), LP_EXIT_USAGE,
+		     "dump without -p");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "record", "-p", "1", NULL }),
+		     LP_EXIT_USAGE, "unknown command");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "-p", "1", "top", NULL }), LP_EXIT_USAGE,
+		     "a command after the options");
+	CHECK_EQ_STR(opts__face_name(LP_FACE_TOP), "top", "face name");
+}
+
+/* One errno -> exit code rule for every stage. */
+static void test_exit_codes(void)
+{
+	CHECK_EQ_INT(lp_exit_for_errno(-EPERM, LP_EXIT_KERNEL), LP_EXIT_PRIVILEGE, "-EPERM");
+	CHECK_EQ_INT(lp_exit_for_errno(EACCES, LP_EXIT_ERROR), LP_EXIT_PRIVILEGE, "EACCES");
+	CHECK_EQ_INT(lp_exit_for_errno(-ESRCH, LP_EXIT_ERROR), LP_EXIT_NO_PROCESS, "-ESRCH");
+	CHECK_EQ_INT(lp_exit_for_errno(-ENOENT, LP_EXIT_KERNEL), LP_EXIT_KERNEL, "otherwise");
+	CHECK(lp_errno_is_denied(-EACCES) && !lp_errno_is_denied(-ENOENT), "denied");
+}
+
 int main(void)
 {
+	test_faces();
+	test_exit_codes();
 	test_outputs();
 	test_report_options();
 	test_usage_errors();

@@ -4,6 +4,7 @@
 
 #include "testing.h"
 #include "profile/lockname.h"
+#include "report/render.h"
 #include "report/report.h"
 #include "util/units.h"
 

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The stages in order (see engine.h). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "engine/engine.h"
+#include "probes/bpfobj.h"
+#include "target/privilege.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include "lockprof/abi.h" /* the skeleton names its types */
+#include "lockprof.skel.h"
+
+#define THREAD_SCAN_NS 1000000000ULL
+
+int engine__discover(struct lp_engine *e, const struct lp_opts *opts)
+{
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->opts = opts;
+	e->pidfd = -1;
+	e->target.interp.fd = e->target.libc.fd = -1;
+	e->target.root_fd = e->target.cwd_fd = -1;
+	/* The target and our rights first: a missing capability is named before anything runs. */
+	err = target__check_alive(opts->pid);
+	if (!err)
+		err = privilege__check(opts->pid);
+	if (!err)
+		err = target__discover(opts->pid, &e->target);
+	if (!err)
+		err = interp__inspect(&e->target, &e->interp);
+	if (!err)
+		err = interp__check_modes(&e->target, &e->interp, opts->modes);
+	return err;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct lp_collector *c = ctx;
+	const struct lp_event_header *hdr = data;
+
+	if (size < sizeof(*hdr))
+		return 0;
+	if (hdr->type == LP_EVENT_STACK && size >= sizeof(struct lp_stack_event))
+		collector__add_stack(c, &((const struct lp_stack_event *)data)->stack);
+	return 0;
+}
+
+int engine__load(struct lp_engine *e)
+{
+	uint64_t gil = gil__address(e->opts->pid, &e->interp);
+	int err;
+
+	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil);
+	if (err)
+		return err;
+	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0);
+	e->symbolizer = symbolizer__new(e->opts->pid, &e->interp.offsets);
+	if (e->symbolizer)
+		e->collector = collector__new(e->opts, &e->target, e->interp.version_str,
+					      e->symbolizer);
+	if (e->collector)
+		e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event,
+					     e->collector, NULL);
+	if (!e->events) {
+		lp_err("failed to set up the symbolizer, the collector and the event ring buffer: "
+		       "%s", strerror(errno));
+		return LP_EXIT_ERROR;
+	}
+	return 0;
+}
+
+int engine__attach(struct lp_engine *e, uint64_t now_ns)
+{
+	bool full = e->opts->modes & LP_MODE_FULL;
+	int err = 0;
+
+	if (full)
+		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts);
+	if (!err)
+		err = probes__attach(&e->probes, e->skel, &e->target, &e->interp.version,
+				     e->opts->modes);
+	if (!err && full)
+		err = fullmode__start(&e->full, now_ns);
+	if (err)
+		return err;
+	e->pidfd = (int)syscall(SYS_pidfd_open, e->opts->pid, 0);
+	gil_switches__sample(&e->gil);
+	collector__start(e->collector, now_ns);
+	e->next_thread_scan_ns = now_ns;
+	return 0;
+}
+
+static bool target_gone(const struct lp_engine *e)
+{
+	struct pollfd pfd = { .fd = e->pidfd, .events = POLLIN };
+
+	if (e->pidfd >= 0)
+		return poll(&pfd, 1, 0) > 0;
+	return !target__alive(e->opts->pid);
+}
+
+int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
+{
+	int err;
+
+	if (e->opts->modes & LP_MODE_FULL)
+		timeout_ms = fullmode__tick(&e->full, clock__monotonic_ns(), timeout_ms);
+	err = ring_buffer__poll(e->events, timeout_ms);
+	*now_ns = clock__monotonic_ns();
+	gil_switches__sample(&e->gil);
+	if (err < 0 && err != -EINTR) {
+		lp_warn("ring buffer poll failed: %s", strerror(-err));
+		return LP_EXIT_ERROR;
+	}
+	if (target_gone(e)) {
+		e->target_exited = true;
+		return 0;
+	}
+	/* Threads may exit before the report: name them while they live. */
+	if (*now_ns >= e->next_thread_scan_ns) {
+		collector__scan_threads(e->collector);
+		e->next_thread_scan_ns = *now_ns + THREAD_SCAN_NS;
+	}
+	return 0;
+}
+
+int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_profile *p)
+{
+	bool gil = e->opts->modes & LP_MODE_GIL;
+	struct lp_full_info interval_full = {};
+	struct lp_collect_input in = {
+		.stats_fd = bpf_map__fd(e->skel->maps.stats),
+		.counters = &e->skel->bss->counters,
+		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
+		.gil_key = e->skel->rodata->gil_cfg.gil_key,
+		.gil_handoffs = gil_switches__take(&e->gil),
+	};
+
+	if ((e->opts->modes & LP_MODE_FULL) && last) {
+		in.full = &e->full_info;
+	} else if (e->opts->modes & LP_MODE_FULL) {
+		fullmode__interval(&e->full, now_ns, &interval_full);
+		in.full = &interval_full;
+	}
+	return collector__build(e->collector, now_ns, &in, p);
+}
+
+void engine__detach(struct lp_engine *e, uint64_t now_ns)
+{
+	if ((e->opts->modes & LP_MODE_FULL) && e->full.skel && !e->full_info.measured)
+		fullmode__stop(&e->full, now_ns, &e->full_info);
+	/* The breakpoints go first: the target runs at full speed while the report is built. */
+	probes__detach(&e->probes);
+	if (e->events)
+		ring_buffer__consume(e->events);
+}
+
+void engine__close(struct lp_engine *e)
+{
+	fullmode__detach(&e->full);
+	probes__detach(&e->probes);
+	ring_buffer__free(e->events);
+	bpfobj__destroy(e->skel);
+	collector__free(e->collector);
+	symbolizer__free(e->symbolizer);
+	if (e->pidfd >= 0)
+		close(e->pidfd);
+	memset(e, 0, sizeof(*e));
+	e->pidfd = -1;
+}

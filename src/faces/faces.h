@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The faces: drivers over the one engine (engine/engine.h), one per command. Each takes the
+ * parsed command line and returns lockprof's exit code. */
+#ifndef LOCKPROF_SRC_FACES_H
+#define LOCKPROF_SRC_FACES_H
+
+#include "cli/opts.h"
+
+/* `lockprof [profile] -p PID`: profile until -d, a signal or the target's exit, then write the
+ * reports (with -i, also at the end of every interval). */
+int face_profile__run(const struct lp_opts *opts);
+
+/* The faces the command line knows but this build does not have yet: says so. */
+int face_planned__run(const struct lp_opts *opts);
+
+#endif

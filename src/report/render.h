@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Inside the report layer: one entry point per renderer (report_FORMAT.c), which report.c picks
+ * by format, and what the renderers share (render_common.c). Each renderer writes the whole
+ * report to f; 0 or -errno. */
+#ifndef LOCKPROF_SRC_RENDER_H
+#define LOCKPROF_SRC_RENDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "profile/profile.h"
+#include "report/report_opts.h"
+
+int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
+int report_json__write(FILE *f, const struct lp_profile *p);
+int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
+int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
+
+/* Prints a log2 histogram of waits in libbpf-tools' print_log2_hist layout (range, count, bar of
+ * stars), from the first to the last non-empty bucket, each line prefixed by indent. */
+void report_hist__write(FILE *f, const uint64_t hist[LP_HIST_SLOTS], const char *indent);
+
+/* Writes s as a JSON string with quotes: escapes controls, quotes and backslashes, and replaces
+ * bytes that are not valid UTF-8 with U+FFFD so the output always parses. */
+void json__write_string(FILE *f, const char *s);
+
+/* A shorter form of a Python file name for tables: drops the interpreter's lib/pythonX.Y/ and
+ * site-packages/ prefixes, else keeps the last two path components. */
+const char *report__short_path(const char *file);
+
+/* Whether the stack-based formats (collapsed, pprof) carry the lock's waits: contention and GIL
+ * waits always, idle waits only with show_idle. */
+bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o);
+
+/* What the reports call a lock: its name, else its address as "0x...". */
+const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* What the renderers share: how a lock and a file are called, which locks the stack formats
+ * carry, JSON strings. */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "report/render.h"
+
+bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o)
+{
+	return lock->category != LP_CATEGORY_IDLE || o->show_idle;
+}
+
+const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len)
+{
+	if (lock->name[0])
+		return lock->name;
+	snprintf(buf, len, "0x%" PRIx64, lock->id);
+	return buf;
+}
+
+const char *report__short_path(const char *file)
+{
+	const char *p = strstr(file, "/site-packages/"), *slash;
+	int slashes = 0;
+
+	if (p)
+		return p + strlen("/site-packages/");
+	p = strstr(file, "/lib/python3.");
+	if (p && (slash = strchr(p + strlen("/lib/python3."), '/')))
+		return slash + 1;
+	for (p = file + strlen(file); p > file; p--)
+		if (p[-1] == '/' && ++slashes == 2)
+			return p;
+	return file;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_seq_len(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates and values past U+10FFFF are invalid */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void json__write_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+	fputc('"', f);
+	while (*s) {
+		size_t n;
+
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*s < 0x20) {
+				fprintf(f, "\\u%04x", *s);
+				break;
+			}
+			n = utf8_seq_len(s);
+			if (!n) {
+				fputs("\\ufffd", f);
+				break;
+			}
+			fwrite(s, 1, n, f);
+			s += n;
+			continue;
+		}
+		s++;
+	}
+	fputc('"', f);
+}
