@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Loss and error counters shared by all programs; user space reads them from .bss. */
+/* count_event(): the one way programs bump a counter (of .bss `counters`, or full_probe_hits). */
 #ifndef LOCKPROF_COUNTERS_BPF_H
 #define LOCKPROF_COUNTERS_BPF_H
 
-struct lp_counters counters = {};
+#include "globals.bpf.h"
 
+/* Atomic: programs on several CPUs count into the same .bss word. */
 static __always_inline void count_event(__u64 *counter)
 {
 	__sync_fetch_and_add(counter, 1);

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* GIL waits: take_gil() waits on the GIL's condition variable in a loop of timed waits (5 ms each
- * by default), after drop_gil() may have waited for the other thread to take it; consecutive
- * waits of one thread are one GIL wait, ended when the thread stops waiting for longer than
- * gil_cfg.gap_ns (it got the GIL and ran). */
+/* -m gil: turns the condition waits of the GIL's handover into per-thread GIL waits. take_gil()
+ * waits on the GIL's condition variable in a loop of timed waits (5 ms each by default), after
+ * drop_gil() may have waited for the other thread to take it; consecutive waits of one thread are
+ * one GIL wait, ended when the thread stops waiting for longer than gil_cfg.gap_ns (it got the GIL
+ * and ran). */
 #ifndef LOCKPROF_GIL_BPF_H
 #define LOCKPROF_GIL_BPF_H
 
+#include "globals.bpf.h"
 #include "lockstats.bpf.h"
-
-extern const volatile struct lp_gil_config gil_cfg;
 
 /* key: kernel tid.  value: that thread's GIL wait in progress (user space closes the last one) */
 struct {

@@ -1,27 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* -m full: hold times. Of 3.8-3.13 sem_t locks (threading.Lock, RLock, C-internal PyThread
- * locks): every acquire tries glibc sem_trywait first and every release calls sem_post, so two
- * entry-only uprobes see both ends. Of 3.13.1+ PyMutex Locks (and 3.14 RLocks, a recursive
- * PyMutex): entry-only uprobes on the C functions of their acquire and release methods. A lock
- * held since a recorded acquisition has an entry in `holds`, closed by its release whichever
- * thread makes it. Uncontended acquisitions are sampled per CPU (full_cfg.capture_pct);
- * acquisitions that blocked are always recorded (when the wait ends). */
+/* -m full: measures how long locks are held, from acquisition to release. Of 3.8-3.13 sem_t locks
+ * (threading.Lock, RLock, C-internal PyThread locks): every acquire tries glibc sem_trywait first
+ * and every release calls sem_post, so two entry-only uprobes see both ends. Of 3.13.1+ PyMutex
+ * Locks (and 3.14 RLocks, a recursive PyMutex): entry-only uprobes on the C functions of their
+ * acquire and release methods. A lock held since a recorded acquisition has an entry in `holds`,
+ * closed by its release whichever thread makes it. Uncontended acquisitions are sampled per CPU
+ * (full_cfg.capture_pct); acquisitions that blocked are always recorded (when the wait ends). */
 #ifndef LOCKPROF_HOLD_BPF_H
 #define LOCKPROF_HOLD_BPF_H
 
+#include "globals.bpf.h"
 #include "lockstats.bpf.h"
+#include "pyframes.bpf.h"
 
-extern const volatile struct lp_full_config full_cfg;
-
-/* Written by user space through the mmapped .bss: full_on is 1 while the two full-mode probes
- * are attached (duty cycle), full_epoch grows at each attach. full_probe_hits counts their runs,
- * from which user space estimates the overhead they cost the target. */
-__u32 full_on = 0;
-__u32 full_epoch = 0;
-__u64 full_probe_hits = 0;
-
-/* key: lock (sem_t*).  value: the recorded acquisition it is held since. LRU: a lock freed while
- * held, or a release we missed, must not fill the map. */
+/* key: lock (sem_t* or PyMutex*).  value: the recorded acquisition it is held since. LRU: a lock
+ * freed while held, or a release we missed, must not fill the map. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lockprof's BPF programs: thin uprobe handlers; the logic lives in the *.bpf.h helpers. */
+/* The BPF object's programs (its one translation unit): thin uprobe, uretprobe and raw tracepoint
+ * handlers that keep the target's threads and call the *.bpf.h helpers, where the logic lives. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -7,20 +8,16 @@
 
 #include "lockprof/abi.h"
 
-#define EEXIST 17
-#define STACK_SEM_WINDOW (1 << 20)
-
-const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
-const volatile struct lp_py_offsets py = {};
-const volatile struct lp_gil_config gil_cfg = {};
-const volatile struct lp_full_config full_cfg = {};
-
+#include "globals.bpf.h"
+#include "maps.bpf.h"
 #include "target.bpf.h"
 #include "counters.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockstats.bpf.h"
 #include "gil.bpf.h"
 #include "hold.bpf.h"
+
+#define STACK_SEM_WINDOW (1 << 20)
 
 /* Entry of glibc sem_wait/sem_clockwait/sem_timedwait. 3.8-3.13 Lock and RLock block here only
  * after the non-blocking try failed, so an uncontended acquire never gets here. */
@@ -48,24 +45,33 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 	return 0;
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(sem_wait_exit, long ret)
+/* Return of a blocking call of `source` (sem_wait_exit, park_wait_exit): ends the thread's wait,
+ * and with -m full a wait that ended with the lock opens its hold. */
+static __always_inline void wait_exit(__u32 source, bool acquired)
 {
 	__u64 lock = 0, stack_id = 0;
 	struct lp_inflight *w;
 	__u32 tid;
 
 	if (!current_is_target(&tid))
-		return 0;
+		return;
 	count_event(&counters.probe_hits);
 	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
 	if (full_cfg.enabled) {
 		w = bpf_map_lookup_elem(&inflight, &tid);
-		if (w && w->source == LP_WAIT_SEM)
+		if (w && w->source == source)
 			lock = w->lock;
 	}
-	if (end_wait(tid, LP_WAIT_SEM, (int)ret == 0, &stack_id) && lock && (int)ret == 0)
+	if (end_wait(tid, source, acquired, &stack_id) && lock && acquired)
 		hold_contended_acquire(tid, lock, stack_id);
+}
+
+/* sem_wait/sem_clockwait/sem_timedwait return 0 with the semaphore, -1 (errno ETIMEDOUT or
+ * EINTR) without. */
+SEC("uretprobe")
+int BPF_KRETPROBE(sem_wait_exit, long ret)
+{
+	wait_exit(LP_WAIT_SEM, (int)ret == 0);
 	return 0;
 }
 
@@ -171,25 +177,12 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 	return 0;
 }
 
+/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. Woken, the thread takes the lock (or, rarely,
+ * finds it taken again and parks anew, which replaces this hold). */
 SEC("uretprobe")
 int BPF_KRETPROBE(park_wait_exit, long ret)
 {
-	__u64 lock = 0, stack_id = 0;
-	struct lp_inflight *w;
-	__u32 tid;
-
-	if (!current_is_target(&tid))
-		return 0;
-	count_event(&counters.probe_hits);
-	if (full_cfg.enabled) {
-		w = bpf_map_lookup_elem(&inflight, &tid);
-		if (w && w->source == LP_WAIT_PARK)
-			lock = w->lock;
-	}
-	/* Py_PARK_OK is 0; TIMEOUT and INTR are negative. Woken, the thread takes the lock (or,
-	 * rarely, finds it taken again and parks anew, which replaces this hold). */
-	if (end_wait(tid, LP_WAIT_PARK, (int)ret == 0, &stack_id) && lock && (int)ret == 0)
-		hold_contended_acquire(tid, lock, stack_id);
+	wait_exit(LP_WAIT_PARK, (int)ret == 0);
 	return 0;
 }
 
@@ -317,5 +310,3 @@ int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
 	gil_wait_exit(tid);
 	return 0;
 }
-
-char LICENSE[] SEC("license") = "GPL";

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Wait tracking: the per-thread in-flight state between a blocking call's entry and return, the
- * per-CPU aggregation of finished waits, and the one-time announcement of new stacks. */
+/* Wait accounting: turns a blocking call's entry and return into per-CPU lock statistics (the
+ * per-thread in-flight wait, holder blame, creation stacks) and announces each new stack once on
+ * the ring buffer. */
 #ifndef LOCKPROF_LOCKSTATS_BPF_H
 #define LOCKPROF_LOCKSTATS_BPF_H
 
+#include "globals.bpf.h"
 #include "counters.bpf.h"
+#include "maps.bpf.h"
 #include "pyframes.bpf.h"
 #include "lockprof/hist.h"
 
@@ -114,16 +117,10 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 			count_event(&counters.short_waits);
 		return;
 	}
-	v = bpf_map_lookup_elem(&stats, key);
+	v = bpf_map_lookup_or_try_init(&stats, key, &zero_value);
 	if (!v) {
-		if (bpf_map_update_elem(&stats, key, &zero_value, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&stats, key)) {
-			count_event(&counters.stats_dropped);
-			return;
-		}
-		v = bpf_map_lookup_elem(&stats, key);
-		if (!v)
-			return;
+		count_event(&counters.stats_dropped);
+		return;
 	}
 	/* Per-CPU value and uprobe handlers do not nest on one CPU: plain adds are safe. */
 	v->count++;
@@ -142,6 +139,9 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 	}
 }
 
+/* Not bpf_map_lookup_or_try_init(): a missing entry is created with the count itself, in the one
+ * update, and a lookup more on the first wait on each lock (every Condition.wait waits on a new
+ * lock) is what that saves. */
 static __always_inline void add_waiter(__u64 lock, __s64 delta)
 {
 	__u64 one = 1, *n = bpf_map_lookup_elem(&lock_waiters, &lock);

@@ -4,9 +4,8 @@
 #ifndef LOCKPROF_PYFRAMES_BPF_H
 #define LOCKPROF_PYFRAMES_BPF_H
 
+#include "globals.bpf.h"
 #include "counters.bpf.h"
-
-extern const volatile struct lp_py_offsets py;
 
 /* key: kernel tid.  value: PyThreadState* found last time (validated on use) */
 struct {

@@ -8,10 +8,7 @@
 #ifndef LOCKPROF_TARGET_BPF_H
 #define LOCKPROF_TARGET_BPF_H
 
-/* The target's tgid; in the pid namespace {targ_pidns_dev, targ_pidns_ino} when ino is set. */
-const volatile __u32 targ_tgid = 0;
-const volatile __u64 targ_pidns_dev = 0;
-const volatile __u64 targ_pidns_ino = 0;
+#include "globals.bpf.h"
 
 /* True when the current task is one of the target's threads; *tid is then its thread id, in the
  * same namespace as targ_tgid. */

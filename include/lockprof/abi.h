@@ -90,7 +90,7 @@ struct lp_frame {
 	__u64 instr; /* raw instruction field: byte/unit index or pointer, see frame_instr */
 };
 
-/* A stack, leaf first. Stored in the `stacks` map and announced once on the ring buffer. */
+/* A stack, leaf first. Announced once on the ring buffer (`events`); `stacks_seen` keeps its id. */
 struct lp_stack {
 	__u64 stack_id; /* hash of the frames */
 	__u32 tid;	/* first thread seen with it */
@@ -156,7 +156,7 @@ struct lp_counters {
 	__u64 stacks_truncated; /* deeper than LP_MAX_FRAMES */
 	__u64 thread_not_found; /* no PyThreadState matched the thread */
 	__u64 stats_dropped;	/* stats map full */
-	__u64 stacks_dropped;	/* stacks map full */
+	__u64 stacks_dropped;	/* stacks_seen map full: a new stack not announced */
 	__u64 inflight_dropped; /* inflight map full */
 	__u64 short_waits;	/* waits shorter than --min-wait, not in the stats */
 };

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every global variable of the BPF object, defined here and nowhere else: the settings user space
+ * writes before load (.rodata, skel->rodata) and the counters and switches it shares with the
+ * programs at run time (.bss, skel->bss). The object is one translation unit (lockprof.bpf.c), so
+ * the helper headers include this file rather than declaring what they use. Names are the
+ * skeleton's member names: src/ uses them. */
+#ifndef LOCKPROF_GLOBALS_BPF_H
+#define LOCKPROF_GLOBALS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "lockprof/abi.h"
+
+/* .rodata: const volatile, so the verifier sees the values user space set before load. */
+const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
+const volatile struct lp_py_offsets py = {}; /* CPython offsets of the thread and frame walks */
+const volatile struct lp_gil_config gil_cfg = {}; /* -m gil: interpreter text, gap, GIL key */
+const volatile struct lp_full_config full_cfg = {}; /* -m full: interpreter text, capture rate */
+const volatile __u32 targ_tgid = 0; /* the target's tgid, in its pid namespace when ino is set */
+const volatile __u64 targ_pidns_dev = 0; /* the target's pid namespace: device, with ino */
+const volatile __u64 targ_pidns_ino = 0; /* the target's pid namespace: inode; 0: the host's ids */
+
+/* .bss: zeroed at load, then read (and for full_on/full_epoch written) by user space. */
+struct lp_counters counters = {}; /* loss and error counters, printed by the report */
+__u32 full_on = 0;	   /* -m full: 1 while the duty-cycled full-mode probes are attached */
+__u32 full_epoch = 0;	   /* -m full: grows at each attach; holds of older epochs are dropped */
+__u64 full_probe_hits = 0; /* -m full: runs of the full-mode probes (their overhead estimate) */
+
+/* license section: GPL, which the helpers the programs call (bpf_probe_read_user...) require. */
+char LICENSE[] SEC("license") = "GPL";
+
+#endif
