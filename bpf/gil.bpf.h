@@ -21,7 +21,10 @@ struct {
 static __always_inline void gil_wait_close(__u32 tid, struct lp_gil_wait *g)
 {
 	struct lp_stat_key key = {
-		.lock = gil_cfg.gil_key, .stack_id = g->stack_id, .tid = tid, .kind = LP_KIND_GIL,
+		.lock = gil_cfg.gil_key,
+		.stack_id = g->stack_id,
+		.tid = tid,
+		.kind = LP_KIND_GIL,
 	};
 
 	record_stat(&key, g->last_exit_ns - g->start_ns, true);

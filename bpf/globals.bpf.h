@@ -12,9 +12,9 @@
 #include "lockprof/abi.h"
 
 /* .rodata: const volatile, so the verifier sees the values user space set before load. */
-const volatile __u64 targ_min_wait_ns = 0; /* --min-wait: shorter waits are only counted */
+const volatile __u64 targ_min_wait_ns = 0;   /* --min-wait: shorter waits are only counted */
 const volatile struct lp_py_offsets py = {}; /* CPython offsets of the thread and frame walks */
-const volatile struct lp_gil_config gil_cfg = {}; /* -m gil: interpreter text, gap, GIL key */
+const volatile struct lp_gil_config gil_cfg = {};   /* -m gil: interpreter text, gap, GIL key */
 const volatile struct lp_full_config full_cfg = {}; /* -m full: interpreter text, capture rate */
 const volatile __u32 targ_tgid = 0; /* the target's tgid, in its pid namespace when ino is set */
 const volatile __u64 targ_pidns_dev = 0; /* the target's pid namespace: device, with ino */

@@ -9,16 +9,16 @@
 #include <linux/types.h>
 #endif
 
-#define LP_MAX_FRAMES 64	/* Python frames kept per stack (leaf first) */
-#define LP_FRAME_ITERS 96	/* frames visited per walk, shims included */
-#define LP_MAX_THREADS 256	/* thread states visited to find the current one */
-#define LP_FRAME_READ_MAX 128	/* bytes of one frame struct read in a single copy */
-#define LP_HIST_SLOTS 40	/* log2(ns) buckets: the last holds everything >= 2^39 ns (9 min) */
+#define LP_MAX_FRAMES 64      /* Python frames kept per stack (leaf first) */
+#define LP_FRAME_ITERS 96     /* frames visited per walk, shims included */
+#define LP_MAX_THREADS 256    /* thread states visited to find the current one */
+#define LP_FRAME_READ_MAX 128 /* bytes of one frame struct read in a single copy */
+#define LP_HIST_SLOTS 40      /* log2(ns) buckets: the last holds everything >= 2^39 ns (9 min) */
 
 /* What a stats entry measures. */
 enum lp_kind {
 	LP_KIND_WAIT = 0,   /* a thread blocked acquiring the lock (waiter's stack) */
-	LP_KIND_HOLDER = 1, /* the release that ended such a wait, charged with it (releaser's stack) */
+	LP_KIND_HOLDER = 1, /* the release ending such a wait, charged with it (releaser's stack) */
 	LP_KIND_GIL = 2,    /* a thread waited to take the GIL (its stack when it began) */
 	LP_KIND_HOLD_SAMPLED = 3, /* -m full: a sampled uncontended hold (acquiring stack) */
 	LP_KIND_HOLD_FULL = 4,	  /* -m full: the hold that followed a contended acquisition */
@@ -47,8 +47,8 @@ struct lp_gil_wait {
 	__u64 start_ns;
 	__u64 last_exit_ns; /* return of the last condition wait (timeouts make take_gil loop) */
 	__u64 stack_id;
-	__u32 open;	    /* a wait is in progress */
-	__u32 in_call;	    /* inside a pthread_cond_timedwait we kept */
+	__u32 open;    /* a wait is in progress */
+	__u32 in_call; /* inside a pthread_cond_timedwait we kept */
 };
 
 /* Text of the interpreter's code: only take_gil() calls pthread_cond_timedwait from there. */
@@ -66,16 +66,16 @@ struct lp_py_offsets {
 	__s32 runtime_interp_head; /* _PyRuntime.interpreters.head */
 	__s32 interp_threads_head; /* PyInterpreterState.tstate_head / threads.head */
 	__s32 tstate_next;
-	__s32 tstate_thread_id;	   /* pthread_self() of the thread owning the tstate */
-	__s32 tstate_frame;	   /* tstate -> frame, or -> cframe when cframe_frame >= 0 */
-	__s32 cframe_frame;	   /* offset of current_frame in _PyCFrame, -1 when direct */
+	__s32 tstate_thread_id; /* pthread_self() of the thread owning the tstate */
+	__s32 tstate_frame;	/* tstate -> frame, or -> cframe when cframe_frame >= 0 */
+	__s32 cframe_frame;	/* offset of current_frame in _PyCFrame, -1 when direct */
 	__s32 frame_previous;
 	__s32 frame_code;
-	__s32 frame_instr;	   /* f_lasti (int) or prev_instr/instr_ptr (pointer) */
-	__s32 frame_instr_size;	   /* 4 or 8 */
-	__s32 frame_owner;	   /* -1 when frames have no owner byte */
-	__s32 frame_owner_skip;	   /* frames whose owner is >= this are C-stack shims */
-	__s32 frame_read_size;	   /* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
+	__s32 frame_instr;	/* f_lasti (int) or prev_instr/instr_ptr (pointer) */
+	__s32 frame_instr_size; /* 4 or 8 */
+	__s32 frame_owner;	/* -1 when frames have no owner byte */
+	__s32 frame_owner_skip; /* frames whose owner is >= this are C-stack shims */
+	__s32 frame_read_size;	/* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
 	__s32 pad;
 };
 
@@ -136,7 +136,7 @@ struct lp_stat_value {
 struct lp_inflight {
 	__u64 start_ns;
 	__u64 lock;
-	__u32 source;	   /* enum lp_wait_source */
+	__u32 source;	     /* enum lp_wait_source */
 	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it then slept */
 };
 

@@ -8,8 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util/log.h"
 #include "cli/opts.h"
+#include "util/log.h"
+#include "util/names.h"
 #include "util/units.h"
 
 const char *argp_program_version = "lockprof " LOCKPROF_VERSION;
@@ -72,6 +73,7 @@ enum {
 
 enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_OTHER };
 
+// clang-format off
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to profile:", GROUP_PROFILE },
 	{ "pid", 'p', "PID", 0, "Process to profile (required)", 0 },
@@ -107,6 +109,7 @@ static const struct argp_option options[] = {
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
 	{},
 };
+// clang-format on
 
 /* What parsing needs beyond the result: -f and -o pair up by order. */
 struct parse_state {
@@ -196,10 +199,10 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			continue;
 		if (opts->interval_s > 0)
 			argp_error(state, "-i cannot be used with -f pprof: a pprof file holds one "
-				   "profile (use -d, or -f json/collapsed/text with -i)");
+					  "profile (use -d, or -f json/collapsed/text with -i)");
 		if (!out->path && isatty(STDOUT_FILENO))
 			argp_error(state, "-f pprof writes gzip-compressed binary data: give "
-				   "-o FILE");
+					  "-o FILE");
 	}
 	if (on_stdout > 1)
 		argp_error(state, "%d reports would go to stdout: give -o FILE to all but one",
@@ -215,23 +218,20 @@ static const char *const face_names[] = {
 
 const char *opts__face_name(enum lp_face face)
 {
-	if ((size_t)face < sizeof(face_names) / sizeof(face_names[0]))
-		return face_names[face];
-	return "unknown";
+	return names__of(face_names, NAMES_COUNT(face_names), face);
 }
 
 /* The command word at argv[1], if any: it is taken out of argv (argp sees the options only). */
 static enum lp_face take_face(int *argc, char **argv)
 {
-	if (*argc < 2 || argv[1][0] == '-')
+	int face = *argc < 2 ? -1 : names__find(face_names, NAMES_COUNT(face_names), argv[1]);
+
+	/* No command word: profile (a word that is no command is argp's unexpected argument). */
+	if (face < 0)
 		return LP_FACE_PROFILE;
-	for (size_t i = 0; i < sizeof(face_names) / sizeof(face_names[0]); i++)
-		if (!strcmp(argv[1], face_names[i])) {
-			memmove(&argv[1], &argv[2], (size_t)(*argc - 1) * sizeof(*argv));
-			(*argc)--;
-			return (enum lp_face)i;
-		}
-	return LP_FACE_PROFILE; /* argp calls it an unexpected argument */
+	memmove(&argv[1], &argv[2], (size_t)(*argc - 1) * sizeof(*argv));
+	(*argc)--;
+	return (enum lp_face)face;
 }
 
 const char *opts__mode_name(unsigned int modes)
@@ -296,8 +296,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_MODE:
 		if (parse_modes(arg, &opts->modes))
-			argp_error(state, "invalid mode '%s': expected contention, gil, full or a "
-				   "comma-separated list of them", arg);
+			argp_error(state,
+				   "invalid mode '%s': expected contention, gil, full or a "
+				   "comma-separated list of them",
+				   arg);
 		break;
 	case OPT_CAPTURE_PCT: {
 		long pct;
@@ -305,8 +307,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		errno = 0;
 		pct = strtol(arg, &end, 10);
 		if (errno || end == arg || *end || pct < 1 || pct > 100)
-			argp_error(state, "invalid capture percentage '%s': expected an integer from 1 "
-				   "to 100", arg);
+			argp_error(state,
+				   "invalid capture percentage '%s': expected an integer from 1 "
+				   "to 100",
+				   arg);
 		opts->capture_pct = (unsigned int)pct;
 		break;
 	}
@@ -315,13 +319,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts->max_overhead_pct = strtod(arg, &end);
 		if (errno || end == arg || *end || !isfinite(opts->max_overhead_pct) ||
 		    opts->max_overhead_pct <= 0 || opts->max_overhead_pct > 100)
-			argp_error(state, "invalid overhead bound '%s': expected a percentage > 0 and "
-				   "<= 100", arg);
+			argp_error(state,
+				   "invalid overhead bound '%s': expected a percentage > 0 and "
+				   "<= 100",
+				   arg);
 		break;
 	case OPT_MIN_WAIT:
 		if (units__parse_duration(arg, &opts->min_wait_ns))
-			argp_error(state, "invalid --min-wait '%s': expected a duration with a "
-				   "unit, such as 10us, 5ms or 1s", arg);
+			argp_error(state,
+				   "invalid --min-wait '%s': expected a duration with a "
+				   "unit, such as 10us, 5ms or 1s",
+				   arg);
 		break;
 	case OPT_WEIGHT:
 		if (!strcmp(arg, "wait"))
@@ -330,7 +338,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			opts->report.weight = LP_WEIGHT_COUNT;
 		else if (!strcmp(arg, "hold"))
 			argp_error(state, "--weight hold needs hold times (-m full), which this "
-				   "version does not measure");
+					  "version does not measure");
 		else
 			argp_error(state, "invalid --weight '%s': expected wait or count", arg);
 		break;

@@ -29,15 +29,15 @@ enum lp_face {
 	LP_FACE_PROFILE, /* `lockprof [profile] -p PID`: a report at the end (default) */
 	LP_FACE_SERVE,	 /* `lockprof serve`: always on, scraped over HTTP (planned) */
 	LP_FACE_TOP,	 /* `lockprof top -p PID`: a live view (planned) */
-	LP_FACE_DUMP,	 /* `lockprof dump -p PID`: who waits on what in a stuck process (planned) */
+	LP_FACE_DUMP, /* `lockprof dump -p PID`: who waits on what in a stuck process (planned) */
 };
 
 struct lp_opts {
 	enum lp_face face;
 	pid_t pid;
-	unsigned int modes; /* enum lp_mode bits */
-	double duration_s; /* 0: until Ctrl-C or target exit */
-	double interval_s; /* 0: one report at the end; else one per interval, then reset */
+	unsigned int modes;   /* enum lp_mode bits */
+	double duration_s;    /* 0: until Ctrl-C or target exit */
+	double interval_s;    /* 0: one report at the end; else one per interval, then reset */
 	uint64_t min_wait_ns; /* waits shorter than this are not counted */
 	struct lp_output outputs[LP_MAX_OUTPUTS];
 	int noutputs; /* at least 1 */

@@ -38,7 +38,7 @@ struct lp_collect_input {
 	const struct lp_counters *counters; /* BPF's counters now (they only grow) */
 	int gil_waits_fd; /* >= 0 for the last report of a GIL run: closes the waits still open */
 	uint64_t gil_key; /* the GIL's lock id in the stats */
-	int64_t gil_handoffs; /* GIL switches during the span, -1 when unknown */
+	int64_t gil_handoffs;		 /* GIL switches during the span, -1 when unknown */
 	const struct lp_full_info *full; /* -m full: how holds were sampled; NULL otherwise */
 };
 

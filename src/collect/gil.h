@@ -17,7 +17,9 @@ uint64_t gil__address(pid_t pid, const struct lp_interp *info);
 struct lp_gil_switches {
 	pid_t pid;
 	uint64_t gil; /* gil__address(); 0: not sampling */
-	int64_t first, last; /* switch_number at the span's start and at the last sample; -1 unknown */
+	/* switch_number at the span's start and at the last sample; -1: unknown */
+	int64_t first;
+	int64_t last;
 };
 
 /* Starts sampling pid's GIL at gil (0: never samples, every span is unknown). */

@@ -7,8 +7,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lockprof/hist.h"
 #include "collect/statsmap.h"
+#include "lockprof/hist.h"
 
 static void sum_cpus(const struct lp_stat_value *percpu, int ncpus, struct lp_stat_value *sum)
 {

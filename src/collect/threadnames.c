@@ -31,7 +31,8 @@ void threadnames__free(struct lp_threadnames *t)
 {
 	if (!t)
 		return;
-	u64map__for_each(&t->by_tid, i) free(t->by_tid.values[i]);
+	u64map__for_each(&t->by_tid, i)
+		free(t->by_tid.values[i]);
 	u64map__free(&t->by_tid);
 	free(t);
 }

@@ -65,14 +65,14 @@ int engine__load(struct lp_engine *e)
 	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0);
 	e->symbolizer = symbolizer__new(e->opts->pid, &e->interp.offsets);
 	if (e->symbolizer)
-		e->collector = collector__new(e->opts, &e->target, e->interp.version_str,
-					      e->symbolizer);
+		e->collector =
+			collector__new(e->opts, &e->target, e->interp.version_str, e->symbolizer);
 	if (e->collector)
 		e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event,
 					     e->collector, NULL);
 	if (!e->events) {
-		lp_err("failed to set up the symbolizer, the collector and the event ring buffer: "
-		       "%s", strerror(errno));
+		lp_err("failed to set up the symbolizer, collector and event ring buffer: %s",
+		       strerror(errno));
 		return LP_EXIT_ERROR;
 	}
 	return 0;

@@ -41,10 +41,10 @@ struct lp_engine {
 	struct lp_collector *collector;
 	struct ring_buffer *events;
 	struct lp_probes probes;
-	struct lp_fullmode full; /* -m full */
+	struct lp_fullmode full;       /* -m full */
 	struct lp_full_info full_info; /* -m full: the last span's figures once detached */
 	struct lp_gil_switches gil;
-	int pidfd;		/* the target, to see it exit; -1 where pidfd_open fails */
+	int pidfd; /* the target, to see it exit; -1 where pidfd_open fails */
 	uint64_t next_thread_scan_ns;
 	bool target_exited;
 };

@@ -99,8 +99,10 @@ static void print_banner(const struct lp_engine *e)
 	const struct lp_opts *opts = e->opts;
 
 	if (opts->duration_s > 0)
-		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s, %g s. Ctrl-C stops "
-				"early.\n", opts->pid, e->interp.version_str, e->target.interp.path,
+		fprintf(stderr,
+			"lockprof: pid %d: CPython %s (%s), mode %s, %g s. Ctrl-C stops "
+			"early.\n",
+			opts->pid, e->interp.version_str, e->target.interp.path,
 			opts__mode_name(opts->modes), opts->duration_s);
 	else
 		fprintf(stderr, "lockprof: pid %d: CPython %s (%s), mode %s. Ctrl-C stops.\n",

@@ -76,7 +76,8 @@ double calibrate__probe_cost_ns(struct lockprof_bpf *skel, struct lp_links *link
 
 	if (err) {
 		lp_warn("cannot find lp_calibration_target in /proc/self/exe (stripped?): assuming "
-			"%.0f ns per probe hit", DEFAULT_PROBE_COST_NS);
+			"%.0f ns per probe hit",
+			DEFAULT_PROBE_COST_NS);
 		return DEFAULT_PROBE_COST_NS;
 	}
 	bare = time_calls();
@@ -84,7 +85,8 @@ double calibrate__probe_cost_ns(struct lockprof_bpf *skel, struct lp_links *link
 			      &offset, 1);
 	if (err) {
 		lp_warn("cannot attach the calibration uprobe to /proc/self/exe: %s: assuming %.0f "
-			"ns per probe hit", strerror(-err), DEFAULT_PROBE_COST_NS);
+			"ns per probe hit",
+			strerror(-err), DEFAULT_PROBE_COST_NS);
 		return DEFAULT_PROBE_COST_NS;
 	}
 	probed = time_calls();

@@ -13,14 +13,14 @@
 #define LP_DUTY_PERIOD_NS 1000000000ULL /* one decision per second */
 #define LP_DUTY_FIRST_NS 100000000ULL	/* first period: attached, to measure the hit rate */
 #define LP_DUTY_MIN 0.01		/* a smaller share is not worth attaching for */
-#define LP_DUTY_MAX_PERIOD_NS 5e9	/* stretched periods stay this short, for a steady estimate */
-#define LP_DUTY_MIN_WINDOW_NS 50e6	/* attach for 50 ms at least: attaching takes ms */
+#define LP_DUTY_MAX_PERIOD_NS 5e9  /* stretched periods stay this short, for a steady estimate */
+#define LP_DUTY_MIN_WINDOW_NS 50e6 /* attach for 50 ms at least: attaching takes ms */
 
 struct lp_dutycycle {
 	double max_overhead;  /* fraction of one CPU; >= 1 means no bound */
 	double probe_cost_ns; /* one probe hit, calibrated */
 	uint64_t period_ns;
-	double duty; /* share of the current period attached at its start */
+	double duty;	      /* share of the current period attached at its start */
 	double full_overhead; /* last measured cost of being attached throughout */
 	/* the current period */
 	uint64_t period_start_ns, period_len_ns;

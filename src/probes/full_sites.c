@@ -9,6 +9,17 @@
 #include "target/elf_syms.h"
 #include "util/log.h"
 
+/* The ELF image of one of t's modules. 0 or an LP_EXIT_* code after printing why. */
+static int open_elf(const struct lp_target *t, const struct lp_module *mod, struct elf_file **ef)
+{
+	int err = target__open_module_elf(t, mod, ef);
+
+	if (err)
+		lp_err("pid %d: cannot read the ELF headers of %s: %s", t->pid, mod->path,
+		       strerror(-err));
+	return err ? lp_exit_for_errno(err, LP_EXIT_ERROR) : 0;
+}
+
 static int libc_offset(const struct lp_target *t, struct elf_file *ef, const char *name,
 		       uint64_t *offset)
 {
@@ -30,7 +41,8 @@ static int interp_offset(const struct lp_target *t, const struct elf_file *ef, u
 {
 	if (addr < t->interp.text_start || addr >= t->interp.text_end)
 		return -ERANGE;
-	return elf_file__vaddr_to_offset(ef, addr - t->interp.start + elf_file__first_load_vaddr(ef),
+	return elf_file__vaddr_to_offset(ef,
+					 addr - t->interp.start + elf_file__first_load_vaddr(ef),
 					 offset);
 }
 
@@ -41,8 +53,8 @@ static int interp_offset(const struct lp_target *t, const struct elf_file *ef, u
 static uint64_t count_inlined_sites(const struct lp_target *t, const struct elf_file *ef,
 				    const struct lp_lock_methods *m)
 {
-	uint64_t funcs[] = { m->lock_acquire,	   m->lock_release,	m->rlock_acquire,
-			     m->rlock_release,	   m->rlock_release_save, m->rlock_acquire_restore };
+	uint64_t funcs[] = { m->lock_acquire,  m->lock_release,	      m->rlock_acquire,
+			     m->rlock_release, m->rlock_release_save, m->rlock_acquire_restore };
 	uint64_t bias = t->interp.start - elf_file__first_load_vaddr(ef), sites = 0;
 	uint64_t text_vaddr, text_size;
 	uint8_t *text;
@@ -84,15 +96,13 @@ static int find_lock_methods(struct lp_full_sites *s, const struct lp_target *t,
 	if (err) {
 		lp_err("pid %d: -m full: cannot find threading.Lock's acquire and release through "
 		       "sys.modules['_thread'] in the target's memory: %s (has it imported "
-		       "threading?)", t->pid, strerror(-err));
+		       "threading?)",
+		       t->pid, strerror(-err));
 		return LP_EXIT_UNSUPPORTED;
 	}
-	err = target__open_module_elf(t, &t->interp, &ef);
-	if (err) {
-		lp_err("pid %d: cannot read the ELF headers of %s: %s", t->pid, t->interp.path,
-		       strerror(-err));
-		return lp_exit_for_errno(err, LP_EXIT_ERROR);
-	}
+	err = open_elf(t, &t->interp, &ef);
+	if (err)
+		return err;
 	err = interp_offset(t, ef, m.lock_acquire, &s->lock_acquire_offset);
 	if (!err)
 		err = interp_offset(t, ef, m.lock_release, &s->lock_release_offset);
@@ -111,7 +121,8 @@ static int find_lock_methods(struct lp_full_sites *s, const struct lp_target *t,
 		err = interp_offset(t, ef, m.rlock_acquire_restore,
 				    &s->rlock_acquire_restore_offset);
 	if (v->minor < 14) /* not probed */
-		m.rlock_acquire = m.rlock_release = m.rlock_release_save = m.rlock_acquire_restore = 0;
+		m.rlock_acquire = m.rlock_release = m.rlock_release_save = m.rlock_acquire_restore =
+			0;
 	if (!err)
 		s->inlined_sites = count_inlined_sites(t, ef, &m);
 	elf_file__close(ef);
@@ -142,12 +153,9 @@ int full_sites__find(struct lp_full_sites *s, const struct lp_target *t,
 		       t->pid);
 		return LP_EXIT_UNSUPPORTED;
 	}
-	err = target__open_module_elf(t, &t->libc, &ef);
-	if (err) {
-		lp_err("pid %d: cannot read the ELF headers of %s: %s", t->pid, t->libc.path,
-		       strerror(-err));
-		return lp_exit_for_errno(err, LP_EXIT_ERROR);
-	}
+	err = open_elf(t, &t->libc, &ef);
+	if (err)
+		return err;
 	err = libc_offset(t, ef, "sem_trywait", &s->trywait_offset);
 	if (!err)
 		err = libc_offset(t, ef, "sem_post", &s->post_offset);

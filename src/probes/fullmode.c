@@ -15,9 +15,8 @@
 #include "lockprof/abi.h" /* the skeleton names its types */
 #include "lockprof.skel.h"
 
-int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
-		      const struct lp_target *t, const struct lp_interp *info,
-		      const struct lp_opts *opts)
+int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const struct lp_target *t,
+		      const struct lp_interp *info, const struct lp_opts *opts)
 {
 	int err;
 
@@ -44,7 +43,8 @@ static int attach(struct lp_fullmode *fm)
 		uint64_t offset;
 		const char *what;
 	} probes[] = {
-		{ fm->skel->progs.sem_trywait_enter, &t->libc, fm->sites.trywait_offset, "sem_trywait" },
+		{ fm->skel->progs.sem_trywait_enter, &t->libc, fm->sites.trywait_offset,
+		  "sem_trywait" },
 		{ fm->skel->progs.sem_post_enter, &t->libc, fm->sites.post_offset, "sem_post" },
 		{ fm->skel->progs.mutex_acquire_enter, &t->interp, fm->sites.lock_acquire_offset,
 		  "Lock.acquire" },
@@ -58,8 +58,8 @@ static int attach(struct lp_fullmode *fm)
 		/* Condition.wait on an RLock: released whatever its level, then taken back. */
 		{ fm->skel->progs.rmutex_release_save_enter, &t->interp,
 		  fm->sites.rlock_release_save_offset, "RLock._release_save" },
-		{ fm->skel->progs.mutex_acquire_enter, &t->interp, fm->sites.rlock_acquire_restore_offset,
-		  "RLock._acquire_restore" },
+		{ fm->skel->progs.mutex_acquire_enter, &t->interp,
+		  fm->sites.rlock_acquire_restore_offset, "RLock._acquire_restore" },
 	};
 
 	/* A new epoch first: holds opened before the last detach are not closed by releases
@@ -122,7 +122,8 @@ int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
 	} else if (!want && fm->attached) {
 		fullmode__detach(fm);
 		/* Slow (uprobe unregistration waits for RCU), but the breakpoints go first. */
-		lp_dbg("-m full: detaching took %.1f ms", (double)(clock__monotonic_ns() - now_ns) / 1e6);
+		lp_dbg("-m full: detaching took %.1f ms",
+		       (double)(clock__monotonic_ns() - now_ns) / 1e6);
 	}
 	next_ns = dutycycle__next_change_ns(&fm->dc, now_ns);
 	if (next_ns / 1000000 < (uint64_t)max_ms)

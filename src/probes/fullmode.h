@@ -36,9 +36,8 @@ struct lp_fullmode {
 
 /* After the BPF object is loaded: finds the probe sites (full_sites.h) for the build info
  * describes and calibrates the cost of a probe hit. 0 or an LP_EXIT_* code after printing why. */
-int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel,
-		      const struct lp_target *t, const struct lp_interp *info,
-		      const struct lp_opts *opts);
+int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const struct lp_target *t,
+		      const struct lp_interp *info, const struct lp_opts *opts);
 
 /* Starts the duty cycle (attaches the probes for the first period). */
 int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);

@@ -10,16 +10,16 @@
 
 /* Struct layouts shared by 3.13 and 3.14 default (GIL) builds; tests/unit/test_lockmethods.c
  * builds objects with them, and the functional tests find the methods in real interpreters. */
-#define DICT_KEYS 32		 /* PyDictObject.ma_keys */
-#define DICT_VALUES 40		 /* PyDictObject.ma_values: split tables are not module dicts */
-#define KEYS_LOG2_INDEX_BYTES 9	 /* PyDictKeysObject.dk_log2_index_bytes */
-#define KEYS_KIND 10		 /* dk_kind: 0 general, 1 str keys, 2 split */
-#define KEYS_NENTRIES 24	 /* dk_nentries */
-#define KEYS_INDICES 32		 /* dk_indices[]: entries follow them */
-#define MODULE_DICT 16		 /* PyModuleObject.md_dict */
-#define TYPE_METHODS 232	 /* PyTypeObject.tp_methods */
-#define METHODDEF_SIZE 32	 /* PyMethodDef: ml_name, ml_meth, ml_flags, ml_doc */
-#define MAX_DICT_ENTRIES 65536	 /* sys.modules of a large application has a few thousand */
+#define DICT_KEYS 32		/* PyDictObject.ma_keys */
+#define DICT_VALUES 40		/* PyDictObject.ma_values: split tables are not module dicts */
+#define KEYS_LOG2_INDEX_BYTES 9 /* PyDictKeysObject.dk_log2_index_bytes */
+#define KEYS_KIND 10		/* dk_kind: 0 general, 1 str keys, 2 split */
+#define KEYS_NENTRIES 24	/* dk_nentries */
+#define KEYS_INDICES 32		/* dk_indices[]: entries follow them */
+#define MODULE_DICT 16		/* PyModuleObject.md_dict */
+#define TYPE_METHODS 232	/* PyTypeObject.tp_methods */
+#define METHODDEF_SIZE 32	/* PyMethodDef: ml_name, ml_meth, ml_flags, ml_doc */
+#define MAX_DICT_ENTRIES 65536	/* sys.modules of a large application has a few thousand */
 #define MAX_METHODS 64
 #define ENTRIES_PER_READ 64
 
@@ -96,8 +96,7 @@ static int dict_get(pid_t pid, uint64_t dict, const struct lp_pyoffsets *o, cons
 
 /* The functions of a type's methods named in names[] (out[i] = 0 when absent); -ENOENT unless
  * the first two were found. */
-static int type_methods(pid_t pid, uint64_t type, const char *const *names, uint64_t *out,
-			int n)
+static int type_methods(pid_t pid, uint64_t type, const char *const *names, uint64_t *out, int n)
 {
 	uint8_t def[METHODDEF_SIZE];
 	uint64_t table;
@@ -114,7 +113,8 @@ static int type_methods(pid_t pid, uint64_t type, const char *const *names, uint
 			break; /* the sentinel */
 		memset(name, 0, sizeof(name));
 		/* Names may end near the end of a mapping: read what is there. */
-		for (size_t len = sizeof(name) - 1; len && remote_read(pid, name_ptr, name, len); len /= 2)
+		for (size_t len = sizeof(name) - 1; len && remote_read(pid, name_ptr, name, len);
+		     len /= 2)
 			memset(name, 0, sizeof(name));
 		for (int k = 0; k < n; k++)
 			if (!strcmp(name, names[k]))

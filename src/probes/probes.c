@@ -10,14 +10,14 @@
 
 #include <bpf/libbpf.h>
 
-#include "target/elf_syms.h"
-#include "probes/links.h"
-#include "util/log.h"
 #include "cli/opts.h"
+#include "lockprof/abi.h"
+#include "probes/links.h"
 #include "probes/probe_site.h"
 #include "probes/probes.h"
 #include "probes/uprobes.h"
-#include "lockprof/abi.h"
+#include "target/elf_syms.h"
+#include "util/log.h"
 
 #include "lockprof.skel.h"
 
@@ -51,6 +51,7 @@ struct probe_spec {
 
 /* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
  * thread, plus lock creation (never on an acquire or release). */
+// clang-format off
 static const struct probe_spec contention_plan[] = {
 #define C LP_MODE_CONTENTION
 	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
@@ -72,6 +73,7 @@ static const struct probe_spec contention_plan[] = {
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
 	  false, false },
 };
+// clang-format on
 
 static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog prog)
 {

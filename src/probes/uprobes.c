@@ -13,10 +13,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "util/log.h"
 #include "probes/uprobes.h"
+#include "util/log.h"
 
-#define ATTACH_UPROBE_MULTI 48	   /* enum bpf_attach_type: BPF_TRACE_UPROBE_MULTI */
+#define ATTACH_UPROBE_MULTI 48	      /* enum bpf_attach_type: BPF_TRACE_UPROBE_MULTI */
 #define UPROBE_MULTI_RETURN (1U << 0) /* BPF_F_UPROBE_MULTI_RETURN */
 #define MAX_OFFSETS_PER_LINK 16
 
@@ -103,10 +103,12 @@ void uprobes__prepare(struct bpf_object *obj)
 	struct bpf_program *prog;
 
 	use_multi = uprobes__multi_available();
+	// clang-format off
 	lp_info("attaching uprobes with %s",
 		use_multi     ? "uprobe_multi links" :
 		perf_forced() ? "one perf-event link per function (LOCKPROF_UPROBE_LINKS=perf)" :
 			      "one perf-event link per function (no uprobe_multi in this kernel)");
+	// clang-format on
 	if (!use_multi)
 		return;
 	bpf_object__for_each_program(prog, obj) {
@@ -123,8 +125,8 @@ int uprobes__attach(struct lp_links *ls, struct bpf_program *prog, bool retprobe
 	if (n <= 0 || n > MAX_OFFSETS_PER_LINK)
 		return -EINVAL;
 	if (use_multi) {
-		int fd = link_create_uprobe_multi(bpf_program__fd(prog), retprobe, pid, path, offsets,
-						  n);
+		int fd = link_create_uprobe_multi(bpf_program__fd(prog), retprobe, pid, path,
+						  offsets, n);
 
 		return fd < 0 ? fd : links__add_fd(ls, fd);
 	}

@@ -55,8 +55,7 @@ static const struct lp_frame_sym *first_user_frame(const struct lp_stack_sym *st
 	return &st->frames[0];
 }
 
-static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p,
-			  struct lp_sources *c)
+static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, struct lp_sources *c)
 {
 	const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
 	const struct lp_frame_sym *leaf;
@@ -96,7 +95,7 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p,
 			char created[1024], assigned[sizeof(lock->name)];
 
 			sources__line(c, lock->created_at->file, lock->created_at->line, created,
-				    sizeof(created));
+				      sizeof(created));
 			if (lockname__from_assignment(created, assigned, sizeof(assigned)))
 				memcpy(lock->name, assigned, sizeof(lock->name));
 		}

@@ -13,8 +13,8 @@ enum lp_role {
 
 enum lp_category {
 	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
-	LP_CATEGORY_IDLE,	/* threads waited for a signal: Condition/Event/queue waits, joins */
-	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
+	LP_CATEGORY_IDLE, /* threads waited for a signal: Condition/Event/queue waits, joins */
+	LP_CATEGORY_GIL,  /* threads waited to take the GIL (-m gil) */
 };
 
 /* "waiter", "holder", "hold": the role's name in reports and on the command line. */

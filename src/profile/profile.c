@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "profile/profile.h"
+#include "util/names.h"
 #include "util/u64map.h"
 
 static const char *const role_names[] = {
@@ -15,19 +16,17 @@ static const char *const role_names[] = {
 
 const char *profile__role_name(enum lp_role role)
 {
-	if ((size_t)role < sizeof(role_names) / sizeof(role_names[0]) && role_names[role])
-		return role_names[role];
-	return "unknown";
+	return names__of(role_names, NAMES_COUNT(role_names), role);
 }
 
 int profile__role_from_name(const char *name, enum lp_role *role)
 {
-	for (size_t i = 0; i < sizeof(role_names) / sizeof(role_names[0]); i++)
-		if (role_names[i] && !strcmp(role_names[i], name)) {
-			*role = (enum lp_role)i;
-			return 0;
-		}
-	return -ENOENT;
+	int i = names__find(role_names, NAMES_COUNT(role_names), name);
+
+	if (i < 0)
+		return -ENOENT;
+	*role = (enum lp_role)i;
+	return 0;
 }
 
 void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,

@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "collect/threadnames.h"
 #include "lockprof/abi.h"
 #include "profile/kinds.h"
 #include "profile/stacktab.h"
-#include "collect/threadnames.h"
 
 /* One thread's waits for the GIL. */
 struct lp_gil_thread {
@@ -41,7 +41,7 @@ struct lp_lock {
 	uint64_t id;	/* lock address in the target */
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
 	enum lp_category category;
-	bool native; /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
+	bool native;	     /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
 	unsigned int source; /* enum lp_wait_source its waits were seen in, 0 if unknown */
 	uint64_t waits, wait_ns, max_ns, timeouts;
 	uint64_t hist[LP_HIST_SLOTS];
@@ -51,19 +51,19 @@ struct lp_lock {
 	const struct lp_frame_sym *created_at; /* creating line outside threading/queue, or NULL */
 	const struct lp_frame_sym *site;       /* first waiting frame outside threading/queue */
 	uint64_t merged;		       /* idle locks merged into this one (same site) */
-	uint64_t hold_count, hold_ns, max_hold_ns;     /* -m full, upscaled estimates */
+	uint64_t hold_count, hold_ns, max_hold_ns; /* -m full, upscaled estimates */
 };
 
 /* -m full: how the hold figures were sampled, and what it cost. */
 struct lp_full_info {
 	bool measured;
 	unsigned int capture_pct;
-	double duty_cycle;	 /* share of the run the full-mode probes were attached */
-	double overhead_pct;	 /* their estimated cost, share of one CPU */
-	double probe_cost_ns;	 /* calibrated cost of one probe hit */
-	double scale_sampled;	 /* applied to sampled holds: 100 / capture_pct / duty_cycle */
-	double scale_contended;	 /* applied to holds after contended acquisitions: 1 / duty */
-	uint64_t inlined_sites;	 /* callers with the probed Lock/RLock methods inlined (PGO) */
+	double duty_cycle;	/* share of the run the full-mode probes were attached */
+	double overhead_pct;	/* their estimated cost, share of one CPU */
+	double probe_cost_ns;	/* calibrated cost of one probe hit */
+	double scale_sampled;	/* applied to sampled holds: 100 / capture_pct / duty_cycle */
+	double scale_contended; /* applied to holds after contended acquisitions: 1 / duty */
+	uint64_t inlined_sites; /* callers with the probed Lock/RLock methods inlined (PGO) */
 };
 
 struct lp_profile {
@@ -79,16 +79,16 @@ struct lp_profile {
 	uint64_t unknown_frames;
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
 	size_t nlocks;
-	size_t nthreads; /* distinct threads that waited */
+	size_t nthreads;		     /* distinct threads that waited */
 	uint64_t total_waits, total_wait_ns; /* contention only */
 	uint64_t idle_waits, idle_wait_ns;
-	bool gil_measured;	/* -m gil */
-	int64_t gil_handoffs;	/* GIL switches during the profile, -1 when unknown */
+	bool gil_measured;    /* -m gil */
+	int64_t gil_handoffs; /* GIL switches during the profile, -1 when unknown */
 	uint64_t gil_waits, gil_wait_ns;
 	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
 	size_t ngil_threads;
-	struct lp_full_info full; /* set before the stats are added */
-	const struct lp_stacktab *stacks;	    /* borrowed: outlives the profile */
+	struct lp_full_info full;		   /* set before the stats are added */
+	const struct lp_stacktab *stacks;	   /* borrowed: outlives the profile */
 	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
 	/* private */
 	void *locks_by_id;
@@ -112,12 +112,10 @@ void profile__link(struct lp_profile *p);
  * and sorts. */
 void profile__finish(struct lp_profile *p);
 
-
 /* The leaf frame of a lock's top waiting stack (else, -m full, acquiring stack), or NULL. */
 const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock);
 
 /* The lock's top stack of a role, or NULL. */
 const struct lp_lock_stack *profile__top_stack(const struct lp_lock *lock, enum lp_role role);
-
 
 #endif

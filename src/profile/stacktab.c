@@ -20,7 +20,8 @@ void stacktab__free(struct lp_stacktab *t)
 {
 	if (!t)
 		return;
-	u64map__for_each(&t->by_id, i) free(t->by_id.values[i]);
+	u64map__for_each(&t->by_id, i)
+		free(t->by_id.values[i]);
 	u64map__free(&t->by_id);
 	free(t);
 }

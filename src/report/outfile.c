@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
 #include "report/outfile.h"
+#include "util/log.h"
 
 #define REPORT_MODE 0644 /* the report is for the user who ran sudo, not only for root */
 

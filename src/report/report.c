@@ -6,6 +6,7 @@
 
 #include "report/render.h"
 #include "report/report.h"
+#include "util/names.h"
 
 static const char *const format_names[] = {
 	[LP_FORMAT_TEXT] = "text",
@@ -16,19 +17,17 @@ static const char *const format_names[] = {
 
 const char *report__format_name(enum lp_format fmt)
 {
-	if ((size_t)fmt < sizeof(format_names) / sizeof(format_names[0]))
-		return format_names[fmt];
-	return "unknown";
+	return names__of(format_names, NAMES_COUNT(format_names), fmt);
 }
 
 int report__format_from_name(const char *name, enum lp_format *fmt)
 {
-	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
-		if (!strcmp(format_names[i], name)) {
-			*fmt = (enum lp_format)i;
-			return 0;
-		}
-	return -ENOENT;
+	int i = names__find(format_names, NAMES_COUNT(format_names), name);
+
+	if (i < 0)
+		return -ENOENT;
+	*fmt = (enum lp_format)i;
+	return 0;
 }
 
 int report__write(FILE *f, enum lp_format fmt, const struct lp_profile *p,

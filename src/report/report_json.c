@@ -52,8 +52,8 @@ static void write_threads(FILE *f, const struct lp_lock_stack *ls,
 	for (size_t t = 0; t < ls->ntids; t++) {
 		fprintf(f, "%s{\"id\": %u, \"name\": ", t ? ", " : "", ls->tids[t].tid);
 		write_thread_name(f, names, ls->tids[t].tid);
-		fprintf(f, ", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}",
-			ls->tids[t].count, ls->tids[t].wait_ns);
+		fprintf(f, ", \"count\": %" PRIu64 ", \"wait_ns\": %" PRIu64 "}", ls->tids[t].count,
+			ls->tids[t].wait_ns);
 	}
 	fputc(']', f);
 }
@@ -67,8 +67,7 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 	write_frame_or_null(f, lock->created_at);
 	fputs(", \"category\": ", f);
 	json__write_string(f, profile__category_name(lock->category));
-	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64
-		   ", \"site\": ",
+	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64 ", \"site\": ",
 		lock->native ? "true" : "false",
 		lock->source == LP_WAIT_SEM    ? "\"sem_t\""
 		: lock->source == LP_WAIT_PARK ? "\"PyMutex\""
@@ -185,17 +184,18 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		"},\n \"start_unix_ns\": %" PRIu64 ", \"duration_ns\": %" PRIu64
 		", \"estimated\": %s, \"min_wait_ns\": %" PRIu64 ", \"short_waits\": %" PRIu64
 		",\n",
-		p->start_unix_ns, p->duration_ns, estimated(p) ? "true" : "false", p->min_wait_ns, (uint64_t)c->short_waits);
+		p->start_unix_ns, p->duration_ns, estimated(p) ? "true" : "false", p->min_wait_ns,
+		(uint64_t)c->short_waits);
 	if (p->interval)
 		fprintf(f, " \"interval\": %u,", p->interval);
 	else
 		fputs(" \"interval\": null,", f);
 	fprintf(f,
 		" \"probe_hits\": %" PRIu64 ", \"threads\": %zu, \"waits\": %" PRIu64
-		", \"wait_ns\": %" PRIu64 ",\n \"idle_waits\": %" PRIu64 ", \"idle_wait_ns\": %" PRIu64
-		",\n",
-		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns, p->idle_waits,
-		p->idle_wait_ns);
+		", \"wait_ns\": %" PRIu64 ",\n \"idle_waits\": %" PRIu64
+		", \"idle_wait_ns\": %" PRIu64 ",\n",
+		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns,
+		p->idle_waits, p->idle_wait_ns);
 	write_gil(f, p);
 	write_full(f, p);
 	fprintf(f,

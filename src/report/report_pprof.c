@@ -50,7 +50,7 @@ enum {
 	FUNCTION_FILENAME = 4,
 };
 
-#define MAPPING_PYTHON 1 /* the one mapping: the interpreter running the Python code */
+#define MAPPING_PYTHON 1      /* the one mapping: the interpreter running the Python code */
 #define GZIP_WINDOW (15 + 16) /* deflate's largest window, with a gzip header and trailer */
 
 /* Everything but the samples is written once and referenced by id or string index. */
@@ -242,9 +242,11 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 
 		for (size_t s = 0; report__lock_included(lock, o) && s < lock->nstacks; s++) {
 			if (lock->stacks[s].role == o->pprof_role)
-				add_samples(b, p, lock, &lock->stacks[s], VALUE_CONTENTIONS, nvalues);
+				add_samples(b, p, lock, &lock->stacks[s], VALUE_CONTENTIONS,
+					    nvalues);
 			else if (lock->stacks[s].role == LP_ROLE_HOLD && p->full.measured)
-				add_samples(b, p, lock, &lock->stacks[s], VALUE_ACQUISITIONS, nvalues);
+				add_samples(b, p, lock, &lock->stacks[s], VALUE_ACQUISITIONS,
+					    nvalues);
 		}
 	}
 
@@ -263,7 +265,8 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 	protobuf__int64(out, PROFILE_DURATION_NANOS, (int64_t)p->duration_ns);
 	snprintf(comment, sizeof(comment),
 		 "lockprof %s: pid %d, CPython %s (%s), mode %s, %s stacks", LOCKPROF_VERSION,
-		 (int)p->pid, p->python, p->interpreter, p->mode, profile__role_name(o->pprof_role));
+		 (int)p->pid, p->python, p->interpreter, p->mode,
+		 profile__role_name(o->pprof_role));
 	protobuf__int64(out, PROFILE_COMMENT, intern(b, comment));
 
 	mark = protobuf__begin(out, PROFILE_MAPPING);

@@ -18,7 +18,8 @@
  * what the code calls it. */
 static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 {
-	const struct lp_frame_sym *at = lock->created_at ? lock->created_at : profile__lock_site(lock);
+	const struct lp_frame_sym *at = lock->created_at ? lock->created_at
+							 : profile__lock_site(lock);
 
 	if (lock->category == LP_CATEGORY_IDLE && lock->site)
 		at = lock->site;
@@ -228,8 +229,8 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 		const struct lp_lock_stack *ls = &gil->stacks[i];
 
 		fprintf(f, "\nGIL-waiting stack #%zu (%s, %s waits, thread%s", i + 1,
-			units__duration(ls->wait_ns, a, sizeof(a)), units__count(ls->count, b, sizeof(b)),
-			ls->ntids == 1 ? "" : "s");
+			units__duration(ls->wait_ns, a, sizeof(a)),
+			units__count(ls->count, b, sizeof(b)), ls->ntids == 1 ? "" : "s");
 		for (size_t t = 0; t < ls->ntids && t < 8; t++)
 			fprintf(f, " %u", ls->tids[t].tid);
 		fputs("):\n", f);
@@ -248,17 +249,19 @@ static void write_holds(FILE *f, const struct lp_profile *p)
 	char a[32], b[32], d[32], e[32], label[MAX_LOCK_COLUMN * 4];
 	size_t n = 0;
 
-	fprintf(f, "\nHold times (-m full): %u%% of uncontended acquisitions captured, probes "
-		   "attached %.1f%% of the time, estimated overhead %.2f%% of a CPU (%.0f ns per "
-		   "probe hit).%s\n",
+	fprintf(f,
+		"\nHold times (-m full): %u%% of uncontended acquisitions captured, probes "
+		"attached %.1f%% of the time, estimated overhead %.2f%% of a CPU (%.0f ns per "
+		"probe hit).%s\n",
 		fi->capture_pct, 100.0 * fi->duty_cycle, fi->overhead_pct, fi->probe_cost_ns,
 		fi->capture_pct < 100 || fi->duty_cycle < 0.9999
 			? " Counts and totals are estimates, upscaled accordingly."
 			: "");
 	if (fi->inlined_sites)
-		fprintf(f, "Hold figures are lower bounds: this build inlined Lock/RLock methods "
-			   "into %" PRIu64 " call site%s (profile-guided optimization), where no "
-			   "probe sees the uncontended acquisitions and releases made through them.\n",
+		fprintf(f,
+			"Hold figures are lower bounds: this build inlined Lock/RLock methods "
+			"into %" PRIu64 " call site%s (profile-guided optimization), where no "
+			"probe sees the uncontended acquisitions and releases made through them.\n",
 			fi->inlined_sites, fi->inlined_sites == 1 ? "" : "s");
 	/* Insertion into the top list, longest total first. */
 	for (size_t i = 0; i < p->nlocks; i++) {
@@ -304,8 +307,9 @@ static void write_header(FILE *f, const struct lp_profile *p)
 	uint64_t lost = c->lost_events + c->stats_dropped + c->stacks_dropped + c->inflight_dropped;
 	char a[32], b[32], d[32];
 
-	fprintf(f, "%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
-		   "total. %s events lost.\n",
+	fprintf(f,
+		"%.1f s profiled, %zu thread%s waited. %s contended acquisition%s, %s waited in "
+		"total. %s events lost.\n",
 		(double)p->duration_ns / 1e9, p->nthreads, p->nthreads == 1 ? "" : "s",
 		units__count(p->total_waits, a, sizeof(a)), p->total_waits == 1 ? "" : "s",
 		units__duration(p->total_wait_ns, b, sizeof(b)), units__count(lost, d, sizeof(d)));
@@ -316,9 +320,10 @@ static void write_header(FILE *f, const struct lp_profile *p)
 	/* What was lost and why: lost waits are missing from the totals above, lost stacks print
 	 * as "<stack lost>". */
 	if (lost)
-		fprintf(f, "Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
-			   "(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
-			   " waits (in-flight map full).\n",
+		fprintf(f,
+			"Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
+			"(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
+			" waits (in-flight map full).\n",
 			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
 			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
 	fputc('\n', f);
@@ -345,8 +350,9 @@ static int write_idle(FILE *f, const struct lp_profile *p, const struct lp_repor
 
 	if (!p->idle_waits)
 		return 0;
-	fprintf(f, "\nWaits that are not contention (Condition/Event/queue waits, joins), %s in %s "
-		   "waits%s\n",
+	fprintf(f,
+		"\nWaits that are not contention (Condition/Event/queue waits, joins), %s in %s "
+		"waits%s\n",
 		units__duration(p->idle_wait_ns, a, sizeof(a)),
 		units__count(p->idle_waits, b, sizeof(b)),
 		o->show_idle ? ":" : ", hidden: --show-idle to list.");

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "symbolize/linetable.h"
-#include "target/pyobj.h"
 #include "symbolize/symbolize.h"
+#include "target/pyobj.h"
 #include "util/u64map.h"
 
 #define PYOBJECT_TYPE_OFF 8 /* PyObject.ob_type */
@@ -49,8 +49,7 @@ void symbolizer__free(struct lp_symbolizer *s)
 {
 	if (!s)
 		return;
-	u64map__for_each(&s->codes, i)
-	{
+	u64map__for_each(&s->codes, i) {
 		struct code_info *ci = s->codes.values[i];
 
 		free(ci->function);
@@ -133,8 +132,7 @@ static void read_code(struct lp_symbolizer *s, uint64_t code, struct code_info *
 		return;
 	ci->file = strdup(buf);
 	/* Without a line table the frame still names its function, at co_firstlineno. */
-	pyobj__read_bytes(s->pid, load_ptr(hdr, co->linetable), &ci->linetable,
-			  &ci->linetable_len);
+	pyobj__read_bytes(s->pid, load_ptr(hdr, co->linetable), &ci->linetable, &ci->linetable_len);
 	ci->valid = ci->function && ci->file;
 }
 

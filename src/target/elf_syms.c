@@ -19,14 +19,14 @@
 
 struct elf_file {
 	Elf *elf;
-	int fd;			   /* -1 for a memory image */
-	const unsigned char *mem;  /* the memory image, NULL for a file */
-	uint64_t size;		   /* bytes in the file or image */
+	int fd;			  /* -1 for a memory image */
+	const unsigned char *mem; /* the memory image, NULL for a file */
+	uint64_t size;		  /* bytes in the file or image */
 	GElf_Ehdr ehdr;
-	GElf_Phdr *phdrs;	   /* the readable program headers, in file order */
+	GElf_Phdr *phdrs; /* the readable program headers, in file order */
 	size_t nphdrs;
 	Elf_Scn *symtab, *dynsym;
-	Elf_Scn *versym, *verdef;  /* only kept when they describe dynsym */
+	Elf_Scn *versym, *verdef; /* only kept when they describe dynsym */
 	Elf_Scn *dynamic;
 };
 
@@ -92,9 +92,8 @@ static void index_sections(struct elf_file *ef)
 			*slot = scn;
 	}
 	/* .gnu.version is an array parallel to .dynsym: a versym for anything else is useless. */
-	if (ef->versym &&
-	    (!ef->dynsym || !gelf_getshdr(ef->versym, &shdr) ||
-	     shdr.sh_link != elf_ndxscn(ef->dynsym)))
+	if (ef->versym && (!ef->dynsym || !gelf_getshdr(ef->versym, &shdr) ||
+			   shdr.sh_link != elf_ndxscn(ef->dynsym)))
 		ef->versym = NULL;
 	if (!ef->versym)
 		ef->verdef = NULL;
@@ -470,7 +469,7 @@ static void scan_dynsym(const struct elf_file *ef, const struct sym_query *q, st
 static int pick_plain(const struct cands *c)
 {
 	static const enum cand_kind order[] = {
-		CAND_SYMTAB_DEFAULT, CAND_SYMTAB_PLAIN, CAND_DYNSYM_DEFAULT,
+		CAND_SYMTAB_DEFAULT, CAND_SYMTAB_PLAIN,	 CAND_DYNSYM_DEFAULT,
 		CAND_SYMTAB_HIDDEN,  CAND_DYNSYM_HIDDEN,
 	};
 	size_t i;

@@ -25,7 +25,8 @@ static int read_debug_offsets(const struct lp_target *t, struct lp_interp *info)
 	}
 	if (pyoffsets__apply_debug_offsets(&info->offsets, buf, sizeof(buf), &free_threaded)) {
 		lp_warn("pid %d: no valid _Py_DebugOffsets in _PyRuntime: using lockprof's table for "
-			"3.%d", t->pid, info->version.minor);
+			"3.%d",
+			t->pid, info->version.minor);
 		return 0;
 	}
 	if (free_threaded && !info->version.free_threaded) {
@@ -78,8 +79,8 @@ int interp__inspect(const struct lp_target *t, struct lp_interp *info)
 	table = pyoffsets__for(info->version.major, info->version.minor);
 	if (!table) {
 		lp_err("pid %d: CPython %s is not supported (lockprof supports CPython 3.%d to 3.%d, "
-		       "default builds)", t->pid, info->version_str, pyoffsets__min_minor(),
-		       pyoffsets__max_minor());
+		       "default builds)",
+		       t->pid, info->version_str, pyoffsets__min_minor(), pyoffsets__max_minor());
 		err = LP_EXIT_UNSUPPORTED;
 		goto out;
 	}
@@ -100,8 +101,7 @@ out:
 	return err;
 }
 
-int interp__check_modes(const struct lp_target *t, const struct lp_interp *info,
-			unsigned int modes)
+int interp__check_modes(const struct lp_target *t, const struct lp_interp *info, unsigned int modes)
 {
 	const struct lp_pyversion *v = &info->version;
 
@@ -112,15 +112,16 @@ int interp__check_modes(const struct lp_target *t, const struct lp_interp *info,
 	}
 	if (v->free_threaded) {
 		lp_err("pid %d: CPython %s is a free-threaded build, which lockprof does not support "
-		       "yet", t->pid, info->version_str);
+		       "yet",
+		       t->pid, info->version_str);
 		return LP_EXIT_UNSUPPORTED;
 	}
 	/* A sem_t Lock (3.8-3.13.0) or a PyMutex one whose method table we know (3.13, 3.14). */
 	if ((modes & LP_MODE_FULL) && !pyversion__lock_is_semaphore(v) && v->minor != 13 &&
 	    v->minor != 14) {
 		lp_err("pid %d: -m full does not cover CPython %s: lockprof knows where "
-		       "threading.Lock's acquire and release are for 3.8 to 3.14 only", t->pid,
-		       info->version_str);
+		       "threading.Lock's acquire and release are for 3.8 to 3.14 only",
+		       t->pid, info->version_str);
 		return LP_EXIT_UNSUPPORTED;
 	}
 	if ((modes & LP_MODE_GIL) && !t->interp.text_start) {

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/log.h"
 #include "target/pidns.h"
+#include "util/log.h"
 
 /* The init pid namespace's inode number is fixed (PROC_PID_INIT_INO, include/linux/proc_ns.h). */
 #define PROC_PID_INIT_INO 0xEFFFFFFCU
@@ -95,13 +95,15 @@ int pidns__resolve(pid_t pid, struct lp_pidns *ns)
 	}
 	ns->tgid = innermost_pid(pid);
 	if (!ns->tgid) {
-		lp_err("pid %d: no NSpid line in /proc/%d/status (kernel older than 4.1?)", pid, pid);
+		lp_err("pid %d: no NSpid line in /proc/%d/status (kernel older than 4.1?)", pid,
+		       pid);
 		return LP_EXIT_KERNEL;
 	}
 	ns->dev = (uint64_t)target.st_dev;
 	ns->ino = (uint64_t)target.st_ino;
 	if (target.st_ino != own.st_ino)
 		lp_info("pid %d: in a pid namespace below lockprof's: thread ids are reported as "
-			"that namespace numbers them", pid);
+			"that namespace numbers them",
+			pid);
 	return 0;
 }

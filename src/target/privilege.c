@@ -16,9 +16,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "util/log.h"
-#include "target/privilege.h"
 #include "probes/uprobes.h"
+#include "target/privilege.h"
+#include "util/log.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -53,7 +53,7 @@ static bool uprobes_need_admin(void)
 	if (type < 0)
 		return false;
 	attr.type = (__u32)type;
-	attr.config1 = (__u64)(uintptr_t)"/"; /* uprobe_path */
+	attr.config1 = (__u64)(unsigned long)"/"; /* uprobe_path */
 	fd = (int)syscall(SYS_perf_event_open, &attr, getpid(), -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd >= 0) {
 		close(fd);
@@ -109,23 +109,26 @@ int privilege__check(pid_t target)
 	admin = has_cap(data, CAP_SYS_ADMIN);
 	if (!admin && !has_cap(data, CAP_BPF)) {
 		lp_err("missing capability CAP_BPF (or CAP_SYS_ADMIN) to load BPF programs: run as "
-		       "root, e.g. sudo lockprof -p %d", target);
+		       "root, e.g. sudo lockprof -p %d",
+		       target);
 		return LP_EXIT_PRIVILEGE;
 	}
 	if (!admin && !has_cap(data, CAP_PERFMON)) {
 		lp_err("missing capability CAP_PERFMON (or CAP_SYS_ADMIN) to load tracing programs: "
-		       "run as root, e.g. sudo lockprof -p %d", target);
+		       "run as root, e.g. sudo lockprof -p %d",
+		       target);
 		return LP_EXIT_PRIVILEGE;
 	}
 	if (!admin && !uprobes__multi_available() && uprobes_need_admin()) {
 		lp_err("missing capability CAP_SYS_ADMIN to attach uprobes (this kernel does not "
-		       "accept CAP_PERFMON for them): run as root, e.g. sudo lockprof -p %d", target);
+		       "accept CAP_PERFMON for them): run as root, e.g. sudo lockprof -p %d",
+		       target);
 		return LP_EXIT_PRIVILEGE;
 	}
 	if (!can_read_memory(target)) {
 		lp_err("missing capability CAP_SYS_PTRACE to read the memory of pid %d (another "
-		       "user's, or not dumpable): run as root, e.g. sudo lockprof -p %d", target,
-		       target);
+		       "user's, or not dumpable): run as root, e.g. sudo lockprof -p %d",
+		       target, target);
 		return LP_EXIT_PRIVILEGE;
 	}
 	return 0;

@@ -8,11 +8,11 @@
 
 #include "target/pyobj.h"
 
-#define PYSTR_LENGTH_OFF 16 /* PyASCIIObject.length (Py_ssize_t) */
-#define PYSTR_STATE_OFF 32  /* PyASCIIObject.state bitfield */
+#define PYSTR_LENGTH_OFF 16		    /* PyASCIIObject.length (Py_ssize_t) */
+#define PYSTR_STATE_OFF 32		    /* PyASCIIObject.state bitfield */
 #define PYSTR_HDR_LEN (PYSTR_STATE_OFF + 4) /* what the layout needs: a short str ends at 40 */
-#define PYBYTES_SIZE_OFF 16 /* PyVarObject.ob_size */
-#define PYBYTES_DATA_OFF 32 /* PyBytesObject.ob_sval */
+#define PYBYTES_SIZE_OFF 16		    /* PyVarObject.ob_size */
+#define PYBYTES_DATA_OFF 32		    /* PyBytesObject.ob_sval */
 
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {

@@ -10,6 +10,7 @@
 
 #define CODE_MASK_ALL (~0ULL)
 
+// clang-format off
 static const struct lp_pyoffsets tables[] = {
 	{
 		.minor = 8, /* Include/cpython/pystate.h, frameobject.h, code.h */
@@ -105,6 +106,7 @@ static const struct lp_pyoffsets tables[] = {
 		.has_debug_offsets = true,
 	},
 };
+// clang-format on
 
 /* Where the fields lockprof needs sit in _Py_DebugOffsets, as indexes of its uint64_t array
  * (Include/internal/pycore_debug_offsets.h; 3.14 inserted fields, so each minor has its map). */
@@ -120,6 +122,7 @@ struct debug_offsets_map {
 	int count; /* number of uint64_t in the struct */
 };
 
+// clang-format off
 static const struct debug_offsets_map debug_maps[] = {
 	{ .minor = 13, .interpreters_head = 5, .threads_head = 9, .tstate_next = 21,
 	  .tstate_thread_id = 24, .tstate_current_frame = 23, .frame_previous = 29,
@@ -134,6 +137,7 @@ static const struct debug_offsets_map debug_maps[] = {
 	  .code_adaptive = 48, .unicode_asciiobject_size = 80, .gil_runtime_state = 16,
 	  .imports_modules = 12, .count = 81 },
 };
+// clang-format on
 
 #define DEBUG_COOKIE "xdebugpy"
 #define DEBUG_VERSION_INDEX 1
@@ -162,7 +166,8 @@ int pyoffsets__apply_debug_offsets(struct lp_pyoffsets *o, const void *buf, size
 	if (!m || len < (size_t)m->count * 8 || (size_t)m->count > sizeof(v) / 8)
 		return -EINVAL;
 	memcpy(v, buf, (size_t)m->count * 8);
-	if (memcmp(v, DEBUG_COOKIE, 8) || ((v[DEBUG_VERSION_INDEX] >> 16) & 0xff) != (uint64_t)o->minor)
+	if (memcmp(v, DEBUG_COOKIE, 8) ||
+	    ((v[DEBUG_VERSION_INDEX] >> 16) & 0xff) != (uint64_t)o->minor)
 		return -EINVAL;
 	*free_threaded = v[DEBUG_FREE_THREADED_INDEX] != 0;
 

@@ -12,17 +12,17 @@
 
 /* How a frame's raw instruction field becomes a byte offset into the code. */
 enum lp_instr_kind {
-	LP_INSTR_BYTES,	     /* 3.8, 3.9: f_lasti counts bytes */
-	LP_INSTR_UNITS,	     /* 3.10: f_lasti counts 2-byte code units */
-	LP_INSTR_POINTER,    /* 3.11+: pointer into co_code_adaptive */
+	LP_INSTR_BYTES,	  /* 3.8, 3.9: f_lasti counts bytes */
+	LP_INSTR_UNITS,	  /* 3.10: f_lasti counts 2-byte code units */
+	LP_INSTR_POINTER, /* 3.11+: pointer into co_code_adaptive */
 };
 
 struct lp_code_offsets {
 	int firstlineno; /* int */
 	int filename;	 /* PyUnicodeObject* */
 	int name;
-	int qualname; /* -1 before 3.11 */
-	int linetable;	/* PyBytesObject*: co_lnotab or co_linetable */
+	int qualname;	   /* -1 before 3.11 */
+	int linetable;	   /* PyBytesObject*: co_lnotab or co_linetable */
 	int code_adaptive; /* 3.11+: inline bytecode, base of the instruction pointer */
 	enum linetable_format linetable_format;
 	enum lp_instr_kind instr_kind;
@@ -32,7 +32,7 @@ struct lp_pyoffsets {
 	int minor;
 	struct lp_py_offsets walk; /* runtime_addr is filled at attach time */
 	struct lp_code_offsets code;
-	int unicode_ascii_data; /* sizeof(PyASCIIObject) */
+	int unicode_ascii_data;	  /* sizeof(PyASCIIObject) */
 	int unicode_compact_data; /* sizeof(PyCompactUnicodeObject) */
 	bool has_debug_offsets;	  /* 3.13+: _PyRuntime starts with _Py_DebugOffsets */
 	/* struct _gil_runtime_state: in _PyRuntime up to 3.11, in the main interpreter from 3.12 */

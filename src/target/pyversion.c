@@ -74,7 +74,8 @@ int pyversion__micro_from_string(const char *s, struct lp_pyversion *v)
 
 bool pyversion__lock_is_semaphore(const struct lp_pyversion *v)
 {
-	return v->major == 3 && v->minor >= 8 && (v->minor <= 12 || (v->minor == 13 && v->micro == 0));
+	return v->major == 3 && v->minor >= 8 &&
+	       (v->minor <= 12 || (v->minor == 13 && v->micro == 0));
 }
 
 void pyversion__format(const struct lp_pyversion *v, char *buf, unsigned long len)

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "target/elf_syms.h"
-#include "util/log.h"
 #include "target/target.h"
+#include "util/log.h"
 
 int target__check_alive(pid_t pid)
 {
@@ -132,12 +132,14 @@ static int pin_module(struct lp_target *t, struct lp_module *m)
 
 	if (fd == -ESTALE) {
 		lp_err("pid %d: %s in its root is not the file it maps (replaced since?): run as "
-		       "root (CAP_SYS_ADMIN) to open the mapped file itself", t->pid, m->path);
+		       "root (CAP_SYS_ADMIN) to open the mapped file itself",
+		       t->pid, m->path);
 		return LP_EXIT_ERROR;
 	}
 	if (lp_errno_is_denied(fd)) {
 		lp_err("missing capability CAP_DAC_READ_SEARCH (or CAP_SYS_ADMIN) to open %s of pid "
-		       "%d: run as root, e.g. sudo lockprof -p %d", m->path, t->pid, t->pid);
+		       "%d: run as root, e.g. sudo lockprof -p %d",
+		       m->path, t->pid, t->pid);
 		return LP_EXIT_PRIVILEGE;
 	}
 	if (fd < 0) {
@@ -205,7 +207,8 @@ int target__discover(pid_t pid, struct lp_target *t)
 		}
 		if (lp_errno_is_denied(errno)) {
 			lp_err("pid %d: cannot read /proc/%d/exe: %s (run as root, or with "
-			       "CAP_SYS_PTRACE)", pid, pid, strerror(errno));
+			       "CAP_SYS_PTRACE)",
+			       pid, pid, strerror(errno));
 			return LP_EXIT_PRIVILEGE;
 		}
 		lp_err("pid %d: cannot read /proc/%d/exe: %s (kernel thread?)", pid, pid,
@@ -246,7 +249,8 @@ int target__discover(pid_t pid, struct lp_target *t)
 			if (is_libpython(base_name(file)) && !t->libpython_name[0]) {
 				copy_name(t->libpython_name, sizeof(t->libpython_name),
 					  base_name(file));
-				set_module(&t->interp, start, end, makedev(major, minor), ino, file);
+				set_module(&t->interp, start, end, makedev(major, minor), ino,
+					   file);
 			} else if (is_libc(base_name(file)) && !t->has_libc) {
 				set_module(&t->libc, start, end, makedev(major, minor), ino, file);
 				t->has_libc = true;
@@ -268,7 +272,8 @@ int target__discover(pid_t pid, struct lp_target *t)
 	if (!t->libpython_name[0]) {
 		if (!have_exe || !module_has_interpreter(t, &exe_mod)) {
 			lp_err("pid %d: not a CPython process (no libpython or python binary mapped; "
-			       "executable %s)", pid, exe);
+			       "executable %s)",
+			       pid, exe);
 			return LP_EXIT_NOT_PYTHON;
 		}
 		t->interp = exe_mod;
@@ -276,7 +281,8 @@ int target__discover(pid_t pid, struct lp_target *t)
 	}
 	if (!t->has_libc) {
 		lp_err("pid %d: no glibc or musl libc mapped: lockprof needs the libc semaphore "
-		       "functions", pid);
+		       "functions",
+		       pid);
 		return LP_EXIT_NOT_PYTHON;
 	}
 	err = pin_module(t, &t->interp);

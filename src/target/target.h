@@ -18,10 +18,10 @@ struct lp_module {
 	char open_path[PATH_MAX]; /* /proc/self/fd/N of fd: what uprobes attach through */
 	uint64_t start;		  /* the mapping with file offset 0: start and end */
 	uint64_t end;
-	uint64_t map_dev;	  /* device (makedev) and inode of the mapped file, from maps */
+	uint64_t map_dev; /* device (makedev) and inode of the mapped file, from maps */
 	uint64_t map_ino;
-	int fd;			  /* the file itself, held open while lockprof runs; -1 if not */
-	uint64_t text_start;	  /* its executable mapping (0 when not seen) */
+	int fd;		     /* the file itself, held open while lockprof runs; -1 if not */
+	uint64_t text_start; /* its executable mapping (0 when not seen) */
 	uint64_t text_end;
 };
 

@@ -10,7 +10,7 @@
 struct u64map {
 	uint64_t *keys; /* 0 = empty slot */
 	void **values;
-	size_t cap;	/* power of two */
+	size_t cap; /* power of two */
 	size_t len;
 };
 
@@ -20,6 +20,8 @@ int u64map__put(struct u64map *m, uint64_t key, void *value);
 /* Frees the table (not the values). */
 void u64map__free(struct u64map *m);
 
-#define u64map__for_each(m, i) for (size_t i = 0; i < (m)->cap; i++) if ((m)->keys[i])
+#define u64map__for_each(m, i)                                                                     \
+	for (size_t i = 0; i < (m)->cap; i++)                                                      \
+		if ((m)->keys[i])
 
 #endif

@@ -63,8 +63,8 @@ int units__parse_duration(const char *s, uint64_t *ns)
 		const char *suffix;
 		uint64_t scale;
 	} units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "ms", 1000000 },
-		{ "s", 1000000000 },
+		{ "ns", 1 },	   { "us", 1000 },	{ "\xc2\xb5s", 1000 },
+		{ "ms", 1000000 }, { "s", 1000000000 },
 	};
 	uint64_t whole = 0, frac = 0, frac_scale = 1, scale = 0;
 	const char *p = s;

@@ -70,10 +70,12 @@ static void fake_memory_load(const uint8_t *data, size_t size)
 }
 
 ssize_t __wrap_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
-				const struct iovec *remote, unsigned long riovcnt, unsigned long flags);
+				const struct iovec *remote, unsigned long riovcnt,
+				unsigned long flags);
 
 ssize_t __wrap_process_vm_readv(pid_t pid, const struct iovec *local, unsigned long liovcnt,
-				const struct iovec *remote, unsigned long riovcnt, unsigned long flags)
+				const struct iovec *remote, unsigned long riovcnt,
+				unsigned long flags)
 {
 	uint64_t addr = (uint64_t)(uintptr_t)remote[0].iov_base;
 	size_t want = remote[0].iov_len;

@@ -5,16 +5,19 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fixtures/fixture_syms.h"
 #include "target/elf_syms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {
-	"fixture_exported",	    "fixture_local",	"fixture_cond_wait",
-	"fixture_cond_wait@VERS_1", "fixture_cond_wait@@VERS_2", "fixture_version",
-	"fixture_bss",		    "_PyRuntime",	"Py_Version",
-	"pthread_cond_timedwait",   "pthread_cond_timedwait@@GLIBC_2.3.2",
-	"pthread_cond_timedwait@GLIBC_2.2.5", "main",
+	FIXTURE_SYMBOL_NAMES,
+	"_PyRuntime",
+	"Py_Version",
+	"pthread_cond_timedwait",
+	"pthread_cond_timedwait@@GLIBC_2.3.2",
+	"pthread_cond_timedwait@GLIBC_2.2.5",
+	"main",
 };
 
 static const char *const sections[] = { ".PyRuntime", ".fixture_rt", ".rodata", ".text", "" };

@@ -34,7 +34,7 @@ static uint8_t *dup_exact(const uint8_t *p, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum linetable_format formats[] = { LINETABLE_LNOTAB, LINETABLE_310,
-							  LINETABLE_LOCATIONS };
+							 LINETABLE_LOCATIONS };
 	uint8_t fmt;
 	int first;
 	uint32_t off;
@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 
 	/* Out-of-range enum values must be rejected, not trusted. */
-	if (linetable__line_for_offset((enum linetable_format)(fmt & 3), table, len, first, off) < -1)
+	if (linetable__line_for_offset((enum linetable_format)(fmt & 3), table, len, first, off) <
+	    -1)
 		abort();
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
 		int line = linetable__line_for_offset(formats[i], table, len, first, off);

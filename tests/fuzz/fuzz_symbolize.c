@@ -16,9 +16,9 @@
 #include <string.h>
 
 #include "fake_memory.h"
+#include "symbolize/symbolize.h"
 #include "target/pyobj.h"
 #include "target/pyoffsets.h"
-#include "symbolize/symbolize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,8 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fake_memory_load(data + HEADER_LEN, size - HEADER_LEN);
 
 	/* The offsets a 3.13+ target publishes are as untrusted as the rest of its memory. */
-	if ((data[1] & 1) && o.has_debug_offsets &&
-	    !remote_read(0, runtime, debug, sizeof(debug)))
+	if ((data[1] & 1) && o.has_debug_offsets && !remote_read(0, runtime, debug, sizeof(debug)))
 		pyoffsets__apply_debug_offsets(&o, debug, sizeof(debug), &free_threaded);
 
 	s = symbolizer__new(0, &o);

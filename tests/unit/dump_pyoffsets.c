@@ -74,7 +74,8 @@ static void print_table(const char *tag, const struct lp_pyoffsets *o)
 #define PRINT(f) printf("%s 3.%d %s %lld\n", tag, o->minor, #f, (long long)o->f);
 	FIELDS(PRINT)
 #undef PRINT
-	printf("%s 3.%d walk.code_mask 0x%llx\n", tag, o->minor, (unsigned long long)o->walk.code_mask);
+	printf("%s 3.%d walk.code_mask 0x%llx\n", tag, o->minor,
+	       (unsigned long long)o->walk.code_mask);
 }
 
 static int dump_tables(void)
@@ -170,13 +171,15 @@ static int dump_runtime(const char *path)
 	minor = (int)((version >> 16) & 0xff);
 	table = pyoffsets__for(3, minor);
 	if (memcmp(buf, "xdebugpy", 8) || (version >> 24) != 3 || !table) {
-		fprintf(stderr, "dump_pyoffsets: %s: no _Py_DebugOffsets of a supported 3.x\n", path);
+		fprintf(stderr, "dump_pyoffsets: %s: no _Py_DebugOffsets of a supported 3.x\n",
+			path);
 		return 1;
 	}
 	o = *table;
 	err = pyoffsets__apply_debug_offsets(&o, buf, size, &ft);
 	if (err) {
-		fprintf(stderr, "dump_pyoffsets: %s: pyoffsets__apply_debug_offsets rejected it: %s\n",
+		fprintf(stderr,
+			"dump_pyoffsets: %s: pyoffsets__apply_debug_offsets rejected it: %s\n",
 			path, strerror(-err));
 		return 1;
 	}

@@ -35,8 +35,8 @@
 
 #define SIZEOF_MEMBER(type, member) ((long long)sizeof(((type *)0)->member))
 #define P(field, value) printf("%s %lld\n", field, (long long)(value))
-#define PD(field, member) printf("debug %s %lld\n", field, \
-				 (long long)offsetof(_Py_DebugOffsets, member) / 8)
+#define PD(field, member)                                                                          \
+	printf("debug %s %lld\n", field, (long long)offsetof(_Py_DebugOffsets, member) / 8)
 
 #if PY_VERSION_HEX < 0x030B0000
 typedef PyFrameObject frame_t; /* 3.8-3.10: the frame chain is PyFrameObjects */

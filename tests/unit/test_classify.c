@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Pure rules of the report: which waits are idle (a signal, not a lock holder), which files are
  * the threading machinery, and interpreter versions from file names. */
-#include "testing.h"
 #include "profile/annotate.h"
 #include "target/pyversion.h"
+#include "testing.h"
 
 static bool idle(const char *file, const char *function, const char *source)
 {
@@ -25,10 +25,12 @@ int main(void)
 	CHECK(idle(th, "Thread._wait_for_tstate_lock", ""), "join up to 3.12");
 	CHECK(idle(th, "Thread.join", ""), "join from 3.13");
 	CHECK(idle(th, "wait", "            waiter.acquire()"), "pre-3.11 Condition.wait");
-	CHECK(idle(th, "wait", "            self._acquire_restore(saved_state)"), "re-take after notify");
+	CHECK(idle(th, "wait", "            self._acquire_restore(saved_state)"),
+	      "re-take after notify");
 	CHECK(!idle(th, "wait", "        with self._cond:"), "Event.wait's own lock is contention");
 	CHECK(!idle(th, "Semaphore.acquire", "        with self._cond:"), "Semaphore's lock");
-	CHECK(!idle("/srv/app/db.py", "Condition.wait", "waiter.acquire()"), "user code never idle");
+	CHECK(!idle("/srv/app/db.py", "Condition.wait", "waiter.acquire()"),
+	      "user code never idle");
 
 	CHECK_EQ_INT(pyversion__from_name("libpython3.11.so.1.0", &v), 0, "libpython name");
 	CHECK(v.major == 3 && v.minor == 11 && !v.free_threaded, "3.11");

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixtures/fixture_syms.h"
 #include "target/elf_syms.h"
 #include "testing.h"
 
@@ -24,8 +25,8 @@ struct load {
 };
 
 /* Runs "LC_ALL=C <tool> '<path>'" and hands each line of its output to fn. */
-static int popen_lines(const char *tool, const char *path,
-		       void (*fn)(const char *line, void *arg), void *arg)
+static int popen_lines(const char *tool, const char *path, void (*fn)(const char *line, void *arg),
+		       void *arg)
 {
 	char cmd[4096], line[4096];
 	FILE *f;
@@ -190,8 +191,8 @@ static uint64_t load_bias(void *handle)
 }
 
 /* Symbol lookup, value comparison with the dynamic linker's address, and type. */
-static void check_dl_symbol(const struct elf_file *ef, const char *name, void *addr,
-			    uint64_t bias, int type, const char *what)
+static void check_dl_symbol(const struct elf_file *ef, const char *name, void *addr, uint64_t bias,
+			    int type, const char *what)
 {
 	struct elf_symbol sym = { 0 };
 	int err = elf_file__find_symbol(ef, name, &sym);
@@ -234,8 +235,7 @@ static void check_build_id(const struct elf_file *ef, const char *path, const ch
 	struct text t = { .key = "Build ID: " };
 	char id[2 * 64 + 1] = "", small[40];
 
-	CHECK(popen_lines("readelf -n", path, key_line, &t) == 0, "readelf -n %s",
-	      path);
+	CHECK(popen_lines("readelf -n", path, key_line, &t) == 0, "readelf -n %s", path);
 	CHECK(t.s[0], "%s: readelf shows no build id (link with -Wl,--build-id)", what);
 	CHECK_EQ_INT(elf_file__build_id(ef, id, sizeof(id)), 0, what);
 	CHECK_EQ_STR(id, t.s, what);
@@ -320,9 +320,8 @@ static void test_fixture(const char *path, bool stripped)
 
 	/* Local function: only .symtab has it; nm tells where. */
 	CHECK(dlsym(h, "fixture_local") == NULL, "fixture_local is exported");
-	CHECK(popen_lines("nm -S --defined-only", path, nm_line, &nq) == 0 ||
-		      stripped,
-	      "nm %s", path);
+	CHECK(popen_lines("nm -S --defined-only", path, nm_line, &nq) == 0 || stripped, "nm %s",
+	      path);
 	err = elf_file__find_symbol(ef, "fixture_local", &sym);
 	if (stripped) {
 		CHECK_EQ_INT(err, -ENOENT, "stripped fixture_local");
@@ -458,11 +457,7 @@ out:
 /* Every query on a possibly broken image; only the absence of a crash matters here. */
 static void exercise(const struct elf_file *ef)
 {
-	static const char *const names[] = {
-		"fixture_exported",	    "fixture_local", "fixture_cond_wait",
-		"fixture_cond_wait@VERS_1", "fixture_cond_wait@@VERS_2", "fixture_version",
-		"fixture_bss",
-	};
+	static const char *const names[] = { FIXTURE_SYMBOL_NAMES };
 	struct elf_symbol sym;
 	char out[64];
 	unsigned char buf[64];

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* log2 histogram bucketing shared with BPF: bucket i holds [2^i, 2^(i+1)) ns. */
-#include "testing.h"
 #include "lockprof/hist.h"
+#include "testing.h"
 
 static __u32 reference_slot(__u64 ns)
 {

@@ -126,8 +126,8 @@ static void finish_code(struct fixture_code *c, const char *file)
 {
 	if (!c->path[0])
 		return;
-	CHECK(c->offsets == c->code_len / 2, "%s: %s: %lu offsets listed for %lu bytes of code", file,
-	      c->path, c->offsets, c->code_len);
+	CHECK(c->offsets == c->code_len / 2, "%s: %s: %lu offsets listed for %lu bytes of code",
+	      file, c->path, c->offsets, c->code_len);
 	CHECK(c->mismatches == 0, "%s: %s: %lu of %lu offsets wrong, first %s", file, c->path,
 	      c->mismatches, c->offsets, c->first_mismatch);
 	check_truncations(c, file);
@@ -214,7 +214,8 @@ static void test_fixtures(void)
 		k = check_fixture(file, &offsets);
 		CHECK(k > 0, "%s: unreadable or holds no code objects", file);
 		if (k > 0) {
-			printf("  %s: %d code objects, %lu offsets\n", names[i]->d_name, k, offsets);
+			printf("  %s: %d code objects, %lu offsets\n", names[i]->d_name, k,
+			       offsets);
 			total_offsets += offsets;
 			files++;
 			codes += k;
@@ -243,8 +244,8 @@ static int line_at(enum linetable_format format, const uint8_t *bytes, size_t le
 }
 
 #define LINE_AT(format, first, off, ...)                                                           \
-	line_at(format, (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ }), \
-		first, off)
+	line_at(format, (const uint8_t[]){ __VA_ARGS__ },                                          \
+		sizeof((const uint8_t[]){ __VA_ARGS__ }), first, off)
 
 static void test_handmade(void)
 {
@@ -285,7 +286,8 @@ static void test_handmade(void)
 	CHECK_EQ_INT(LINE_AT(LINETABLE_LNOTAB, 300, 2, 0x02, 0x80), 172, "lnotab -128 is a delta");
 	CHECK_EQ_INT(LINE_AT(LINETABLE_LNOTAB, 5, 0, 0x00, 0x03, 0x04, 0x01), 8,
 		     "lnotab zero-address pair applies at 0");
-	CHECK_EQ_INT(LINE_AT(LINETABLE_LNOTAB, 5, 3, 0x00, 0x03, 0x04, 0x01), 8, "lnotab mid-range");
+	CHECK_EQ_INT(LINE_AT(LINETABLE_LNOTAB, 5, 3, 0x00, 0x03, 0x04, 0x01), 8,
+		     "lnotab mid-range");
 	CHECK_EQ_INT(LINE_AT(LINETABLE_LNOTAB, 5, 4, 0x00, 0x03, 0x04, 0x01), 9, "lnotab boundary");
 	CHECK_EQ_INT(LINE_AT(LINETABLE_310, 5, 0, 0x02, 0x80, 0x02, 0x01), -1, "3.10 no line");
 	CHECK_EQ_INT(LINE_AT(LINETABLE_310, 5, 2, 0x02, 0x80, 0x02, 0x01), 6,

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "testing.h"
 #include "probes/lockmethods.h"
+#include "testing.h"
 
 /* Layouts the finder reads (3.13/3.14 default builds), as src/lockmethods.c spells them. */
 #define STR_LENGTH 16
@@ -99,7 +99,8 @@ struct fake_interp {
 static struct fake_interp build(const struct lp_pyoffsets *o, bool general_namespace)
 {
 	static const char *const lock_names[] = { "acquire_lock", "acquire", "release_lock",
-						  "release", "locked", "__enter__", "__exit__" };
+						  "release",	  "locked",  "__enter__",
+						  "__exit__" };
 	static const char *const rlock_names[] = { "acquire", "_is_owned", "release",
 						   "_release_save", "_acquire_restore" };
 	uint64_t lock_type = make_type(lock_names, 7, 0x1000);
@@ -193,8 +194,7 @@ static void test_damaged(const struct lp_pyoffsets *o)
 		struct lp_pyoffsets old = *o;
 
 		old.interp_modules = 0;
-		CHECK_EQ_INT(lockmethods__find(getpid(), 0x1000, &old, &m), -ENOTSUP,
-			     "no offset");
+		CHECK_EQ_INT(lockmethods__find(getpid(), 0x1000, &old, &m), -ENOTSUP, "no offset");
 	}
 }
 
@@ -208,8 +208,8 @@ static void test_dict_entries(void)
 	hdr[KEYS_KIND] = 1;
 	put64(hdr + KEYS_NENTRIES, 85);
 	CHECK_EQ_INT(lockmethods__dict_entries(hdr, &off, &size, &n), 0, "unicode keys");
-	CHECK(off == 32 + 128 && size == 16 && n == 85, "off %" PRIu64 " size %zu n %" PRIu64,
-	      off, size, n);
+	CHECK(off == 32 + 128 && size == 16 && n == 85, "off %" PRIu64 " size %zu n %" PRIu64, off,
+	      size, n);
 	hdr[KEYS_KIND] = 0;
 	CHECK_EQ_INT(lockmethods__dict_entries(hdr, &off, &size, &n), 0, "general keys");
 	CHECK_EQ_INT(size, 24, "general entries carry the hash");

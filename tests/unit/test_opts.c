@@ -9,10 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "testing.h"
-#include "util/log.h"
 #include "cli/opts.h"
 #include "collect/threadnames.h"
+#include "testing.h"
+#include "util/log.h"
 
 #define MAX_ARGS 32
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Where entry probes go (src/probe_site.c), on the first bytes of Debian 12's glibc 2.36
  * functions lockprof probes (objdump of libc.so.6) and on hand-made variants. */
-#include "testing.h"
 #include "probes/probe_site.h"
+#include "testing.h"
 
 #define CODE(...) ((const uint8_t[]){ __VA_ARGS__ }), sizeof((const uint8_t[]){ __VA_ARGS__ })
 

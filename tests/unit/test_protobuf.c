@@ -2,8 +2,8 @@
 /* The protobuf writer against byte strings from the protobuf encoding guide and hand-encoded. */
 #include <stdlib.h>
 
-#include "testing.h"
 #include "report/protobuf.h"
+#include "testing.h"
 
 /* Compares the buffer with the expected bytes and resets it for the next case. */
 static void check_bytes(struct protobuf *b, const char *expected, size_t n, const char *what)

@@ -2,10 +2,10 @@
 /* Pure parts of the reports: JSON string escaping, units, short paths, lock names from source. */
 #include <stdlib.h>
 
-#include "testing.h"
 #include "profile/lockname.h"
 #include "report/render.h"
 #include "report/report.h"
+#include "testing.h"
 #include "util/units.h"
 
 static char *json_of(const char *s)

@@ -5,9 +5,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "testing.h"
 #include "lockprof/hist.h"
 #include "report/report.h"
+#include "testing.h"
 
 #define STACK_WAITER 0x11
 #define STACK_OTHER 0x22
@@ -246,8 +246,8 @@ static void decode_pprof(const struct lp_profile *p, const struct lp_report_opts
 static void test_pprof(const struct lp_profile *p)
 {
 	static const char *const wanted[] = {
-		"contentions", "count",	    "delay",	"nanoseconds", "lock name",
-		"thread id",   "thread name", "worker-1", "self._pool",  "0xb000",
+		"contentions", "count",	      "delay",		"nanoseconds", "lock name",
+		"thread id",   "thread name", "worker-1",	"self._pool",  "0xb000",
 		"101",	       "Pool.get",    "/srv/app/db.py", "<module>",
 	};
 	struct lp_report_opts o = { .pprof_role = LP_ROLE_WAITER };
@@ -292,8 +292,11 @@ static void test_pprof_full(struct lp_stacktab *st, struct lp_threadnames *names
 	stacktab__insert(st, STACK_ACQUIRER, acquirer_frames, 1, false);
 	profile__init(&p, st, names);
 	p.mode = "contention,full";
-	p.full = (struct lp_full_info){ .measured = true, .capture_pct = 100, .duty_cycle = 1,
-					.scale_sampled = 1, .scale_contended = 1 };
+	p.full = (struct lp_full_info){ .measured = true,
+					.capture_pct = 100,
+					.duty_cycle = 1,
+					.scale_sampled = 1,
+					.scale_contended = 1 };
 	add(&p, LOCK_A, STACK_WAITER, 102, 2, 4000);
 	key.kind = LP_KIND_HOLD_SAMPLED;
 	val.hist[10] = 3;
@@ -385,8 +388,8 @@ static void test_categories(struct lp_stacktab *st, struct lp_threadnames *names
 
 	o = (struct lp_report_opts){ .top = 1 };
 	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
-	CHECK(strstr(out, "HELD BY") && strstr(out, "db.py:50 in Pool.put"),
-	      "HELD BY column\n%s", out);
+	CHECK(strstr(out, "HELD BY") && strstr(out, "db.py:50 in Pool.put"), "HELD BY column\n%s",
+	      out);
 	CHECK(strstr(out, "(1 more lock not listed: --top 1)"), "--top counts contention locks\n%s",
 	      out);
 	CHECK(strstr(out, "hidden: --show-idle to list"), "idle waits summed up\n%s", out);

@@ -8,10 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "report/outfile.h"
-#include "target/pidns.h"
 #include "profile/profile.h"
+#include "report/outfile.h"
 #include "report/report.h"
+#include "target/pidns.h"
 #include "target/target.h"
 #include "testing.h"
 
@@ -31,9 +31,11 @@ static void test_path_in_root(void)
 {
 	const char *root = "/var/cache/lockprof/rootfs/trixie";
 
-	CHECK_EQ_STR(target__path_in_root(root, "/var/cache/lockprof/rootfs/trixie/usr/bin/python3.13"),
+	CHECK_EQ_STR(target__path_in_root(root,
+					  "/var/cache/lockprof/rootfs/trixie/usr/bin/python3.13"),
 		     "/usr/bin/python3.13", "chrooted target");
-	CHECK_EQ_STR(target__path_in_root("/", "/usr/lib/libc.so.6"), "/usr/lib/libc.so.6", "root /");
+	CHECK_EQ_STR(target__path_in_root("/", "/usr/lib/libc.so.6"), "/usr/lib/libc.so.6",
+		     "root /");
 	CHECK_EQ_STR(target__path_in_root("", "/usr/lib/libc.so.6"), "/usr/lib/libc.so.6",
 		     "root unknown");
 	CHECK_EQ_STR(target__path_in_root(root, "/var/cache/lockprof/rootfs/trixie-old/lib.so"),
@@ -175,8 +177,9 @@ static void test_lost_in_text(void)
 	CHECK_EQ_INT(report__write(f, LP_FORMAT_TEXT, &p, NULL), 0, "text report");
 	fclose(f);
 	CHECK(text && strstr(text, "4,127 events lost") != NULL, "header total: %s", text);
-	CHECK(text && strstr(text, "Lost: 3616 waits (statistics map full), 508 stacks (ring buffer "
-				   "full), 2 stacks (stack map full), 1 waits (in-flight map full).") !=
+	CHECK(text && strstr(text,
+			     "Lost: 3616 waits (statistics map full), 508 stacks (ring buffer "
+			     "full), 2 stacks (stack map full), 1 waits (in-flight map full).") !=
 			      NULL,
 	      "what and why: %s", text);
 	free(text);

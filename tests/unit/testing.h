@@ -24,15 +24,16 @@ static int testing_passed, testing_failed;
 
 #define CHECK_EQ_INT(actual, expected, what)                                                       \
 	do {                                                                                       \
-		long long a_ = (long long)(actual), e_ = (long long)(expected);                   \
+		long long a_ = (long long)(actual), e_ = (long long)(expected);                    \
 		CHECK(a_ == e_, "%s: got %lld, expected %lld", what, a_, e_);                      \
 	} while (0)
 
 #define CHECK_EQ_STR(actual, expected, what)                                                       \
 	do {                                                                                       \
-		const char *a_ = (actual), *e_ = (expected);                                      \
-		CHECK(a_ && e_ && strcmp(a_, e_) == 0, "%s: got \"%s\", expected \"%s\"", what,   \
-		      a_ ? a_ : "(null)", e_ ? e_ : "(null)");                                     \
+		const char *a_ = (actual), *e_ = (expected);                                       \
+		CHECK(a_ != NULL && e_ != NULL && strcmp(a_, e_) == 0,                             \
+		      "%s: got \"%s\", expected \"%s\"", what, a_ ? a_ : "(null)",                 \
+		      e_ ? e_ : "(null)");                                                         \
 	} while (0)
 
 /* Prints the closing line and returns main's exit status. */
