@@ -19,6 +19,7 @@ const volatile struct lp_full_config full_cfg = {}; /* -m full: interpreter text
 const volatile __u32 targ_tgid = 0; /* the target's tgid, in its pid namespace when ino is set */
 const volatile __u64 targ_pidns_dev = 0; /* the target's pid namespace: device, with ino */
 const volatile __u64 targ_pidns_ino = 0; /* the target's pid namespace: inode; 0: the host's ids */
+const volatile __u32 targ_creation_sites = 0; /* lock creation probed: lock_created is filled */
 
 /* .bss: zeroed at load, then read (and for full_on/full_epoch written) by user space. */
 struct lp_counters counters = {}; /* loss and error counters, printed by the report */

@@ -36,7 +36,7 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 		return 0;
 	/* glibc's sem_t starts with the 32-bit count: a positive count means the call will most
 	 * likely take the semaphore without blocking (C-internal callers skip the try-first step);
-	 * whether it did is decided by how long it took. */
+	 * whether it did is decided at the return by whether the thread slept (end_wait). */
 	if (bpf_probe_read_user(&value, sizeof(value), sem) < 0) {
 		count_event(&counters.read_errors);
 		return 0;
@@ -186,43 +186,25 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 	return 0;
 }
 
-#define NR_FUTEX 202 /* x86-64 */
-#define FUTEX_WAIT 0
-#define FUTEX_WAKE 1
-#define FUTEX_WAIT_BITSET 9
-#define FUTEX_CMD_MASK 0x7f /* without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME */
-
-/* glibc's sem_post makes a FUTEX_WAKE on the semaphore only when threads wait on it: that is the
- * release of a contended 3.8-3.13 lock. A raw tracepoint needs no tracefs and costs no trap.
- * FUTEX_WAITs on a semaphore tell which sem_waits really blocked. */
-SEC("raw_tracepoint/sys_enter")
-int futex_wake_enter(struct bpf_raw_tracepoint_args *ctx)
+/* Inside glibc's sem_post(sem), at the block that makes the FUTEX_WAKE syscall: glibc enters it
+ * only when the semaphore has waiters, so only the contended releases of 3.8-3.13 locks trap
+ * here, and only the target's (the probe is the target's alone). %rdi still holds sem there
+ * (src/probes/probe_site.c recognizes the block before the probe is placed). */
+SEC("uprobe")
+int BPF_KPROBE(sem_post_wake, void *sem)
 {
-	struct pt_regs *regs;
-	struct lp_inflight *w;
-	__u64 uaddr, *waiters;
+	__u64 lock = (__u64)sem, *waiters;
 	__u32 tid;
-	int op;
 
-	if (ctx->args[1] != NR_FUTEX || !current_is_target(&tid))
+	if (!current_is_target(&tid))
 		return 0;
-	regs = (struct pt_regs *)ctx->args[0];
-	op = (int)BPF_CORE_READ(regs, si) & FUTEX_CMD_MASK;
-	uaddr = BPF_CORE_READ(regs, di);
-	/* A sem_wait that found its semaphore free but lost the race sleeps on it here: that
-	 * proves the call blocked. */
-	if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
-		w = bpf_map_lookup_elem(&inflight, &tid);
-		if (w && w->may_not_block && w->lock == uaddr)
-			w->may_not_block = 0;
-		return 0;
-	}
-	if (op != FUTEX_WAKE)
-		return 0;
-	waiters = bpf_map_lookup_elem(&lock_waiters, &uaddr);
+	count_event(&counters.probe_hits);
+	/* A semaphore no thread is known to wait on (a waiter that blocked before attach, or a
+	 * C-internal lock we did not see) has no wait to charge. */
+	waiters = bpf_map_lookup_elem(&lock_waiters, &lock);
 	if (!waiters || !*waiters)
 		return 0;
-	note_release(tid, uaddr);
+	note_release(tid, lock);
 	return 0;
 }
 

@@ -35,8 +35,8 @@ struct {
 	__type(value, __u8);
 } stacks_seen SEC(".maps");
 
-/* key: lock.  value: threads currently blocked on it (lets the release probe ignore the futex
- * wakes of other objects, such as the GIL's condition variable) */
+/* key: lock.  value: threads currently blocked on it (lets the release probes ignore the wakes
+ * of semaphores no measured thread waits on) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -88,6 +88,10 @@ static __always_inline __u64 capture_stack(__u32 tid)
 	if (!ev->stack.stack_id)
 		return 0;
 
+	/* Known already (the common case): a lockless lookup, not an update that takes the
+	 * bucket's lock to fail with -EEXIST. */
+	if (bpf_map_lookup_elem(&stacks_seen, &ev->stack.stack_id))
+		return ev->stack.stack_id;
 	err = bpf_map_update_elem(&stacks_seen, &ev->stack.stack_id, &one, BPF_NOEXIST);
 	if (err == -EEXIST)
 		return ev->stack.stack_id;
@@ -131,8 +135,9 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 		v->timeouts++;
 	v->hist[lp_hist_slot(ns)]++;
 	/* Copied now: the lock may be freed, and its address reused, before the report. */
-	if (!v->created_stack && (key->kind == LP_KIND_WAIT || key->kind == LP_KIND_HOLD_SAMPLED ||
-				  key->kind == LP_KIND_HOLD_FULL)) {
+	if (targ_creation_sites && !v->created_stack &&
+	    (key->kind == LP_KIND_WAIT || key->kind == LP_KIND_HOLD_SAMPLED ||
+	     key->kind == LP_KIND_HOLD_FULL)) {
 		created = bpf_map_lookup_elem(&lock_created, &key->lock);
 		if (created)
 			v->created_stack = *created;
@@ -169,12 +174,25 @@ static __always_inline void note_release(__u32 tid, __u64 lock)
 
 /* The stack is walked when the wait ends, not when it begins: the thread's frames cannot change
  * while it blocks, and calls that turn out not to have blocked then cost no walk at all. */
+/* Voluntary context switches of the current thread so far: a thread that sleeps in a blocking
+ * call (a futex wait) switches out voluntarily, one that takes a free semaphore does not. Read
+ * from the task itself, so no hook on the syscall path (which every process would pay) is
+ * needed to tell the two apart. */
+static __always_inline __u64 current_nvcsw(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, nvcsw);
+}
+
 static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source, bool may_not_block)
 {
 	struct lp_inflight w = { .lock = lock, .source = source, .may_not_block = may_not_block };
 
 	if (!lock)
 		return;
+	if (may_not_block)
+		w.nvcsw = current_nvcsw();
 	add_waiter(lock, 1);
 	w.start_ns = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
@@ -198,9 +216,8 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
 	ns = now - start_ns;
-	/* Found free at entry and never slept on the futex (the sys_enter program clears the
-	 * flag when it does): it did not block. */
-	if (w->may_not_block) {
+	/* Found free at entry and never slept: it did not block. */
+	if (w->may_not_block && current_nvcsw() == w->nvcsw) {
 		bpf_map_delete_elem(&inflight, &tid);
 		add_waiter(key.lock, -1);
 		return false;

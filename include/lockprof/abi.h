@@ -136,6 +136,7 @@ struct lp_stat_value {
 struct lp_inflight {
 	__u64 start_ns;
 	__u64 lock;
+	__u64 nvcsw;	     /* with may_not_block: the thread's voluntary switches at entry */
 	__u32 source;	     /* enum lp_wait_source */
 	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it then slept */
 };

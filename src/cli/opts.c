@@ -69,6 +69,7 @@ enum {
 	OPT_SHOW_IDLE,
 	OPT_CAPTURE_PCT,
 	OPT_MAX_OVERHEAD,
+	OPT_LOCK_NAMES,
 };
 
 enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_OTHER };
@@ -89,6 +90,11 @@ static const struct argp_option options[] = {
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
 	  "-m full: keep the estimated probe cost under PCT% of a CPU by attaching the full-mode "
 	  "probes part of the time (default 5; 100: always attached)", 0 },
+	{ "lock-names", OPT_LOCK_NAMES, "FROM", 0,
+	  "wait (default): name locks from the line where threads wait; creation: also probe lock "
+	  "creation for the creating line and the creation site, at a trap per lock created (every "
+	  "Condition.wait, Event.wait, queue get/put and Future creates one; about 2-4 us each "
+	  "here). On with -m full", 0 },
 	{ "min-wait", OPT_MIN_WAIT, "DURATION", 0, "Do not count waits shorter than DURATION "
 	  "(e.g. 10us, 5ms, 1s)", 0 },
 	{ NULL, 0, NULL, 0, "Output:", GROUP_OUTPUT },
@@ -314,6 +320,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		opts->capture_pct = (unsigned int)pct;
 		break;
 	}
+	case OPT_LOCK_NAMES:
+		if (!strcmp(arg, "creation"))
+			opts->creation_sites = true;
+		else if (strcmp(arg, "wait"))
+			argp_error(state, "invalid --lock-names '%s': expected wait or creation",
+				   arg);
+		break;
 	case OPT_MAX_OVERHEAD:
 		errno = 0;
 		opts->max_overhead_pct = strtod(arg, &end);
@@ -385,6 +398,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!opts->pid && opts->face != LP_FACE_SERVE)
 			argp_error(state, "missing -p PID");
 		check_outputs(state, ps);
+		/* -m full traps on every acquisition anyway: creation costs it little more. */
+		if (opts->modes & LP_MODE_FULL)
+			opts->creation_sites = true;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

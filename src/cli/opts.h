@@ -45,6 +45,7 @@ struct lp_opts {
 	int verbose;
 	unsigned int capture_pct; /* -m full: share of uncontended acquisitions recorded, 1..100 */
 	double max_overhead_pct;  /* -m full: bound on the probes' estimated cost (100: none) */
+	bool creation_sites;	  /* probe lock creation (--lock-names creation, -m full) */
 };
 
 /* "profile", "serve", "top", "dump". */

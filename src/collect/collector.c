@@ -119,6 +119,8 @@ int collector__build(struct lp_collector *c, uint64_t end_ns, const struct lp_co
 	profile__init(profile, c->stacks, c->threads);
 	if (in->full)
 		profile->full = *in->full;
+	if (in->programs)
+		profile->programs = *in->programs;
 	profile->pid = c->opts->pid;
 	snprintf(profile->python, sizeof(profile->python), "%s", c->python);
 	snprintf(profile->interpreter, sizeof(profile->interpreter), "%s", c->target->interp.path);

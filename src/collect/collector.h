@@ -38,8 +38,9 @@ struct lp_collect_input {
 	const struct lp_counters *counters; /* BPF's counters now (they only grow) */
 	int gil_waits_fd; /* >= 0 for the last report of a GIL run: closes the waits still open */
 	uint64_t gil_key; /* the GIL's lock id in the stats */
-	int64_t gil_handoffs;		 /* GIL switches during the span, -1 when unknown */
-	const struct lp_full_info *full; /* -m full: how holds were sampled; NULL otherwise */
+	int64_t gil_handoffs;		      /* GIL switches during the span, -1 when unknown */
+	const struct lp_full_info *full;      /* -m full: how holds were sampled; NULL otherwise */
+	const struct lp_prog_stats *programs; /* lockprof's BPF programs' cost, or NULL */
 };
 
 /* Builds into *p the profile of the span ending at end_ns from in, names and classifies its

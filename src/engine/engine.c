@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "collect/progstats.h"
 #include "engine/engine.h"
 #include "probes/bpfobj.h"
 #include "target/privilege.h"
@@ -87,7 +88,7 @@ int engine__attach(struct lp_engine *e, uint64_t now_ns)
 		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts);
 	if (!err)
 		err = probes__attach(&e->probes, e->skel, &e->target, &e->interp.version,
-				     e->opts->modes);
+				     e->opts->modes, e->opts->creation_sites);
 	if (!err && full)
 		err = fullmode__start(&e->full, now_ns);
 	if (err)
@@ -137,6 +138,7 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 {
 	bool gil = e->opts->modes & LP_MODE_GIL;
 	struct lp_full_info interval_full = {};
+	struct lp_prog_stats programs;
 	struct lp_collect_input in = {
 		.stats_fd = bpf_map__fd(e->skel->maps.stats),
 		.counters = &e->skel->bss->counters,
@@ -151,6 +153,8 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 		fullmode__interval(&e->full, now_ns, &interval_full);
 		in.full = &interval_full;
 	}
+	if (!progstats__read(e->skel->obj, &programs))
+		in.programs = &programs;
 	return collector__build(e->collector, now_ns, &in, p);
 }
 

@@ -96,26 +96,31 @@ static int32_t le32(const uint8_t *p)
 	return (int32_t)v;
 }
 
-/* Whether some byte sequence in code reads as a direct branch into (0, site]. Reading every byte
+/* Whether some byte sequence in code reads as a direct branch into (lo, hi]. Reading every byte
  * position, not just real instruction starts, can only find too many such branches. */
-static bool branch_lands_before(const uint8_t *code, size_t len, size_t site)
+static bool in_range(int64_t target, size_t lo, size_t hi)
+{
+	return target > (int64_t)lo && target <= (int64_t)hi;
+}
+
+static bool branch_lands_in(const uint8_t *code, size_t len, size_t lo, size_t hi)
 {
 	for (size_t i = 0; i < len; i++) {
 		int64_t target = -1;
 
 		if (i + 2 <= len && ((code[i] & 0xf0) == 0x70 || code[i] == 0xeb))
 			target = (int64_t)i + 2 + (int8_t)code[i + 1];
-		if (target < 1 || target > (int64_t)site) {
+		if (!in_range(target, lo, hi)) {
 			target = -1;
 			if (i + 5 <= len && (code[i] == 0xe8 || code[i] == 0xe9))
 				target = (int64_t)i + 5 + le32(code + i + 1);
 		}
-		if (target < 1 || target > (int64_t)site) {
+		if (!in_range(target, lo, hi)) {
 			target = -1;
 			if (i + 6 <= len && code[i] == 0x0f && (code[i + 1] & 0xf0) == 0x80)
 				target = (int64_t)i + 6 + le32(code + i + 2);
 		}
-		if (target >= 1 && target <= (int64_t)site)
+		if (in_range(target, lo, hi))
 			return true;
 	}
 	return false;
@@ -132,7 +137,56 @@ size_t probe_site__entry_offset(const uint8_t *code, size_t len)
 			break;
 		site += n;
 		if (emulated_len(code + site, len - site))
-			return branch_lands_before(code, len, site) ? 0 : site;
+			return branch_lands_in(code, len, 0, site) ? 0 : site;
+	}
+	return 0;
+}
+
+#define MAX_WAKE_SCAN 32 /* bytes searched back from the syscall for the branch over it */
+
+/* mov $202,%eax (SYS_futex on x86-64); syscall */
+static const uint8_t futex_syscall[] = { 0xb8, 0xca, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+
+/* Where the conditional branch at code[j] lands, or -1 when code[j] starts none. */
+static int64_t jcc_target(const uint8_t *code, size_t len, size_t j, size_t *size)
+{
+	if (j + 2 <= len && (code[j] & 0xf0) == 0x70) {
+		*size = 2;
+		return (int64_t)j + 2 + (int8_t)code[j + 1];
+	}
+	if (j + 6 <= len && code[j] == 0x0f && (code[j + 1] & 0xf0) == 0x80) {
+		*size = 6;
+		return (int64_t)j + 6 + le32(code + j + 2);
+	}
+	return -1;
+}
+
+size_t probe_site__wake_offset(const uint8_t *code, size_t len)
+{
+	size_t call = 0, end, lo;
+
+	while (call + sizeof(futex_syscall) <= len &&
+	       memcmp(code + call, futex_syscall, sizeof(futex_syscall)))
+		call++;
+	if (call + sizeof(futex_syscall) > len)
+		return 0;
+	end = call + sizeof(futex_syscall);
+	lo = call > MAX_WAKE_SCAN ? call - MAX_WAKE_SCAN : 0;
+	/* The nearest branch before the syscall that jumps past it opens the block. */
+	for (size_t j = call; j-- > lo;) {
+		size_t size = 0;
+		int64_t target = jcc_target(code, len, j, &size);
+
+		if (target <= (int64_t)end || j + size > call)
+			continue;
+		/* Only the code up to the syscall is searched for other ways in: past it lies the
+		 * error path, whose displacement bytes read as stray branches (glibc 2.36: the
+		 * 0x78 of a lea's displacement lands at +0x26). The BPF side checks that the
+		 * semaphore has waiters, so a way in missed here costs a trap, never a wrong
+		 * answer. */
+		if (branch_lands_in(code, end, j + size - 1, end))
+			return 0;
+		return j + size;
 	}
 	return 0;
 }

@@ -18,4 +18,12 @@
  * (which would run it again within one call). */
 size_t probe_site__entry_offset(const uint8_t *code, size_t len);
 
+/* code: a semaphore post function's bytes from its entry (glibc's sem_post). Returns the offset
+ * of the first instruction of the block that makes its FUTEX_WAKE syscall (mov $SYS_futex,%eax;
+ * syscall), 0 when not recognized: the block must start right after a conditional branch that
+ * jumps past the syscall (glibc takes it when the semaphore has no waiters), and no direct
+ * branch before the syscall may land inside the block, so a probe there runs only on posts that
+ * wake a waiter. glibc 2.36: __new_sem_post+30, after shr $32,%rax; je. */
+size_t probe_site__wake_offset(const uint8_t *code, size_t len);
+
 #endif

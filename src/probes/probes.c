@@ -33,7 +33,8 @@ enum probe_prog {
 	PROG_PARK_WAIT_ENTER, /* _PySemaphore_Wait: PyMutex and parking-lot waits, 3.13+ */
 	PROG_PARK_WAIT_EXIT,
 	PROG_PARK_WAKEUP_ENTER, /* _PySemaphore_Wakeup: release of a lock with a parked waiter */
-	PROG_LOCK_INIT_ENTER,	/* sem_init: a lock's creation site names it */
+	PROG_SEM_POST_WAKE,   /* sem_post's FUTEX_WAKE block: release of a semaphore with waiters */
+	PROG_LOCK_INIT_ENTER, /* sem_init: a lock's creation site names it */
 	PROG_LOCK_FREE_ENTER,
 	PROG_GIL_WAIT_ENTER, /* pthread_cond_timedwait from take_gil: waiting for the GIL */
 	PROG_GIL_WAIT_EXIT,
@@ -47,31 +48,37 @@ struct probe_spec {
 	int min_minor, max_minor; /* the 3.x range that needs it */
 	bool optional;		  /* absent from some builds (sem_clockwait: glibc < 2.30) */
 	bool sem_locks_only;	  /* only where threading.Lock is a sem_t (pyversion.h) */
+	bool at_wake_block; /* at the block that wakes waiters (probe_site.h), not the entry */
+	bool creation;	    /* lock creation: only when creation sites are asked for */
 };
 
 /* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
- * thread, plus lock creation (never on an acquire or release). */
+ * thread, never an uncontended acquire or release; lock creation only when asked (a trap per
+ * Condition.wait, Event.wait and Future: each creates a lock). */
 // clang-format off
 static const struct probe_spec contention_plan[] = {
 #define C LP_MODE_CONTENTION
-	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
-	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false },
-	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true, false },
+	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false, false, false },
+	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false, false, false },
+	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true, false, false, false },
+	/* Blame: only a post that wakes a waiter reaches this block. */
+	{ C, MOD_LIBC, "sem_post", PROG_SEM_POST_WAKE, PROG_NONE, 8, 99, true, false, true, false },
 	{ C, MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99,
+	  false, false, false, false },
+	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false, false,
 	  false, false },
-	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false, false },
 	/* Where Lock is a PyMutex, sem_init/sem_destroy run for every parked waiter instead. */
-	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false, true },
-	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false, true },
+	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false, true, false, true },
+	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false, true, false, true },
 #undef C
 	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
 	 * name resolves to it, and also works for musl). take_gil() waits on the GIL's condition
 	 * with timeouts; drop_gil() waits on switch_cond, when forced to hand the GIL over, until
 	 * the other thread took it: both are time a thread loses to the GIL. */
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
-	  99, false, false },
+	  99, false, false, false, false },
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
-	  false, false },
+	  false, false, false, false },
 };
 // clang-format on
 
@@ -90,6 +97,8 @@ static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog pr
 		return skel->progs.park_wait_exit;
 	case PROG_PARK_WAKEUP_ENTER:
 		return skel->progs.park_wakeup_enter;
+	case PROG_SEM_POST_WAKE:
+		return skel->progs.sem_post_wake;
 	case PROG_LOCK_INIT_ENTER:
 		return skel->progs.lock_init_enter;
 	case PROG_LOCK_FREE_ENTER:
@@ -144,8 +153,10 @@ static int plan_add(struct attach_plan *plan, enum probe_prog prog, bool retprob
 
 #define MAX_FUNCTION_SCAN 1024
 
-/* Bytes past the entry where the entry probe is cheaper and sees the same (probe_site.h). */
-static size_t entry_site(const struct elf_file *ef, const struct elf_symbol *sym)
+/* Bytes past the function's entry where its probe goes (probe_site.h): for an entry probe, where
+ * it is cheaper and sees the same (0: the entry); for a wake-block probe, the block (0: not
+ * recognized). */
+static size_t probe_offset(const struct elf_file *ef, const struct elf_symbol *sym, bool wake)
 {
 	uint8_t code[MAX_FUNCTION_SCAN];
 	size_t len = (size_t)sym->size;
@@ -153,7 +164,7 @@ static size_t entry_site(const struct elf_file *ef, const struct elf_symbol *sym
 	/* The whole function or nothing: a branch back beyond what was read would go unseen. */
 	if (!len || len > sizeof(code) || elf_file__read_vaddr(ef, sym->value, code, len))
 		return 0;
-	return probe_site__entry_offset(code, len);
+	return wake ? probe_site__wake_offset(code, len) : probe_site__entry_offset(code, len);
 }
 
 /* Finds one function of the plan and adds its entry and return programs; 0 or an LP_EXIT_* code. */
@@ -163,11 +174,20 @@ static int plan_spec(struct attach_plan *plan, int *nfunctions, const struct lp_
 {
 	struct elf_symbol sym;
 	uint64_t offset;
+	size_t site = 0;
 	int err;
 
 	err = elf_file__find_symbol(ef, spec->symbol, &sym);
 	if (!err)
-		err = elf_file__vaddr_to_offset(ef, sym.value + entry_site(ef, &sym), &offset);
+		site = probe_offset(ef, &sym, spec->at_wake_block);
+	if (!err && spec->at_wake_block && !site) {
+		lp_warn("pid %d: %s's waking path is not one lockprof recognizes in %s: waits on "
+			"semaphore locks are measured, their holders not",
+			t->pid, spec->symbol, mod->path);
+		return 0;
+	}
+	if (!err)
+		err = elf_file__vaddr_to_offset(ef, sym.value + site, &offset);
 	if (err) {
 		if (spec->optional)
 			return 0;
@@ -206,29 +226,8 @@ static int attach_group(struct lp_probes *pr, struct lockprof_bpf *skel, const s
 	return lp_exit_for_errno(err, LP_EXIT_KERNEL);
 }
 
-/* Releases of contended semaphores: every futex syscall enters this program, which keeps only the
- * target's FUTEX_WAKEs on addresses threads are known to wait on. */
-static int attach_futex_wake(struct lp_probes *pr, struct lockprof_bpf *skel)
-{
-	struct bpf_link *link;
-
-	link = bpf_program__attach_raw_tracepoint(skel->progs.futex_wake_enter, "sys_enter");
-	if (!link) {
-		int err = -errno;
-
-		lp_err("failed to attach the raw tracepoint sys_enter: %s", strerror(-err));
-		return lp_exit_for_errno(err, LP_EXIT_KERNEL);
-	}
-	if (links__add_bpf(&pr->links, link)) {
-		lp_err("internal error: too many links");
-		return LP_EXIT_ERROR;
-	}
-	lp_info("tracing futex wakes (raw tracepoint sys_enter)");
-	return 0;
-}
-
 int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
-		   const struct lp_pyversion *v, unsigned int modes)
+		   const struct lp_pyversion *v, unsigned int modes, bool creation_sites)
 {
 	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
 	struct elf_file *elfs[2] = {};
@@ -242,7 +241,8 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 
 		if (!(spec->modes & modes) || v->minor < spec->min_minor ||
 		    v->minor > spec->max_minor ||
-		    (spec->sem_locks_only && !pyversion__lock_is_semaphore(v)))
+		    (spec->sem_locks_only && !pyversion__lock_is_semaphore(v)) ||
+		    (spec->creation && !creation_sites))
 			continue;
 		if (!elfs[spec->module]) {
 			err = target__open_module_elf(t, mod, &elfs[spec->module]);
@@ -259,8 +259,6 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 	elf_file__close(elfs[MOD_INTERP]);
 	for (int i = 0; i < plan.ngroups && !err; i++)
 		err = attach_group(pr, skel, t, mods[plan.groups[i].module], &plan.groups[i]);
-	if (!err && (modes & LP_MODE_CONTENTION))
-		err = attach_futex_wake(pr, skel);
 	if (err)
 		probes__detach(pr);
 	return err;

@@ -66,6 +66,22 @@ struct lp_full_info {
 	uint64_t inlined_sites; /* callers with the probed Lock/RLock methods inlined (PGO) */
 };
 
+/* lockprof's own BPF programs and their cost (collect/progstats.c). */
+#define LP_MAX_PROGS 32
+
+struct lp_prog_stat {
+	char name[32];
+	char type[24]; /* "kprobe" (uprobes), "raw_tracepoint", ... */
+	uint64_t runs;
+	uint64_t run_ns;
+};
+
+struct lp_prog_stats {
+	bool enabled; /* kernel.bpf_stats_enabled was 1: runs and run_ns are counted */
+	size_t n;     /* the programs loaded, whether attached or not */
+	struct lp_prog_stat progs[LP_MAX_PROGS];
+};
+
 struct lp_profile {
 	pid_t pid;
 	char python[32];
@@ -88,6 +104,7 @@ struct lp_profile {
 	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
 	size_t ngil_threads;
 	struct lp_full_info full;		   /* set before the stats are added */
+	struct lp_prog_stats programs;		   /* since the BPF object was loaded */
 	const struct lp_stacktab *stacks;	   /* borrowed: outlives the profile */
 	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
 	/* private */

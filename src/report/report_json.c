@@ -170,6 +170,23 @@ static bool estimated(const struct lp_profile *p)
 	return p->full.measured && (p->full.capture_pct < 100 || p->full.duty_cycle < 0.9999);
 }
 
+/* lockprof's BPF programs: runs and run time since load, counted while
+ * kernel.bpf_stats_enabled is 1 ("stats_enabled"). */
+static void write_programs(FILE *f, const struct lp_prog_stats *ps)
+{
+	fprintf(f, " \"bpf_programs\": {\"stats_enabled\": %s, \"programs\": [",
+		ps->enabled ? "true" : "false");
+	for (size_t i = 0; i < ps->n; i++) {
+		fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+		json__write_string(f, ps->progs[i].name);
+		fputs(", \"type\": ", f);
+		json__write_string(f, ps->progs[i].type);
+		fprintf(f, ", \"runs\": %" PRIu64 ", \"run_ns\": %" PRIu64 "}", ps->progs[i].runs,
+			ps->progs[i].run_ns);
+	}
+	fputs("]},\n", f);
+}
+
 int report_json__write(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_counters *c = &p->counters;
@@ -198,6 +215,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		p->idle_waits, p->idle_wait_ns);
 	write_gil(f, p);
 	write_full(f, p);
+	write_programs(f, &p->programs);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64
 		", \"stacks_truncated\": %" PRIu64 ", \"threads_not_found\": %" PRIu64

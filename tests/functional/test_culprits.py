@@ -21,9 +21,12 @@ def marked_line(marker):
     return hits[0]
 
 
-def profile(run_profiled, python, scenario, rounds=ROUNDS, hold_ms=HOLD_MS):
+def profile(run_profiled, python, scenario, rounds=ROUNDS, hold_ms=HOLD_MS, args=()):
     run = run_profiled(
-        python, "culprits.py", ["--scenario", scenario, "--rounds", rounds, "--hold-ms", hold_ms], ["-f", "json"]
+        python,
+        "culprits.py",
+        ["--scenario", scenario, "--rounds", rounds, "--hold-ms", hold_ms],
+        ["-f", "json"] + list(args),
     )
     assert run.returncode == 0, "lockprof exit %d\n%s" % (run.returncode, run.describe())
     report = parse_report(run)
@@ -54,8 +57,11 @@ def within(measured, truth, tolerance):
     return truth > 0 and abs(measured - truth) <= tolerance * truth
 
 
-def test_names_and_creation_sites(python, run_profiled):
-    res, report, whole = profile(run_profiled, python, "locks")
+@pytest.mark.parametrize("lock_names", ["wait", "creation"])
+def test_names_and_creation_sites(python, run_profiled, lock_names):
+    """Locks are named from the waiting line by default, with no probe on lock creation; with
+    --lock-names creation the creation site is known too (where a lock is a sem_t)."""
+    res, report, whole = profile(run_profiled, python, "locks", args=["--lock-names", lock_names])
     for which in ("a", "b"):
         line = marked_line("WAIT-" + which.upper())
         locks = locks_waited_at(report, line)
@@ -68,6 +74,9 @@ def test_names_and_creation_sites(python, run_profiled):
         # call lockprof can probe in a stripped build: named from the waiting line instead.
         if lock["primitive"] == "PyMutex":
             assert created is None or created["line"] == marked_line("CREATE-" + which.upper()), whole
+        elif lock_names == "wait":
+            assert lock["primitive"] == "sem_t", whole
+            assert created is None, "creation site without creation probes\n%s" % whole
         else:
             assert lock["primitive"] == "sem_t", whole
             assert created is not None, "no creation site for self._%s\n%s" % (which, whole)

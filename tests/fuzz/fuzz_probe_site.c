@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the choice of an entry probe's instruction (src/probe_site.c), which reads
  * the first bytes of a function in the target's libc or interpreter file: any input is code.
- * The offset found must lie inside the input, at a branch or push.
+ * The entry offset found must lie inside the input, at a branch or push; the wake block inside
+ * the input, before its syscall.
  * Seeds: tests/fuzz/corpus/probe_site/, the first bytes of glibc 2.36's sem_* functions.
  */
 #include <stdint.h>
@@ -14,9 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	size_t site = probe_site__entry_offset(data, size);
+	size_t site = probe_site__wake_offset(data, size);
 	uint8_t op;
 
+	/* A wake block starts after a conditional branch and before a 7-byte syscall sequence. */
+	if (site && (site < 2 || site + 7 > size))
+		abort();
+	site = probe_site__entry_offset(data, size);
 	if (!site)
 		return 0;
 	if (site >= size)

@@ -29,6 +29,7 @@ LOCKPROF (binary, default ./lockprof).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -73,6 +74,8 @@ WORKLOADS = [
     Workload("contended", "4 threads 1 lock", 200000, True),
     Workload("logging", "logging 6 threads", 30000, True),
     Workload("queue", "queue 2->2 pipeline", 60000, True),
+    Workload("pingpong", "lock ping-pong", 20000, True),
+    Workload("threadpool", "thread pool", 30000, False),
 ]
 PROBECOST = Workload("probecost", "probe cost calibration", 20000, False)  # see calibrate()
 CALIBRATION_PAIRS = 5
@@ -785,6 +788,7 @@ def bench_python(python, lockprof, workloads, rounds, budget_s):
     lines += LEGEND.splitlines()
     lines += ["", "DESIGN section 5 targets (%s):" % describe_python(info)]
     lines += [("  " + l) if l else "" for l in targets(summary, configs, workloads)]
+    lines += [""] + program_costs(python, lockprof, workloads, configs, cython_dir)
     raw = {
         "python": info,
         "rounds": rounds_done,
@@ -794,6 +798,112 @@ def bench_python(python, lockprof, workloads, rounds, budget_s):
         "runs": {"%s/%s" % k: v for k, v in runs.items()},
     }
     return lines, raw, any(s["n"] for s in summary.values())
+
+
+BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+@contextlib.contextmanager
+def bpf_stats_on():
+    """kernel.bpf_stats_enabled set to 1 for the block, then restored (OSError: cannot)."""
+    with open(BPF_STATS) as f:
+        before = f.read().strip()
+    with open(BPF_STATS, "w") as f:
+        f.write("1")
+    try:
+        yield
+    finally:
+        with open(BPF_STATS, "w") as f:
+            f.write(before)
+
+
+def program_costs(python, lockprof, workloads, configs, cython_dir):
+    """Each workload once more under lockprof (contention mode) with kernel.bpf_stats_enabled
+    set (and restored): every BPF program's runs per op and mean run time, and the BPF time
+    per contended wait; lines to print."""
+    lp = [c for c in configs if c.key == "lockprof" and not c.na]
+    if not lp:
+        return ["BPF program costs: n/a (lockprof cannot run here)"]
+    lines = ["BPF programs (kernel.bpf_stats_enabled, one run per workload, contention mode): runs per op,"
+             " mean ns per run; per wait: all programs' ns over the report's waits (contended and idle)"]
+    try:
+        with bpf_stats_on():
+            for w in workloads:
+                lines += program_lines(python, lockprof, w, lp[0], cython_dir)
+    except OSError as e:
+        return ["BPF program costs: n/a (%s: %s)" % (BPF_STATS, e)]
+    return lines
+
+
+def program_lines(python, lockprof, w, config, cython_dir):
+    """One workload's lines of program_costs()."""
+    try:
+        m = run_once(python, lockprof, w, config, cython_dir)
+    except RunError as e:
+        return ["  %-20s n/a (%s)" % (w.label, str(e)[:100])]
+    rep, ops = m["report"], float(m["result"]["ops"])
+    programs = rep.get("bpf_programs", {}).get("programs", [])
+    ran = [p for p in programs if p["runs"]]
+    waits = (rep.get("waits") or 0) + (rep.get("idle_waits") or 0)
+    total_ns = sum(p["run_ns"] for p in ran)
+    per_wait = "%.2f us of BPF per wait (%d waits, idle ones included)" % (total_ns / 1e3 / waits, waits) if waits else "no waits"
+    tracepoints = sum(1 for p in programs if p["type"] == "raw_tracepoint")
+    lines = ["  %-20s %s; raw tracepoint programs: %d" % (w.label, per_wait, tracepoints)]
+    for p in sorted(ran, key=lambda p: -p["run_ns"]):
+        lines.append("      %-26s %9.4f runs/op  %7.0f ns/run" % (p["name"], p["runs"] / ops, p["run_ns"] / float(p["runs"])))
+    return lines
+
+
+NEIGHBOR_ROUNDS = 7
+NEIGHBOR_COUNT = 2000000  # dd blocks of 64 bytes: about one syscall pair each
+
+
+def neighbor(python, lockprof, rounds=NEIGHBOR_ROUNDS):
+    """A syscall-bound process (dd with 64-byte blocks) beside an idle target, timed with and
+    without lockprof attached to the target, in alternation; with kernel.bpf_stats_enabled on
+    for the attached runs, the runs of lockprof's programs (the neighbor's share must be 0)."""
+    target = Child([python, "-c", "import sys; print('ready', flush=True); sys.stdin.readline()"], stdin=True)
+    dd = ["dd", "if=/dev/zero", "of=/dev/null", "bs=64", "count=%d" % NEIGHBOR_COUNT]
+    times = {"off": [], "on": []}
+    runs = 0
+    try:
+        stats = bpf_stats_on()
+        stats.__enter__()
+    except OSError as e:
+        target.kill()
+        return ["neighbor: n/a (%s: %s)" % (BPF_STATS, e)]
+    try:
+        if target.wait_line("out", lambda l: l.strip() == "ready", READY_TIMEOUT) is None:
+            return ["neighbor: n/a (target did not start)"]
+        for _ in range(rounds):
+            for state in ("off", "on"):
+                prof = None
+                if state == "on":
+                    prof = Child([lockprof, "-p", str(target.pid), "-f", "json"], stdin=False)
+                    if prof.wait_line("err", lambda l: BANNER_RE.match(l) is not None, BANNER_TIMEOUT) is None:
+                        prof.kill()
+                        return ["neighbor: n/a (lockprof printed no banner: %s)" % prof.tail()]
+                t0 = time.monotonic()
+                subprocess.run(dd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                times[state].append(time.monotonic() - t0)
+                if prof:
+                    prof.proc.send_signal(signal.SIGINT)
+                    prof.wait(EXIT_TIMEOUT)
+                    try:
+                        rep = json.loads("".join(prof.out))
+                        runs += sum(p["runs"] for p in rep.get("bpf_programs", {}).get("programs", []))
+                    except ValueError:
+                        pass
+    except (OSError, subprocess.SubprocessError) as e:
+        return ["neighbor: n/a (%s)" % e]
+    finally:
+        stats.__exit__(None, None, None)
+        target.kill()
+    ratios = [on / off for on, off in zip(times["on"], times["off"])]
+    return ["neighbor (dd bs=64 count=%d beside an idle profiled target, %d rounds in alternation):"
+            % (NEIGHBOR_COUNT, rounds),
+            "  lockprof on/off %s (off %s s); lockprof program runs while attached: %d" % (fmt_mr(med_range(ratios), 3), fmt_mr(med_range(times["off"]), 2),
+                                                  runs)]
 
 
 LINK_ROUNDS = 7
@@ -893,6 +1003,8 @@ def main():
     if pythons:
         print("")
         print("\n".join(link_latency(pythons[0], args.lockprof)))
+        print("")
+        print("\n".join(neighbor(pythons[0], args.lockprof)))
     print("\n%.0f s in all" % (time.monotonic() - started))
 
     try:

@@ -14,6 +14,11 @@ WORKLOAD is one of:
              record: one acquire/release of the handler's RLock around format+write+flush)
   queue      queue.Queue pipeline, 2 producers -> Queue(maxsize=16) -> 2 consumers (an op is
              one item, put and got)
+  pingpong   2 threads hand 2 threading.Locks back and forth, the worst case for a contention
+             profiler: every operation is a contended handoff (an op is one round trip, two
+             contended waits)
+  threadpool concurrent.futures.ThreadPoolExecutor(4) mapping tiny tasks (an op is one task;
+             every task's Future makes a lock, idle workers wait in SimpleQueue.get)
   probecost  not a workload but the calibration of lockprof's cost per probed call (see
              probecost())
 
@@ -322,6 +327,69 @@ def queue_workload(ops, nproducers=2, nconsumers=2):
 
 
 # --------------------------------------------------------------------------
+# pingpong
+
+
+def take(lock, tally):
+    """Acquire lock: try first, time the blocking acquire only when that failed."""
+    if not lock.acquire(False):
+        t0 = perf_counter_ns()
+        lock.acquire()  # BLOCK-SITE
+        tally.blocked_ns += perf_counter_ns() - t0
+        tally.blocked += 1
+
+
+def pingpong_opener(start, ping, pong, n, tally):
+    """n round trips: give ping, take pong (which the other thread gives back)."""
+    tally.tid = threading.get_native_id()
+    start.wait()
+    for _ in range(n):
+        ping.release()
+        take(pong, tally)
+
+
+def pingpong_answerer(start, ping, pong, n, tally):
+    tally.tid = threading.get_native_id()
+    start.wait()
+    for _ in range(n):
+        take(ping, tally)
+        pong.release()
+
+
+def pingpong(ops):
+    ping, pong = threading.Lock(), threading.Lock()
+    ping.acquire()  # both held: each is given by one thread and taken by the other
+    pong.acquire()
+    tallies = [Tally(), Tally()]
+    wall, cpu = run_threads([(pingpong_opener, (ping, pong, ops, tallies[0])),
+                             (pingpong_answerer, (ping, pong, ops, tallies[1]))])
+    return {"ops": ops, "wall_ns": wall, "cpu_ns": cpu, "tallies": tallies}
+
+
+# --------------------------------------------------------------------------
+# threadpool
+
+
+def tiny_task(x):
+    return x * 2
+
+
+def threadpool(ops, workers=4, bursts=3):
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as ex:
+        list(ex.map(tiny_task, range(workers * 4)))  # workers started before "go"
+        wait_go()
+        t0, c0 = perf_counter_ns(), time.process_time_ns()
+        done = 0
+        for b in range(bursts):
+            n = ops // bursts
+            done += sum(1 for _ in ex.map(tiny_task, range(n)))
+        wall, cpu = perf_counter_ns() - t0, time.process_time_ns() - c0
+    return {"ops": done, "wall_ns": wall, "cpu_ns": cpu, "tallies": [Tally()]}
+
+
+# --------------------------------------------------------------------------
 # probecost: calibration, not a table row
 
 
@@ -386,9 +454,19 @@ WORKLOADS = {
     "contended": lambda a: contended(a.ops),
     "logging": lambda a: logging_workload(a.ops),
     "queue": lambda a: queue_workload(a.ops),
+    "pingpong": lambda a: pingpong(a.ops),
+    "threadpool": lambda a: threadpool(a.ops),
     "probecost": lambda a: probecost(a.ops),
 }
-DEFAULT_OPS = {"hotloop": 1000000, "contended": 200000, "logging": 30000, "queue": 60000, "probecost": 20000}
+DEFAULT_OPS = {
+    "hotloop": 1000000,
+    "contended": 200000,
+    "logging": 30000,
+    "queue": 60000,
+    "pingpong": 20000,
+    "threadpool": 30000,
+    "probecost": 20000,
+}
 
 
 def die_with_thread(args):
