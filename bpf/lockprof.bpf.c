@@ -186,10 +186,12 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 	return 0;
 }
 
-/* Inside glibc's sem_post(sem), at the block that makes the FUTEX_WAKE syscall: glibc enters it
- * only when the semaphore has waiters, so only the contended releases of 3.8-3.13 locks trap
- * here, and only the target's (the probe is the target's alone). %rdi still holds sem there
- * (src/probes/probe_site.c recognizes the block before the probe is placed). */
+/* Inside glibc's sem_post(sem), at the check of its FUTEX_WAKE syscall's result: glibc makes that
+ * syscall only when the semaphore has waiters, so only the contended releases of 3.8-3.13 locks
+ * trap here, and only the target's (the probe is the target's alone). The check is a conditional
+ * branch, which the kernel emulates; the woken thread may have ended its wait already
+ * (note_release handles both orders). %rdi still holds sem (src/probes/probe_site.c recognizes
+ * the code before the probe is placed). */
 SEC("uprobe")
 int BPF_KPROBE(sem_post_wake, void *sem)
 {
@@ -199,10 +201,11 @@ int BPF_KPROBE(sem_post_wake, void *sem)
 	if (!current_is_target(&tid))
 		return 0;
 	count_event(&counters.probe_hits);
-	/* A semaphore no thread is known to wait on (a waiter that blocked before attach, or a
-	 * C-internal lock we did not see) has no wait to charge. */
+	/* A semaphore no thread was seen waiting on (a waiter that blocked before attach, or a
+	 * C-internal lock) has no wait to charge. Its count may be 0 already: the woken thread
+	 * may have ended its wait before this probe ran. */
 	waiters = bpf_map_lookup_elem(&lock_waiters, &lock);
-	if (!waiters || !*waiters)
+	if (!waiters)
 		return 0;
 	note_release(tid, lock);
 	return 0;

@@ -60,6 +60,27 @@ struct {
 	__type(value, __u64);
 } lock_created SEC(".maps");
 
+/* A wait that ended before the release that woke it was seen: glibc's sem_post is probed after
+ * its wake (the emulated instruction there is far cheaper than the block's first ones), and the
+ * woken thread may run first. The release claims it (note_release). */
+struct pending_blame {
+	__u64 end_ns;
+	__u64 ns;
+	__u32 source;
+	__u32 pad;
+};
+
+/* A pending wait older than this is not charged to a release: it was woken otherwise. */
+#define PENDING_BLAME_NS 20000000ULL
+
+/* key: lock.  value: its last wait that ended before its release was seen */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pending_blame);
+} pending_blame SEC(".maps");
+
 /* New stacks, so user space symbolizes them while the target is alive. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -162,7 +183,32 @@ static __always_inline void add_waiter(__u64 lock, __s64 delta)
 	}
 }
 
-/* A thread released a lock that has waiters: remember who, for the wait it ends. */
+/* Charges a pending wait of lock to the release rel, unless it is stale or the other side
+ * charged it first: the side whose delete of the entry succeeds charges it. */
+static __always_inline void claim_pending(__u64 lock, const struct lp_release *rel)
+{
+	struct pending_blame *pending = bpf_map_lookup_elem(&pending_blame, &lock);
+	struct lp_stat_key key = {
+		.lock = lock,
+		.stack_id = rel->stack_id,
+		.tid = rel->tid,
+		.kind = LP_KIND_HOLDER,
+	};
+	__u64 ns;
+
+	if (!pending || (__s64)(rel->time_ns - pending->end_ns) >= (__s64)PENDING_BLAME_NS)
+		return;
+	ns = pending->ns;
+	key.source = (__u16)pending->source;
+	if (bpf_map_delete_elem(&pending_blame, &lock))
+		return;
+	record_stat(&key, ns, true);
+}
+
+/* A thread's release of a lock woke (or is about to wake) a waiter: it is charged with the wait
+ * it ends, when that wait ends (last_release) or now if it ended already (pending_blame). The
+ * release is published first and the pending wait looked up after, the waiting side does the
+ * reverse (end_wait), so that when both run at once one of them sees the other. */
 static __always_inline void note_release(__u32 tid, __u64 lock)
 {
 	struct lp_release rel = { .tid = tid };
@@ -170,6 +216,7 @@ static __always_inline void note_release(__u32 tid, __u64 lock)
 	rel.stack_id = capture_stack(tid);
 	rel.time_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
+	claim_pending(lock, &rel);
 }
 
 /* The stack is walked when the wait ends, not when it begins: the thread's frames cannot change
@@ -229,14 +276,25 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 
 	record_stat(&key, ns, acquired);
 	add_waiter(key.lock, -1);
-	/* Blame: the release during this wait that ended it (Go's mutex profile semantics). */
+	/* Blame: the release during this wait that ended it (Go's mutex profile semantics); not
+	 * seen yet, it is left for that release to claim. */
+	if (!acquired)
+		return true;
 	rel = bpf_map_lookup_elem(&last_release, &key.lock);
-	if (acquired && rel && rel->time_ns >= start_ns) {
+	if (rel && rel->time_ns >= start_ns) {
 		key.stack_id = rel->stack_id;
 		key.tid = rel->tid;
 		key.kind = LP_KIND_HOLDER;
 		record_stat(&key, ns, true);
+		return true;
 	}
+	struct pending_blame pending = { .end_ns = now, .ns = ns, .source = key.source };
+
+	bpf_map_update_elem(&pending_blame, &key.lock, &pending, BPF_ANY);
+	/* The release may have been published meanwhile, and looked for this entry too early. */
+	rel = bpf_map_lookup_elem(&last_release, &key.lock);
+	if (rel && rel->time_ns >= start_ns)
+		claim_pending(key.lock, rel);
 	return true;
 }
 

@@ -146,6 +146,8 @@ size_t probe_site__entry_offset(const uint8_t *code, size_t len)
 
 /* mov $202,%eax (SYS_futex on x86-64); syscall */
 static const uint8_t futex_syscall[] = { 0xb8, 0xca, 0x00, 0x00, 0x00, 0x0f, 0x05 };
+/* cmp $-4096,%rax: glibc's check of a syscall's result, followed by a jcc to its error path */
+static const uint8_t syscall_check[] = { 0x48, 0x3d, 0x00, 0xf0, 0xff, 0xff };
 
 /* Where the conditional branch at code[j] lands, or -1 when code[j] starts none. */
 static int64_t jcc_target(const uint8_t *code, size_t len, size_t j, size_t *size)
@@ -186,7 +188,13 @@ size_t probe_site__wake_offset(const uint8_t *code, size_t len)
 		 * answer. */
 		if (branch_lands_in(code, end, j + size - 1, end))
 			return 0;
-		return j + size;
+		/* The block's first instructions are single-stepped (about 20 us a hit here); the
+		 * result check's jcc right after the syscall is emulated. */
+		if (end + sizeof(syscall_check) > len ||
+		    memcmp(code + end, syscall_check, sizeof(syscall_check)) ||
+		    jcc_target(code, len, end + sizeof(syscall_check), &size) < 0)
+			return 0;
+		return end + sizeof(syscall_check);
 	}
 	return 0;
 }

@@ -19,11 +19,14 @@
 size_t probe_site__entry_offset(const uint8_t *code, size_t len);
 
 /* code: a semaphore post function's bytes from its entry (glibc's sem_post). Returns the offset
- * of the first instruction of the block that makes its FUTEX_WAKE syscall (mov $SYS_futex,%eax;
- * syscall), 0 when not recognized: the block must start right after a conditional branch that
- * jumps past the syscall (glibc takes it when the semaphore has no waiters), and no direct
- * branch before the syscall may land inside the block, so a probe there runs only on posts that
- * wake a waiter. glibc 2.36: __new_sem_post+30, after shr $32,%rax; je. */
+ * of the conditional branch that checks the result of its FUTEX_WAKE syscall (mov
+ * $SYS_futex,%eax; syscall; cmp $-4096,%rax; jcc), 0 when not recognized. That branch runs only
+ * after a waiter was woken, and the kernel emulates it (the block's first instructions would be
+ * single-stepped, several times the cost): the block must start right after a conditional branch
+ * that jumps past the syscall (glibc takes it when the semaphore has no waiters), and no direct
+ * branch before the syscall may land inside the block. glibc 2.36: __new_sem_post+0x37, in the
+ * block that starts at +0x1e after shr $32,%rax; je. The semaphore is still in %rdi there (the
+ * syscall preserves it). */
 size_t probe_site__wake_offset(const uint8_t *code, size_t len);
 
 #endif

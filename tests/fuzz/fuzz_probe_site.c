@@ -18,8 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t site = probe_site__wake_offset(data, size);
 	uint8_t op;
 
-	/* A wake block starts after a conditional branch and before a 7-byte syscall sequence. */
-	if (site && (site < 2 || site + 7 > size))
+	/* The result check's jcc follows a 7-byte syscall sequence and a 6-byte compare. */
+	if (site &&
+	    (site < 15 || site + 2 > size || !((data[site] & 0xf0) == 0x70 || data[site] == 0x0f)))
 		abort();
 	site = probe_site__entry_offset(data, size);
 	if (!site)

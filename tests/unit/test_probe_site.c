@@ -71,7 +71,8 @@ int main(void)
 		     0, "four compares");
 
 	/* glibc 2.36 sem_post (__new_sem_post), whole: the FUTEX_WAKE block at +0x1e, after
-	 * shr $0x20,%rax; je +0x1b (no waiters: to the ret). */
+	 * shr $0x20,%rax; je +0x1b (no waiters: to the ret); its syscall's result check, the ja at
+	 * +0x37, is where the probe goes. */
 	static const uint8_t sem_post[] = {
 		0x8b, 0x77, 0x08, 0x48, 0x8b, 0x07, 0x3d, 0xff, 0xff, 0xff, 0x7f, 0x74, 0x33, 0x48,
 		0x8d, 0x50, 0x01, 0xf0, 0x48, 0x0f, 0xb1, 0x17, 0x75, 0xee, 0x48, 0xc1, 0xe8, 0x20,
@@ -84,8 +85,13 @@ int main(void)
 	};
 	uint8_t code[sizeof(sem_post)];
 
-	CHECK_EQ_INT(probe_site__wake_offset(sem_post, sizeof(sem_post)), 0x1e,
-		     "sem_post: the FUTEX_WAKE block");
+	CHECK_EQ_INT(probe_site__wake_offset(sem_post, sizeof(sem_post)), 0x37,
+		     "sem_post: the FUTEX_WAKE block's result check");
+	/* Without the result check after the syscall: nothing. */
+	memcpy(code, sem_post, sizeof(code));
+	code[0x31] = 0x90;
+	CHECK_EQ_INT(probe_site__wake_offset(code, sizeof(code)), 0, "no result check");
+	CHECK_EQ_INT(probe_site__wake_offset(sem_post, 0x38), 0, "cut inside the ja");
 	/* No syscall, or cut before its end: nothing. */
 	CHECK_EQ_INT(probe_site__wake_offset(sem_post, 0x2f), 0, "cut before the syscall");
 	CHECK_EQ_INT(probe_site__wake_offset(CODE(0x74, 0x05, 0x31, 0xc0, 0xc3)), 0, "no syscall");
@@ -100,10 +106,11 @@ int main(void)
 	memcpy(code, sem_post, sizeof(code));
 	code[0x1d] = 0x02;
 	CHECK_EQ_INT(probe_site__wake_offset(code, sizeof(code)), 0, "a branch that stays inside");
-	/* A jcc rel32 over the block works as well. */
-	CHECK_EQ_INT(probe_site__wake_offset(CODE(0x85, 0xc0, 0x0f, 0x84, 0x08, 0x00, 0x00, 0x00,
-						  0xb8, 0xca, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x90,
-						  0xc3)),
-		     8, "jcc rel32");
+	/* A jcc rel32 over the block, and one after the check, work as well. */
+	CHECK_EQ_INT(probe_site__wake_offset(CODE(0x85, 0xc0, 0x0f, 0x84, 0x10, 0x00, 0x00, 0x00,
+						  0xb8, 0xca, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x48,
+						  0x3d, 0x00, 0xf0, 0xff, 0xff, 0x0f, 0x87, 0x01,
+						  0x00, 0x00, 0x00, 0x90, 0xc3)),
+		     21, "jcc rel32");
 	return testing_summary("probe_site");
 }

@@ -657,9 +657,17 @@ def targets(summary, configs, workloads):
         "n/a" if r is None else "%.3fx [%.3f-%.3f]%s" % (
             1.0 / r[0], 1.0 / r[2], 1.0 / r[1], "" if est is None else "; from probe cost: %.3fx" % (1.0 / est[0])))
 
+    # Zero tax (DESIGN section 5): contended and queue-heavy code, contention mode.
+    for wname, limit in (("pingpong", 1.10), ("queue", 1.10), ("threadpool", 1.10)):
+        label = next((w.label for w in workloads if w.name == wname), wname)
+        ratio_target(get(wname, "lockprof", "ratio"), limit, "%s, contention mode: lockprof/plain <= %.2f" % (label, limit))
+    for wname in ("contended", "logging"):
+        label = next((w.label for w in workloads if w.name == wname), wname)
+        ratio_target(get(wname, "lockprof", "est_ratio"), 1.05, "%s: probe-cost estimate <= 1.05" % label)
+
     r = get("hotloop", "full", "ratio")
     add(None if r is None else r[0] <= 1.05, "full mode --max-overhead 5: hot loop ratio <= 1.05",
-        ("n/a: " + by_key["full"].na) if r is None else "%.3f [%.3f-%.3f]" % r)
+        ("n/a: " + (by_key["full"].na or "not run")) if r is None else "%.3f [%.3f-%.3f]" % r)
 
     for w in workloads:
         if w.contended:
