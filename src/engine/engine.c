@@ -79,7 +79,7 @@ int engine__load(struct lp_engine *e)
 	return 0;
 }
 
-int engine__attach(struct lp_engine *e, uint64_t now_ns)
+int engine__attach(struct lp_engine *e)
 {
 	bool full = e->opts->modes & LP_MODE_FULL;
 	int err = 0;
@@ -90,13 +90,14 @@ int engine__attach(struct lp_engine *e, uint64_t now_ns)
 		err = probes__attach(&e->probes, e->skel, &e->target, &e->interp.version,
 				     e->opts->modes, e->opts->creation_sites);
 	if (!err && full)
-		err = fullmode__start(&e->full, now_ns);
+		err = fullmode__start(&e->full, clock__monotonic_ns());
 	if (err)
 		return err;
 	e->pidfd = (int)syscall(SYS_pidfd_open, e->opts->pid, 0);
+	e->start_ns = clock__monotonic_ns();
 	gil_switches__sample(&e->gil);
-	collector__start(e->collector, now_ns);
-	e->next_thread_scan_ns = now_ns;
+	collector__start(e->collector, e->start_ns);
+	e->next_thread_scan_ns = e->start_ns;
 	return 0;
 }
 

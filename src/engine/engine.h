@@ -44,7 +44,8 @@ struct lp_engine {
 	struct lp_fullmode full;       /* -m full */
 	struct lp_full_info full_info; /* -m full: the last span's figures once detached */
 	struct lp_gil_switches gil;
-	int pidfd; /* the target, to see it exit; -1 where pidfd_open fails */
+	int pidfd;	   /* the target, to see it exit; -1 where pidfd_open fails */
+	uint64_t start_ns; /* when every probe was live: the first span starts there */
 	uint64_t next_thread_scan_ns;
 	bool target_exited;
 };
@@ -55,8 +56,8 @@ int engine__discover(struct lp_engine *e, const struct lp_opts *opts);
 
 int engine__load(struct lp_engine *e);
 
-/* now_ns (CLOCK_MONOTONIC) starts the first span. */
-int engine__attach(struct lp_engine *e, uint64_t now_ns);
+/* Once every probe is live, e->start_ns (CLOCK_MONOTONIC) starts the first span. */
+int engine__attach(struct lp_engine *e);
 
 /* Waits up to timeout_ms for BPF's events (less when -m full's duty cycle is due sooner) and
  * handles them; then samples what must be read while the target lives. *now_ns: the time after

@@ -114,7 +114,7 @@ int face_profile__run(const struct lp_opts *opts)
 {
 	struct lp_engine engine;
 	struct lp_outputs out = {};
-	uint64_t start_ns, stop_ns;
+	uint64_t stop_ns;
 	const char *why;
 	int err;
 
@@ -125,13 +125,12 @@ int face_profile__run(const struct lp_opts *opts)
 		catch_signals();
 		err = engine__load(&engine);
 	}
-	start_ns = clock__monotonic_ns();
 	if (!err)
-		err = engine__attach(&engine, start_ns);
+		err = engine__attach(&engine);
 	if (!err) {
 		/* The banner says the probes are live: scripts start their workload on it. */
 		print_banner(&engine);
-		err = collect(&engine, &out, start_ns, &stop_ns, &why);
+		err = collect(&engine, &out, engine.start_ns, &stop_ns, &why);
 		engine__detach(&engine, stop_ns);
 		lp_info("stopped: %s", why);
 		if (!err)
