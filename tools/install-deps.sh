@@ -6,7 +6,9 @@ set -euo pipefail
 # golang-go: `go tool pprof` reads the pprof output in the functional tests.
 # debootstrap: the Debian roots of the functional tests (tools/make-rootfs.sh).
 # clang-format: make check-format (its version 14 is the one .clang-format is written for).
+# python3-sqlalchemy: a real library's resource pool in the functional tests (system python3).
 packages=(make gcc clang clang-format llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest
+	python3-sqlalchemy
 	golang-go debootstrap libclang-rt-14-dev)
 # bpftool is its own package on Debian; Ubuntu ships it in linux-tools.
 if apt-cache show bpftool >/dev/null 2>&1 || ! command -v apt-cache >/dev/null; then

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Lock categories, creation sites and names, from stacks and source lines. */
+/* Lock categories, creation sites and names, from stacks and source lines (see annotate.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +18,54 @@ bool annotate__is_threading_file(const char *file)
 {
 	const char *name = base_name(file);
 
-	return !strcmp(name, "threading.py") || !strcmp(name, "queue.py");
+	return !strcmp(name, "threading.py") || !strcmp(name, "queue.py") ||
+	       strstr(file, "/concurrent/futures/");
+}
+
+/* Thread.join (and before 3.13 its _wait_for_tstate_lock): waiting for a thread to end. */
+static bool is_join(const struct lp_frame_sym *leaf)
+{
+	return !strcmp(leaf->function, "Thread._wait_for_tstate_lock") ||
+	       !strcmp(leaf->function, "_wait_for_tstate_lock") ||
+	       !strcmp(leaf->function, "Thread.join") || !strcmp(leaf->function, "join");
+}
+
+/* threading.Thread.run, which calls the thread's target. */
+static bool is_thread_run(const struct lp_frame_sym *f)
+{
+	return !strcmp(base_name(f->file), "threading.py") &&
+	       (!strcmp(f->function, "Thread.run") || !strcmp(f->function, "run"));
+}
+
+bool annotate__in_run_loop(const struct lp_stack_sym *st)
+{
+	uint32_t u = 0;
+
+	while (u < st->depth && annotate__is_threading_file(st->frames[u].file))
+		u++;
+	/* Nothing but the machinery (a pool's worker), or the bottom of the stack; a truncated
+	 * stack's bottom is not known. */
+	if (u + 1 >= st->depth)
+		return !st->truncated;
+	/* The function a Thread runs, or one the main thread's module code calls (main()). */
+	return is_thread_run(&st->frames[u + 1]) ||
+	       (u + 2 == st->depth && !strcmp(st->frames[u + 1].function, "<module>"));
+}
+
+enum lp_category annotate__signal_category(const struct lp_stack_sym *st)
+{
+	if (is_join(&st->frames[0]) || annotate__in_run_loop(st))
+		return LP_CATEGORY_IDLE;
+	return LP_CATEGORY_RESOURCE;
+}
+
+/* A native wait on the line that is a queue's get: SimpleQueue.get (concurrent.futures' work
+ * queue) blocks in C on a lock of its own until an item is put. */
+static bool is_queue_get(const char *call)
+{
+	size_t n = strlen(call);
+
+	return n >= 4 && !strcmp(call + n - 4, ".get");
 }
 
 bool annotate__is_idle_wait(const struct lp_frame_sym *leaf, const char *leaf_source)
@@ -59,7 +106,7 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, stru
 {
 	const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
 	const struct lp_frame_sym *leaf;
-	char line[1024], call[96];
+	char line[1024], call[96] = "";
 
 	/* -m full: a lock only seen held is named from where it was taken. */
 	if (!top)
@@ -85,8 +132,13 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, stru
 
 	sources__line(c, leaf->file, leaf->line, line, sizeof(line));
 	if (annotate__is_idle_wait(leaf, line)) {
-		lock->category = LP_CATEGORY_IDLE;
-		snprintf(lock->name, sizeof(lock->name), "%s", leaf->function);
+		lock->category = annotate__signal_category(top->stack);
+		/* "QueuePool._do_get: Condition.wait": who waited, and in what. */
+		if (lock->site && lock->site != leaf)
+			snprintf(lock->name, sizeof(lock->name), "%s: %s", lock->site->function,
+				 leaf->function);
+		else
+			snprintf(lock->name, sizeof(lock->name), "%s", leaf->function);
 		return;
 	}
 	/* A line that takes a lock names it; any other line blocked inside a C call. */
@@ -101,8 +153,13 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, stru
 		}
 		return;
 	}
+	if (lockname__call_on_line(line, call, sizeof(call)) && is_queue_get(call)) {
+		lock->category = annotate__signal_category(top->stack);
+		snprintf(lock->name, sizeof(lock->name), "%s", call);
+		return;
+	}
 	lock->native = true;
-	if (lockname__call_on_line(line, call, sizeof(call)))
+	if (call[0])
 		snprintf(lock->name, sizeof(lock->name), "native lock in %s", call);
 	else
 		snprintf(lock->name, sizeof(lock->name), "native lock in %s", leaf->function);

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Explains each lock of a profile from its stacks and the target's source: whether its waits are
- * contention or idle (a Condition/Event/queue wait, a join), where it was created, what the code
- * calls it, and whether it is a native lock taken by C code. */
+/* Explains each lock of a profile from its stacks and the target's source: what its waits are,
+ * where it was created, what the code calls it, and whether it is a native lock taken by C code.
+ *
+ * What a wait is (README, "What is measured"): a wait for a lock a holder will release is
+ * contention. A wait for a signal (Condition.wait, and so Event, Semaphore, Barrier and
+ * queue.Queue waits; SimpleQueue.get; Thread.join) is idle when the thread has nothing else to
+ * do: a join, or a wait whose first frame outside the threading machinery (threading.py,
+ * queue.py, concurrent/futures/) is the thread's run loop (the function its Thread runs, the
+ * bottom of the stack, or a function the main module's code calls) or does not exist (a pool's
+ * worker). Any other signal wait happens mid-work, with application or library frames above the
+ * run loop (a request waiting for a pooled connection, a producer on a full queue): a resource
+ * wait. */
 #ifndef LOCKPROF_SRC_ANNOTATE_H
 #define LOCKPROF_SRC_ANNOTATE_H
 
@@ -10,13 +19,20 @@
 #include "profile/profile.h"
 #include "symbolize/source.h"
 
-/* True for a file of the threading machinery (threading.py, queue.py): its frames are skipped
- * when attributing a wait or a creation to the code that asked for it. */
+/* True for a file of the threading machinery (threading.py, queue.py, concurrent.futures): its
+ * frames are skipped when attributing a wait or a creation to the code that asked for it. */
 bool annotate__is_threading_file(const char *file);
 
 /* True when a waiting stack's leaf frame blocks for a signal rather than a lock holder.
  * leaf_source is the source line of that frame ("" when unreadable). */
 bool annotate__is_idle_wait(const struct lp_frame_sym *leaf, const char *leaf_source);
+
+/* True when the first frame of st (leaf first) outside the threading machinery is the thread's
+ * run loop, or there is none. */
+bool annotate__in_run_loop(const struct lp_stack_sym *st);
+
+/* The category of a signal wait whose stack is st (depth >= 1): idle or resource. */
+enum lp_category annotate__signal_category(const struct lp_stack_sym *st);
 
 /* Annotates every lock of p (call between profile__link and profile__finish), reading source
  * lines from sources. */

@@ -5,6 +5,8 @@
 #ifndef LOCKPROF_SRC_KINDS_H
 #define LOCKPROF_SRC_KINDS_H
 
+#include <stdbool.h>
+
 enum lp_role {
 	LP_ROLE_WAITER, /* stacks that waited for the lock */
 	LP_ROLE_HOLDER, /* stacks whose release ended those waits, charged with them */
@@ -13,8 +15,9 @@ enum lp_role {
 
 enum lp_category {
 	LP_CATEGORY_CONTENTION, /* threads waited for a holder to release the lock */
-	LP_CATEGORY_IDLE, /* threads waited for a signal: Condition/Event/queue waits, joins */
-	LP_CATEGORY_GIL,  /* threads waited to take the GIL (-m gil) */
+	LP_CATEGORY_IDLE,	/* threads idle: waiting for work in their run loop, or joining */
+	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
+	LP_CATEGORY_RESOURCE,	/* threads waited mid-work for a signal or a pooled resource */
 };
 
 /* "waiter", "holder", "hold": the role's name in reports and on the command line. */
@@ -23,7 +26,10 @@ const char *profile__role_name(enum lp_role role);
 /* The role with this name. 0, or -ENOENT when this build has no such role. */
 int profile__role_from_name(const char *name, enum lp_role *role);
 
-/* "contention", "idle", "gil". */
+/* Waits for a signal (idle or resource): each waits on a fresh lock, grouped by site. */
+bool profile__is_signal_category(enum lp_category c);
+
+/* "contention", "idle", "gil", "resource". */
 const char *profile__category_name(enum lp_category c);
 
 #endif

@@ -54,7 +54,10 @@ size_t lockname__from_source(const char *line, char *out, size_t outlen)
 		}
 		return copy_trimmed(p, end, out, outlen);
 	}
+	/* lock.acquire(...), and lock.__enter__() as Condition.__enter__ takes its lock */
 	acq = strstr(p, ".acquire(");
+	if (!acq)
+		acq = strstr(p, ".__enter__(");
 	if (acq) {
 		const char *start = acq;
 

@@ -382,11 +382,11 @@ void profile__finish(struct lp_profile *p)
 		struct lp_lock *lock = &p->locks[i];
 		bool merged = false;
 
-		if (lock->category == LP_CATEGORY_IDLE && lock->site) {
+		if (profile__is_signal_category(lock->category) && lock->site) {
 			for (size_t k = 0; k < kept && !merged; k++) {
 				struct lp_lock *into = &p->locks[k];
 
-				if (into->category == LP_CATEGORY_IDLE &&
+				if (into->category == lock->category &&
 				    same_site(into->site, lock->site) && !merge_lock(into, lock))
 					merged = true;
 			}
@@ -416,6 +416,9 @@ void profile__finish(struct lp_profile *p)
 		if (lock->category == LP_CATEGORY_IDLE) {
 			p->idle_waits += lock->waits;
 			p->idle_wait_ns += lock->wait_ns;
+		} else if (lock->category == LP_CATEGORY_RESOURCE) {
+			p->resource_waits += lock->waits;
+			p->resource_wait_ns += lock->wait_ns;
 		} else if (lock->category == LP_CATEGORY_GIL) {
 			p->gil_waits += lock->waits;
 			p->gil_wait_ns += lock->wait_ns;
@@ -458,6 +461,11 @@ const struct lp_frame_sym *profile__lock_site(const struct lp_lock *lock)
 	return NULL;
 }
 
+bool profile__is_signal_category(enum lp_category c)
+{
+	return c == LP_CATEGORY_IDLE || c == LP_CATEGORY_RESOURCE;
+}
+
 const char *profile__category_name(enum lp_category c)
 {
 	switch (c) {
@@ -465,6 +473,8 @@ const char *profile__category_name(enum lp_category c)
 		return "idle";
 	case LP_CATEGORY_GIL:
 		return "gil";
+	case LP_CATEGORY_RESOURCE:
+		return "resource";
 	case LP_CATEGORY_CONTENTION:
 		break;
 	}

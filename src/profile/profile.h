@@ -98,6 +98,7 @@ struct lp_profile {
 	size_t nthreads;		     /* distinct threads that waited */
 	uint64_t total_waits, total_wait_ns; /* contention only */
 	uint64_t idle_waits, idle_wait_ns;
+	uint64_t resource_waits, resource_wait_ns;
 	bool gil_measured;    /* -m gil */
 	int64_t gil_handoffs; /* GIL switches during the profile, -1 when unknown */
 	uint64_t gil_waits, gil_wait_ns;

@@ -210,9 +210,10 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 	fprintf(f,
 		" \"probe_hits\": %" PRIu64 ", \"threads\": %zu, \"waits\": %" PRIu64
 		", \"wait_ns\": %" PRIu64 ",\n \"idle_waits\": %" PRIu64
-		", \"idle_wait_ns\": %" PRIu64 ",\n",
+		", \"idle_wait_ns\": %" PRIu64 ", \"resource_waits\": %" PRIu64
+		", \"resource_wait_ns\": %" PRIu64 ",\n",
 		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns,
-		p->idle_waits, p->idle_wait_ns);
+		p->idle_waits, p->idle_wait_ns, p->resource_waits, p->resource_wait_ns);
 	write_gil(f, p);
 	write_full(f, p);
 	write_programs(f, &p->programs);

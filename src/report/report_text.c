@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "profile/annotate.h"
 #include "report/render.h"
 #include "util/units.h"
 
@@ -21,7 +22,7 @@ static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 	const struct lp_frame_sym *at = lock->created_at ? lock->created_at
 							 : profile__lock_site(lock);
 
-	if (lock->category == LP_CATEGORY_IDLE && lock->site)
+	if (profile__is_signal_category(lock->category) && lock->site)
 		at = lock->site;
 	if (at && lock->name[0])
 		snprintf(buf, len, "%s:%d %s", report__short_path(at->file), at->line, lock->name);
@@ -32,7 +33,7 @@ static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 		snprintf(buf, len, "lock 0x%" PRIx64, lock->id);
 }
 
-/* "app/db.py:97 in Pool.checkout": the leaf of the top holder stack. */
+/* "app/db.py:97 in Pool.checkout": where the top holder stack released the lock. */
 static void holder_label(const struct lp_lock *lock, char *buf, size_t len)
 {
 	const struct lp_lock_stack *h = profile__top_stack(lock, LP_ROLE_HOLDER);
@@ -42,7 +43,14 @@ static void holder_label(const struct lp_lock *lock, char *buf, size_t len)
 		snprintf(buf, len, "-");
 		return;
 	}
+	/* The first frame outside the threading machinery: Condition.notify in threading.py says
+	 * less than the pool method that called it. */
 	fr = &h->stack->frames[0];
+	for (uint32_t i = 0; i < h->stack->depth; i++)
+		if (!annotate__is_threading_file(h->stack->frames[i].file)) {
+			fr = &h->stack->frames[i];
+			break;
+		}
 	snprintf(buf, len, "%s:%d in %s", report__short_path(fr->file), fr->line, fr->function);
 }
 
@@ -154,7 +162,9 @@ static void lock_cells(const struct lp_lock *lock, char cells[NCOLS][32])
 static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp_category c)
 {
 	static const char *const heads[NCOLS] = { "WAITS", "TOTAL", "AVG", "MAX", "TIMEOUTS" };
-	const char *first = c == LP_CATEGORY_IDLE ? "WAITED FOR A SIGNAL AT" : "LOCK";
+	const char *first = c == LP_CATEGORY_IDLE	? "WAITED FOR A SIGNAL AT"
+			    : c == LP_CATEGORY_RESOURCE ? "WAITED MID-WORK AT"
+							: "LOCK";
 	char label[MAX_LOCK_COLUMN * 4], held[MAX_LOCK_COLUMN * 4], cells[NCOLS][32];
 	int width = (int)strlen(first), w[NCOLS];
 
@@ -175,7 +185,10 @@ static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp
 	fprintf(f, "%-*s", width, first);
 	for (int k = 0; k < NCOLS; k++)
 		fprintf(f, "  %*s", w[k], heads[k]);
-	fputs(c == LP_CATEGORY_CONTENTION ? "  HELD BY (top releaser)\n" : "\n", f);
+	fputs(c == LP_CATEGORY_CONTENTION ? "  HELD BY (top releaser)\n"
+	      : c == LP_CATEGORY_RESOURCE ? "  SIGNALLED BY (top)\n"
+					  : "\n",
+	      f);
 	for (size_t i = 0; i < n; i++) {
 		lock_label(locks[i], label, sizeof(label));
 		fit_label(label, (size_t)width);
@@ -183,7 +196,7 @@ static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp
 		fprintf(f, "%-*s", width, label);
 		for (int k = 0; k < NCOLS; k++)
 			fprintf(f, "  %*s", w[k], cells[k]);
-		if (c == LP_CATEGORY_CONTENTION) {
+		if (c == LP_CATEGORY_CONTENTION || c == LP_CATEGORY_RESOURCE) {
 			holder_label(locks[i], held, sizeof(held));
 			fprintf(f, "  %s", held);
 		}
@@ -340,6 +353,39 @@ static void write_interval(FILE *f, const struct lp_profile *p)
 	fprintf(f, "[%s] interval %u\n", when, p->interval);
 }
 
+/* Resource waits worth a table: at least this share of one thread's time over the run. */
+#define RESOURCE_TABLE_SHARE 0.01
+
+/* Resource waits (a signal waited for mid-work): a table when they add up to at least
+ * RESOURCE_TABLE_SHARE of the run's duration or with --show-idle, else one line. */
+static int write_resource(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	const struct lp_lock **locks;
+	char a[32], b[32];
+	size_t total = 0, n = 0;
+	bool table = o->show_idle ||
+		     (double)p->resource_wait_ns >= RESOURCE_TABLE_SHARE * (double)p->duration_ns;
+
+	if (!p->resource_waits)
+		return 0;
+	fprintf(f,
+		"\nWaits for a signal or a resource mid-work (a pooled connection, a full queue, a "
+		"Semaphore), %s in %s waits%s\n",
+		units__duration(p->resource_wait_ns, a, sizeof(a)),
+		units__count(p->resource_waits, b, sizeof(b)),
+		table ? ":" : ", under 1% of the run: --show-idle to list.");
+	if (!table)
+		return 0;
+	locks = select_locks(p, LP_CATEGORY_RESOURCE, o, &total, &n);
+	if (!locks)
+		return -ENOMEM;
+	write_table(f, locks, n, LP_CATEGORY_RESOURCE);
+	if (n < total)
+		fprintf(f, "(%zu more not listed: --top %zu)\n", total - n, o->top);
+	free(locks);
+	return 0;
+}
+
 /* Idle waits: a table with --show-idle (sorted and cut like the contention table), else one
  * line. */
 static int write_idle(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
@@ -351,8 +397,8 @@ static int write_idle(FILE *f, const struct lp_profile *p, const struct lp_repor
 	if (!p->idle_waits)
 		return 0;
 	fprintf(f,
-		"\nWaits that are not contention (Condition/Event/queue waits, joins), %s in %s "
-		"waits%s\n",
+		"\nIdle waits, not contention (threads waiting for work in their run loop, joins), %s "
+		"in %s waits%s\n",
 		units__duration(p->idle_wait_ns, a, sizeof(a)),
 		units__count(p->idle_waits, b, sizeof(b)),
 		o->show_idle ? ":" : ", hidden: --show-idle to list.");
@@ -423,7 +469,7 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 	free(locks);
 	if (p->full.measured)
 		write_holds(f, p);
-	if (write_idle(f, p, o))
+	if (write_resource(f, p, o) || write_idle(f, p, o))
 		return -ENOMEM;
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
 		fprintf(f,

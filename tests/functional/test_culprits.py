@@ -2,6 +2,7 @@
 apart from contention, native locks. Every test runs on every supported CPython found."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -141,6 +142,99 @@ def test_event_and_condition_waits_are_idle(python, run_profiled):
             assert not lines & marked, "Event/Condition waits reached contention\n%s" % whole
     assert report["wait_ns"] < 0.1 * report["idle_wait_ns"], "contention total %d ns\n%s" % (report["wait_ns"], whole)
     assert report["idle_wait_ns"] >= 0.9 * res["idle_ns"], whole
+
+
+def test_pool_waits_are_resource_waits(python, run_profiled):
+    """Waiting for a pooled resource mid-request is neither contention nor idle: a resource wait,
+    at the line that waited, with its total, and signalled by the line that gave the slot back."""
+    res, report, whole = profile(run_profiled, python, "pool", rounds=10, hold_ms=20)
+    line = marked_line("POOL-WAIT")
+    at = [l for l in report["locks"] if l["site"] and l["site"]["line"] == line]
+    assert at, "nothing attributed to culprits.py:%d (POOL-WAIT)\n%s" % (line, whole)
+    assert all(l["category"] == "resource" for l in at), whole
+    waited = sum(l["wait_ns"] for l in at)
+    assert within(waited, res["resource_ns"], 0.10), "resource waits %d ns, workload %d ns\n%s" % (
+        waited,
+        res["resource_ns"],
+        whole,
+    )
+    assert report["resource_wait_ns"] >= waited, whole
+    # None of it counted as contention.
+    for lock in report["locks"]:
+        if lock["category"] == "contention":
+            for st in lock["stacks"]:
+                assert line not in {f["line"] for f in st["frames"] if f["file"].endswith("culprits.py")}, whole
+    # Who gave the slots back: the release line, as the top "holder" of the resource waits.
+    top = max(at, key=lambda l: l["wait_ns"])
+    holder = top_stack(top, "holder")
+    assert holder and any(
+        f["file"].endswith("culprits.py") and f["line"] == marked_line("POOL-RELEASE") for f in holder["frames"]
+    ), whole
+
+
+def test_pool_waits_listed_in_text(python, run_profiled):
+    run = run_profiled(
+        python, "culprits.py", ["--scenario", "pool", "--rounds", 10, "--hold-ms", 20], []
+    )
+    assert run.returncode == 0, run.describe()
+    text = run.stdout
+    assert "Waits for a signal or a resource mid-work" in text and "WAITED MID-WORK AT" in text, text
+    assert "culprits.py:%d" % marked_line("POOL-WAIT") in text, text
+
+
+def test_thread_pool_workers_are_idle(python, run_profiled):
+    """ThreadPoolExecutor's workers waiting for work (SimpleQueue.get) are idle, not contention."""
+    res, report, whole = profile(run_profiled, python, "threadpool", rounds=20, hold_ms=100)
+    # (The pool's own locks, such as its idle Semaphore's, can be contended for real: only the
+    # waits for work, whose leaf is the worker's work_queue.get line, are checked.)
+    for lock in report["locks"]:
+        for st in lock["stacks"]:
+            f = leaf(st)
+            if st["role"] == "waiter" and f and f["file"].endswith("concurrent/futures/thread.py"):
+                assert lock["category"] == "idle", "a pool worker's wait for work is %s\n%s" % (
+                    lock["category"],
+                    whole,
+                )
+    # The workers were idle about 3 x 100 ms each, four of them.
+    assert report["idle_wait_ns"] >= 0.5 * 4 * res["idle_s"] * 1e9, whole
+
+
+def has_module(python, name):
+    argv = python.launcher.argv(python.path, ["-c", "import " + name])
+    return subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def sqlpool_marked_line(marker):
+    with open(target_path("sqlpool.py")) as f:
+        return [n for n, line in enumerate(f, 1) if line.rstrip().endswith("# " + marker)][0]
+
+
+def test_sqlalchemy_pool_exhaustion(python, run_profiled, tmp_path):
+    """A real library: SQLAlchemy's QueuePool exhausted by 8 threads sharing 2 connections. The
+    default text report shows the pool waits (a resource wait, not 'No lock contention seen'
+    alone), and the JSON puts them in QueuePool._do_get, signalled by the connection's return."""
+    if not has_module(python, "sqlalchemy"):
+        pytest.skip("no SQLAlchemy for %s (Debian's python3-sqlalchemy serves the system python3)" % python.label)
+    path = tmp_path / "report.json"
+    run = run_profiled(python, "sqlpool.py", ["--rounds", 10, "--hold-ms", 20], ["-f", "json", "-o", path, "-f", "text"])
+    assert run.returncode == 0, run.describe()
+    text = run.stdout
+    report = json.loads(path.read_text())
+    whole = "workload: %s\nreport:\n%s\ntext:\n%s" % (json.dumps(run.result), clip(show_json(report)), text)
+    pool = [l for l in report["locks"] if l["site"] and l["site"]["function"].endswith("_do_get")]
+    assert pool, whole
+    assert all(l["category"] == "resource" for l in pool), whole
+    waited = sum(l["wait_ns"] for l in pool)
+    assert within(waited, run.result["checkout_wait_ns"], 0.10), "pool waits %d ns, workload %d ns\n%s" % (
+        waited,
+        run.result["checkout_wait_ns"],
+        whole,
+    )
+    holder = top_stack(max(pool, key=lambda l: l["wait_ns"]), "holder")
+    assert holder and any(
+        f["file"].endswith("sqlpool.py") and f["line"] == sqlpool_marked_line("SQLPOOL-RETURN") for f in holder["frames"]
+    ), whole
+    assert "Waits for a signal or a resource mid-work" in text and "_do_get" in text, whole
 
 
 def test_buffered_file_is_a_native_lock(python, run_profiled):

@@ -1,5 +1,5 @@
 """Workloads for lockprof's "who and what" tests (CPython 3.8+): lock names from creation
-sites, holder blame, idle waits kept apart from contention, and native locks.
+sites, holder blame, idle waits kept apart from contention, resource waits, and native locks.
 
 Protocol: prints "ready", waits for a "go" line on stdin, runs --scenario, then prints one JSON
 line with what the workload measured itself. Lines the tests look for carry marker comments
@@ -178,7 +178,61 @@ def scenario_buffered(args):
     return {"bytes": 2 * args.rounds * len(chunk)}
 
 
+def scenario_pool(args):
+    """A resource pool smaller than its users: 6 workers each take one of 2 slots mid-request
+    (a threading.Semaphore, as a connection pool's limit) and hold it --hold-ms. The waits for a
+    slot are resource waits, measured here around the acquire that blocked."""
+    slots = threading.Semaphore(2)  # POOL-CREATE
+    waited = []
+
+    def checkout():
+        if slots.acquire(blocking=False):
+            return 0
+        t0 = ns()
+        slots.acquire()  # POOL-WAIT
+        return ns() - t0
+
+    def handle_request():
+        spent = checkout()
+        time.sleep(args.hold_ms / 1e3)
+        slots.release()  # POOL-RELEASE
+        return spent
+
+    def worker():
+        total = 0
+        for _ in range(args.rounds):
+            total += handle_request()
+        waited.append(total)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"resource_ns": sum(waited)}
+
+
+def tiny(x):
+    return x + 1
+
+
+def scenario_threadpool(args):
+    """concurrent.futures.ThreadPoolExecutor mapping tiny tasks in bursts, idle between them: the
+    workers wait for work in SimpleQueue.get, which is idle waiting, not contention."""
+    import concurrent.futures
+
+    idle_s = 0.0
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        for _ in range(3):
+            sum(ex.map(tiny, range(args.rounds * 100)))
+            time.sleep(args.hold_ms / 1e3)
+            idle_s += args.hold_ms / 1e3
+    return {"idle_s": idle_s}
+
+
 SCENARIOS = {
+    "pool": scenario_pool,
+    "threadpool": scenario_threadpool,
     "locks": scenario_locks,
     "queue": scenario_queue,
     "events": scenario_events,

@@ -67,6 +67,8 @@ int main(void)
 	CHECK_EQ_STR(lockname_of("async with self.sem:"), "self.sem", "async with");
 	CHECK_EQ_STR(lockname_of("    ok = self.mutex.acquire(timeout=1)"), "self.mutex",
 		     "acquire call");
+	CHECK_EQ_STR(lockname_of("        return self._lock.__enter__()"), "self._lock",
+		     "Condition.__enter__ takes its lock");
 	CHECK_EQ_STR(lockname_of("x = compute()"), "", "no lock use");
 	CHECK_EQ_STR(lockname_of(""), "", "empty line");
 	return testing_summary("report_format");
