@@ -41,7 +41,7 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 		count_event(&counters.read_errors);
 		return 0;
 	}
-	begin_wait(tid, (__u64)sem, LP_WAIT_SEM, value > 0);
+	begin_wait(tid, outer, (__u64)sem, LP_WAIT_SEM, value > 0);
 	return 0;
 }
 
@@ -173,7 +173,7 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 	count_event(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
 		return 0;
-	begin_wait(tid, lock, LP_WAIT_PARK, false);
+	begin_wait(tid, NULL, lock, LP_WAIT_PARK, false);
 	return 0;
 }
 

@@ -11,9 +11,11 @@
 #include "pyframes.bpf.h"
 #include "lockprof/hist.h"
 
-/* key: kernel tid.  value: the wait this thread is blocked in */
+/* key: kernel tid.  value: the wait this thread is blocked in (source 0: none). An entry stays
+ * for its thread's next wait, written in place, so that a wait costs no insert or delete (both
+ * take the bucket's lock); the entries of threads that exited age out of the LRU. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct lp_inflight);
@@ -232,7 +234,10 @@ static __always_inline __u64 current_nvcsw(void)
 	return BPF_CORE_READ(task, nvcsw);
 }
 
-static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source, bool may_not_block)
+/* Begins the thread's wait on lock; slot is its inflight entry when the caller looked it up
+ * already (NULL: looked up here). */
+static __always_inline void begin_wait(__u32 tid, struct lp_inflight *slot, __u64 lock,
+				       __u32 source, bool may_not_block)
 {
 	struct lp_inflight w = { .lock = lock, .source = source, .may_not_block = may_not_block };
 
@@ -242,7 +247,11 @@ static __always_inline void begin_wait(__u32 tid, __u64 lock, __u32 source, bool
 		w.nvcsw = current_nvcsw();
 	add_waiter(lock, 1);
 	w.start_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
+	if (!slot)
+		slot = bpf_map_lookup_elem(&inflight, &tid);
+	if (slot)
+		*slot = w;
+	else if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
 		count_event(&counters.inflight_dropped);
 }
 
@@ -264,12 +273,11 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	start_ns = w->start_ns;
 	ns = now - start_ns;
 	/* Found free at entry and never slept: it did not block. */
+	w->source = 0; /* the wait is over: the entry waits for the thread's next one */
 	if (w->may_not_block && current_nvcsw() == w->nvcsw) {
-		bpf_map_delete_elem(&inflight, &tid);
 		add_waiter(key.lock, -1);
 		return false;
 	}
-	bpf_map_delete_elem(&inflight, &tid);
 	key.stack_id = capture_stack(tid);
 	if (stack_id)
 		*stack_id = key.stack_id;
