@@ -356,62 +356,51 @@ static void write_interval(FILE *f, const struct lp_profile *p)
 /* Resource waits worth a table: at least this share of one thread's time over the run. */
 #define RESOURCE_TABLE_SHARE 0.01
 
-/* Resource waits (a signal waited for mid-work): a table when they add up to at least
- * RESOURCE_TABLE_SHARE of the run's duration or with --show-idle, else one line. */
-static int write_resource(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+/* Signal waits of category c (waits, wait_ns: their totals): a line headed by what, then their
+ * table when table is set, else hint ends the line. */
+static int write_signal_waits(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o,
+			      enum lp_category c, uint64_t waits, uint64_t wait_ns,
+			      const char *what, bool table, const char *hint)
 {
 	const struct lp_lock **locks;
 	char a[32], b[32];
 	size_t total = 0, n = 0;
-	bool table = o->show_idle ||
-		     (double)p->resource_wait_ns >= RESOURCE_TABLE_SHARE * (double)p->duration_ns;
 
-	if (!p->resource_waits)
+	if (!waits)
 		return 0;
-	fprintf(f,
-		"\nWaits for a signal or a resource mid-work (a pooled connection, a full queue, a "
-		"Semaphore), %s in %s waits%s\n",
-		units__duration(p->resource_wait_ns, a, sizeof(a)),
-		units__count(p->resource_waits, b, sizeof(b)),
-		table ? ":" : ", under 1% of the run: --show-idle to list.");
+	fprintf(f, "\n%s, %s in %s waits%s\n", what, units__duration(wait_ns, a, sizeof(a)),
+		units__count(waits, b, sizeof(b)), table ? ":" : hint);
 	if (!table)
 		return 0;
-	locks = select_locks(p, LP_CATEGORY_RESOURCE, o, &total, &n);
+	locks = select_locks(p, c, o, &total, &n);
 	if (!locks)
 		return -ENOMEM;
-	write_table(f, locks, n, LP_CATEGORY_RESOURCE);
+	write_table(f, locks, n, c);
 	if (n < total)
 		fprintf(f, "(%zu more not listed: --top %zu)\n", total - n, o->top);
 	free(locks);
 	return 0;
 }
 
-/* Idle waits: a table with --show-idle (sorted and cut like the contention table), else one
- * line. */
-static int write_idle(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+/* Resource waits (a signal waited for mid-work): a table when they add up to at least
+ * RESOURCE_TABLE_SHARE of the run's duration or with --show-idle, else one line. Idle waits: a
+ * table with --show-idle, else one line. */
+static int write_signals(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
 {
-	const struct lp_lock **locks;
-	char a[32], b[32];
-	size_t total = 0, n = 0;
+	bool resource_table = o->show_idle || (double)p->resource_wait_ns >=
+						      RESOURCE_TABLE_SHARE * (double)p->duration_ns;
 
-	if (!p->idle_waits)
-		return 0;
-	fprintf(f,
-		"\nIdle waits, not contention (threads waiting for work in their run loop, joins), %s "
-		"in %s waits%s\n",
-		units__duration(p->idle_wait_ns, a, sizeof(a)),
-		units__count(p->idle_waits, b, sizeof(b)),
-		o->show_idle ? ":" : ", hidden: --show-idle to list.");
-	if (!o->show_idle)
-		return 0;
-	locks = select_locks(p, LP_CATEGORY_IDLE, o, &total, &n);
-	if (!locks)
+	if (write_signal_waits(f, p, o, LP_CATEGORY_RESOURCE, p->resource_waits,
+			       p->resource_wait_ns,
+			       "Waits for a signal or a resource mid-work (a pooled connection, a "
+			       "full queue, a Semaphore)",
+			       resource_table, ", under 1% of the run: --show-idle to list."))
 		return -ENOMEM;
-	write_table(f, locks, n, LP_CATEGORY_IDLE);
-	if (n < total)
-		fprintf(f, "(%zu more not listed: --top %zu)\n", total - n, o->top);
-	free(locks);
-	return 0;
+	return write_signal_waits(
+		f, p, o, LP_CATEGORY_IDLE, p->idle_waits, p->idle_wait_ns,
+		"Idle waits, not contention (threads waiting for work in their run "
+		"loop, joins)",
+		o->show_idle, ", hidden: --show-idle to list.");
 }
 
 int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
@@ -469,7 +458,7 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 	free(locks);
 	if (p->full.measured)
 		write_holds(f, p);
-	if (write_resource(f, p, o) || write_idle(f, p, o))
+	if (write_signals(f, p, o))
 		return -ENOMEM;
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
 		fprintf(f,

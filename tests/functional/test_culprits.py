@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import clip, leaf, parse_report, show_json, target_path
+from conftest import clip, leaf, parse_report, show_json, supported_interpreters, target_path
 
 ROUNDS = 20
 HOLD_MS = 20
@@ -210,32 +210,37 @@ def sqlpool_marked_line(marker):
         return [n for n, line in enumerate(f, 1) if line.rstrip().endswith("# " + marker)][0]
 
 
-def test_sqlalchemy_pool_exhaustion(python, run_profiled, tmp_path):
+def test_sqlalchemy_pool_exhaustion(run_profiled, tmp_path):
     """A real library: SQLAlchemy's QueuePool exhausted by 8 threads sharing 2 connections. The
     default text report shows the pool waits (a resource wait, not 'No lock contention seen'
-    alone), and the JSON puts them in QueuePool._do_get, signalled by the connection's return."""
-    if not has_module(python, "sqlalchemy"):
-        pytest.skip("no SQLAlchemy for %s (Debian's python3-sqlalchemy serves the system python3)" % python.label)
-    path = tmp_path / "report.json"
-    run = run_profiled(python, "sqlpool.py", ["--rounds", 10, "--hold-ms", 20], ["-f", "json", "-o", path, "-f", "text"])
-    assert run.returncode == 0, run.describe()
-    text = run.stdout
-    report = json.loads(path.read_text())
-    whole = "workload: %s\nreport:\n%s\ntext:\n%s" % (json.dumps(run.result), clip(show_json(report)), text)
-    pool = [l for l in report["locks"] if l["site"] and l["site"]["function"].endswith("_do_get")]
-    assert pool, whole
-    assert all(l["category"] == "resource" for l in pool), whole
-    waited = sum(l["wait_ns"] for l in pool)
-    assert within(waited, run.result["checkout_wait_ns"], 0.10), "pool waits %d ns, workload %d ns\n%s" % (
-        waited,
-        run.result["checkout_wait_ns"],
-        whole,
-    )
-    holder = top_stack(max(pool, key=lambda l: l["wait_ns"]), "holder")
-    assert holder and any(
-        f["file"].endswith("sqlpool.py") and f["line"] == sqlpool_marked_line("SQLPOOL-RETURN") for f in holder["frames"]
-    ), whole
-    assert "Waits for a signal or a resource mid-work" in text and "_do_get" in text, whole
+    alone), and the JSON puts them in QueuePool._do_get, signalled by the connection's return.
+    Runs on every interpreter that imports SQLAlchemy: Debian's python3-sqlalchemy (installed by
+    make deps) serves the system python3."""
+    found = [i for i in supported_interpreters() if has_module(i, "sqlalchemy")]
+    assert found, "no interpreter imports sqlalchemy: install python3-sqlalchemy (make deps)"
+    for python in found:
+        path = tmp_path / ("%s.json" % python.label)
+        run = run_profiled(python, "sqlpool.py", ["--rounds", 10, "--hold-ms", 20], ["-f", "json", "-o", path, "-f", "text"])
+        assert run.returncode == 0, run.describe()
+        text = run.stdout
+        report = json.loads(path.read_text())
+        whole = "%s\nworkload: %s\nreport:\n%s\ntext:\n%s" % (python.label, json.dumps(run.result), clip(show_json(report)), text)
+        pool = [l for l in report["locks"] if l["site"] and l["site"]["function"].endswith("_do_get")]
+        assert pool, whole
+        assert all(l["category"] == "resource" for l in pool), whole
+        waited = sum(l["wait_ns"] for l in pool)
+        assert within(waited, run.result["checkout_wait_ns"], 0.10), "pool waits %d ns, workload %d ns\n%s" % (
+            waited,
+            run.result["checkout_wait_ns"],
+            whole,
+        )
+        holder = top_stack(max(pool, key=lambda l: l["wait_ns"]), "holder")
+        assert holder and any(
+            f["file"].endswith("sqlpool.py") and f["line"] == sqlpool_marked_line("SQLPOOL-RETURN")
+            for f in holder["frames"]
+        ), whole
+        assert "Waits for a signal or a resource mid-work" in text and "_do_get" in text, whole
+        assert "_do_return_conn" in text, whole
 
 
 def test_buffered_file_is_a_native_lock(python, run_profiled):
