@@ -60,9 +60,20 @@ size_t lockname__from_source(const char *line, char *out, size_t outlen)
 		acq = strstr(p, ".__enter__(");
 	if (acq) {
 		const char *start = acq;
+		int depth = 0;
 
-		while (start > p && is_expr_char(start[-1]))
+		/* Back over the expression the method is called on: names, attributes, calls and
+		 * subscripts, but not into an enclosing call ("results.append(lock.acquire())" names
+		 * "lock"). */
+		while (start > p && is_expr_char(start[-1])) {
+			char c = start[-1];
+
+			if (c == ')' || c == ']')
+				depth++;
+			else if ((c == '(' || c == '[') && depth-- == 0)
+				break;
 			start--;
+		}
 		return copy_trimmed(start, acq, out, outlen);
 	}
 	return 0;

@@ -69,6 +69,14 @@ int main(void)
 		     "acquire call");
 	CHECK_EQ_STR(lockname_of("        return self._lock.__enter__()"), "self._lock",
 		     "Condition.__enter__ takes its lock");
+	CHECK_EQ_STR(lockname_of("    results.append(lock.acquire(timeout=0.1))"), "lock",
+		     "not into the enclosing call");
+	CHECK_EQ_STR(lockname_of("    ok = self._locks[key].acquire()"), "self._locks[key]",
+		     "a subscript");
+	CHECK_EQ_STR(lockname_of("    get_lock(name).acquire()"), "get_lock(name)",
+		     "a call's result");
+	CHECK_EQ_STR(lockname_of("    f(a[i], locks[k].acquire())"), "locks[k]",
+		     "inside a call's arguments");
 	CHECK_EQ_STR(lockname_of("x = compute()"), "", "no lock use");
 	CHECK_EQ_STR(lockname_of(""), "", "empty line");
 	return testing_summary("report_format");
