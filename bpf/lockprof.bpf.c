@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The BPF object's programs (its one translation unit): thin uprobe, uretprobe and raw tracepoint
- * handlers that keep the target's threads and call the *.bpf.h helpers, where the logic lives. */
+/* The BPF object's programs (its one translation unit): thin uprobe and uretprobe handlers that
+ * keep the target's threads and call the *.bpf.h helpers, where the logic lives. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A set of BPF links lockprof owns: libbpf links (perf-event uprobes, the raw tracepoint) and
+/* A set of BPF links lockprof owns: libbpf links (perf-event uprobes) and
  * bare link fds (uprobe_multi links, which libbpf 1.1 cannot create), destroyed together.
  * Destroying a uprobe link waits for RCU grace periods in the kernel (50-80 ms each here,
  * seconds on a loaded machine); the set closes its links from parallel threads so that the

@@ -71,7 +71,7 @@ struct lp_full_info {
 
 struct lp_prog_stat {
 	char name[32];
-	char type[24]; /* "kprobe" (uprobes), "raw_tracepoint", ... */
+	char type[24]; /* libbpf's name of the program type: "kprobe" for uprobes */
 	uint64_t runs;
 	uint64_t run_ns;
 };
