@@ -26,22 +26,25 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 {
 	__u32 tid, value;
 	struct lp_inflight *outer;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	/* Inside _PySemaphore_Wait: that outer wait already measures it, against the lock. */
 	outer = bpf_map_lookup_elem(&inflight, &tid);
 	if (outer && outer->source == LP_WAIT_PARK)
-		return 0;
+		goto out;
 	/* glibc's sem_t starts with the 32-bit count: a positive count means the call will most
 	 * likely take the semaphore without blocking (C-internal callers skip the try-first step);
 	 * whether it did is decided at the return by whether the thread slept (end_wait). */
 	if (bpf_probe_read_user(&value, sizeof(value), sem) < 0) {
 		count_event(&counters.read_errors);
-		return 0;
+		goto out;
 	}
 	begin_wait(tid, outer, (__u64)sem, LP_WAIT_SEM, value > 0);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -49,13 +52,13 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
  * and with -m full a wait that ended with the lock opens its hold. */
 static __always_inline void wait_exit(__u32 source, bool acquired)
 {
-	__u64 lock = 0, stack_id = 0;
+	__u64 lock = 0, stack_id = 0, t0;
 	struct lp_inflight *w;
 	__u32 tid;
 
 	if (!current_is_target(&tid))
 		return;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
 	if (full_cfg.enabled) {
 		w = bpf_map_lookup_elem(&inflight, &tid);
@@ -64,6 +67,7 @@ static __always_inline void wait_exit(__u32 source, bool acquired)
 	}
 	if (end_wait(tid, source, acquired, &stack_id) && lock && acquired)
 		hold_contended_acquire(tid, lock, stack_id);
+	hit_end(t0);
 }
 
 /* sem_wait/sem_clockwait/sem_timedwait return 0 with the semaphore, -1 (errno ETIMEDOUT or
@@ -81,11 +85,13 @@ SEC("uprobe")
 int BPF_KPROBE(sem_trywait_enter, void *sem)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&full_probe_hits);
+	t0 = hit_begin(&full_probe_hits);
 	hold_try_acquire(ctx, tid, (__u64)sem);
+	hit_end(t0);
 	return 0;
 }
 
@@ -94,11 +100,13 @@ SEC("uprobe")
 int BPF_KPROBE(sem_post_enter, void *sem)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&full_probe_hits);
+	t0 = hit_begin(&full_probe_hits);
 	hold_release(ctx, (__u64)sem);
+	hit_end(t0);
 	return 0;
 }
 
@@ -110,11 +118,13 @@ SEC("uprobe")
 int BPF_KPROBE(mutex_acquire_enter, void *self)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&full_probe_hits);
+	t0 = hit_begin(&full_probe_hits);
 	hold_mutex_try_acquire(tid, (__u64)self + LOCK_OBJECT_MUTEX);
+	hit_end(t0);
 	return 0;
 }
 
@@ -123,11 +133,13 @@ SEC("uprobe")
 int BPF_KPROBE(mutex_release_enter, void *self)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&full_probe_hits);
+	t0 = hit_begin(&full_probe_hits);
 	close_hold((__u64)self + LOCK_OBJECT_MUTEX, LP_WAIT_PARK);
+	hit_end(t0);
 	return 0;
 }
 
@@ -137,11 +149,13 @@ SEC("uprobe")
 int BPF_KPROBE(rmutex_release_enter, void *self)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&full_probe_hits);
+	t0 = hit_begin(&full_probe_hits);
 	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX, false);
+	hit_end(t0);
 	return 0;
 }
 
@@ -151,11 +165,13 @@ SEC("uprobe")
 int BPF_KPROBE(rmutex_release_save_enter, void *self)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&full_probe_hits);
+	t0 = hit_begin(&full_probe_hits);
 	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX, true);
+	hit_end(t0);
 	return 0;
 }
 
@@ -167,13 +183,16 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 {
 	__u32 tid;
 	__u64 lock;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
-		return 0;
+		goto out;
 	begin_wait(tid, NULL, lock, LP_WAIT_PARK, false);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -195,19 +214,23 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 SEC("uprobe")
 int BPF_KPROBE(sem_post_wake, void *sem)
 {
-	__u64 lock = (__u64)sem, *waiters;
+	__u64 lock = (__u64)sem;
+	struct lp_waiters *waiters;
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	/* A semaphore no thread was seen waiting on (a waiter that blocked before attach, or a
 	 * C-internal lock) has no wait to charge. Its count may be 0 already: the woken thread
 	 * may have ended its wait before this probe ran. */
 	waiters = bpf_map_lookup_elem(&lock_waiters, &lock);
 	if (!waiters)
-		return 0;
-	note_release(tid, lock);
+		goto out;
+	note_release(tid, lock, waiters);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -216,15 +239,23 @@ int BPF_KPROBE(sem_post_wake, void *sem)
 SEC("uprobe")
 int BPF_KPROBE(park_wakeup_enter, void *sema)
 {
+	struct lp_waiters *waiters;
 	__u64 lock;
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	if (read_user_u64((__u64)sema - 8, &lock))
-		return 0;
-	note_release(tid, lock);
+		goto out;
+	/* As for sem_post_wake: no measured waiter, no wait to charge. */
+	waiters = bpf_map_lookup_elem(&lock_waiters, &lock);
+	if (!waiters)
+		goto out;
+	note_release(tid, lock, waiters);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -237,16 +268,19 @@ int BPF_KPROBE(lock_init_enter, void *sem)
 {
 	__u64 key = (__u64)sem, stack_id;
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	/* A semaphore on the caller's stack is a 3.13+ parking-lot waiter's, not a lock. */
 	if (key >= PT_REGS_SP(ctx) && key - PT_REGS_SP(ctx) < STACK_SEM_WINDOW)
-		return 0;
+		goto out;
 	stack_id = capture_stack(tid);
 	if (stack_id)
 		bpf_map_update_elem(&lock_created, &key, &stack_id, BPF_ANY);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -256,11 +290,13 @@ int BPF_KPROBE(lock_free_enter, void *lock)
 {
 	__u64 key = (__u64)lock;
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	bpf_map_delete_elem(&lock_created, &key);
+	hit_end(t0);
 	return 0;
 }
 
@@ -272,15 +308,18 @@ int BPF_KPROBE(gil_cond_wait_enter, void *cond)
 {
 	__u64 ret_addr;
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	/* At entry the return address is on top of the stack. */
 	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0 ||
 	    ret_addr < gil_cfg.text_start || ret_addr >= gil_cfg.text_end)
-		return 0;
+		goto out;
 	gil_wait_enter(tid);
+out:
+	hit_end(t0);
 	return 0;
 }
 
@@ -288,10 +327,12 @@ SEC("uretprobe")
 int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
 {
 	__u32 tid;
+	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
-	count_event(&counters.probe_hits);
+	t0 = hit_begin(&counters.probe_hits);
 	gil_wait_exit(tid);
+	hit_end(t0);
 	return 0;
 }

@@ -37,14 +37,57 @@ struct {
 	__type(value, __u8);
 } stacks_seen SEC(".maps");
 
-/* key: lock.  value: threads currently blocked on it (lets the release probes ignore the wakes
- * of semaphores no measured thread waits on) */
+/* key: lock.  value: threads currently blocked on it, and since when (lets the release probes
+ * ignore the wakes of semaphores no measured thread waits on, and sample their stacks) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct lp_waiters);
 } lock_waiters SEC(".maps");
+
+/* lockprof's own cost, per CPU: no shared cache line between the CPUs the probes run on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lp_self_cost);
+} self_cost SEC(".maps");
+
+static __always_inline struct lp_self_cost *self_cost_here(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&self_cost, &zero);
+}
+
+/* A probe hit for the target begins: counted in hits, and timed until hit_end(). */
+static __always_inline __u64 hit_begin(__u64 *hits)
+{
+	count_event(hits);
+	return bpf_ktime_get_ns();
+}
+
+static __always_inline void hit_end(__u64 t0)
+{
+	struct lp_self_cost *c = self_cost_here();
+
+	if (c) {
+		c->runs++;
+		c->run_ns += bpf_ktime_get_ns() - t0;
+	}
+}
+
+/* The stack budget: whether to capture the stack of a wait that has lasted ns. Weighted, as a
+ * heap profiler samples allocations: a wait of stack_sample_ns or more always, a shorter one
+ * with probability ns / stack_sample_ns, so that long waits are never missed and each captured
+ * stack stands for 1 / that probability waits (record_stat's est_*). */
+static __always_inline bool stack_sampled(__u64 ns, __u64 threshold)
+{
+	if (!threshold || ns >= threshold)
+		return true;
+	return (((__u64)bpf_get_prandom_u32() * threshold) >> 32) < ns;
+}
 
 /* key: lock.  value: its last release that had waiters */
 struct {
@@ -99,6 +142,9 @@ static __always_inline __u64 capture_stack(__u32 tid)
 	__u8 one = 1;
 	long err;
 
+	struct lp_self_cost *cost;
+	__u64 t0 = bpf_ktime_get_ns();
+
 	if (!sc)
 		return 0;
 	ev = &sc->ev;
@@ -108,6 +154,11 @@ static __always_inline __u64 capture_stack(__u32 tid)
 		return 0;
 	}
 	walk_frames(tstate, sc);
+	cost = self_cost_here();
+	if (cost) {
+		cost->walks++;
+		cost->walk_ns += bpf_ktime_get_ns() - t0;
+	}
 	if (!ev->stack.stack_id)
 		return 0;
 
@@ -132,7 +183,10 @@ static __always_inline __u64 capture_stack(__u32 tid)
 	return ev->stack.stack_id;
 }
 
-static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns, bool acquired)
+/* Adds a wait of ns to key's entry. threshold: the stack budget's stack_sample_ns its stack was
+ * sampled under (0: captured unconditionally), which gives the wait's weight. */
+static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns, bool acquired,
+					__u64 threshold)
 {
 	static const struct lp_stat_value zero_value;
 	struct lp_stat_value *v;
@@ -157,6 +211,15 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 	if (!acquired)
 		v->timeouts++;
 	v->hist[lp_hist_slot(ns)]++;
+	if (key->stack_id != LP_STACK_UNSAMPLED) {
+		if (threshold && ns < threshold) {
+			v->est_count += threshold * LP_WEIGHT_ONE / (ns ? ns : 1);
+			v->est_ns += threshold;
+		} else {
+			v->est_count += LP_WEIGHT_ONE;
+			v->est_ns += ns;
+		}
+	}
 	/* Copied now: the lock may be freed, and its address reused, before the report. */
 	if (targ_creation_sites && !v->created_stack &&
 	    (key->kind == LP_KIND_WAIT || key->kind == LP_KIND_HOLD_SAMPLED ||
@@ -170,18 +233,22 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 /* Not bpf_map_lookup_or_try_init(): a missing entry is created with the count itself, in the one
  * update, and a lookup more on the first wait on each lock (every Condition.wait waits on a new
  * lock) is what that saves. */
-static __always_inline void add_waiter(__u64 lock, __s64 delta)
+static __always_inline void add_waiter(__u64 lock, __s64 delta, __u64 now)
 {
-	__u64 one = 1, *n = bpf_map_lookup_elem(&lock_waiters, &lock);
+	struct lp_waiters first = { .count = 1, .since_ns = now },
+			  *n = bpf_map_lookup_elem(&lock_waiters, &lock);
 
 	if (n) {
-		__sync_fetch_and_add(n, delta);
+		/* Racy by design: since_ns is a sampling hint, not a measurement. */
+		if (delta > 0 && n->count <= 0)
+			n->since_ns = now;
+		__sync_fetch_and_add(&n->count, delta);
 		return;
 	}
-	if (delta > 0 && bpf_map_update_elem(&lock_waiters, &lock, &one, BPF_NOEXIST)) {
+	if (delta > 0 && bpf_map_update_elem(&lock_waiters, &lock, &first, BPF_NOEXIST)) {
 		n = bpf_map_lookup_elem(&lock_waiters, &lock);
 		if (n)
-			__sync_fetch_and_add(n, delta);
+			__sync_fetch_and_add(&n->count, delta);
 	}
 }
 
@@ -204,18 +271,23 @@ static __always_inline void claim_pending(__u64 lock, const struct lp_release *r
 	key.source = (__u16)pending->source;
 	if (bpf_map_delete_elem(&pending_blame, &lock))
 		return;
-	record_stat(&key, ns, true);
+	record_stat(&key, ns, true, rel->threshold);
 }
 
 /* A thread's release of a lock woke (or is about to wake) a waiter: it is charged with the wait
  * it ends, when that wait ends (last_release) or now if it ended already (pending_blame). The
  * release is published first and the pending wait looked up after, the waiting side does the
  * reverse (end_wait), so that when both run at once one of them sees the other. */
-static __always_inline void note_release(__u32 tid, __u64 lock)
+static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_waiters *waiters)
 {
-	struct lp_release rel = { .tid = tid };
+	struct lp_release rel = { .tid = tid, .threshold = stack_sample_ns };
+	__u64 now = bpf_ktime_get_ns();
 
-	rel.stack_id = capture_stack(tid);
+	/* The stack budget, by how long the lock has had a waiter (about the wait this ends). */
+	if (stack_sampled(now - waiters->since_ns, rel.threshold))
+		rel.stack_id = capture_stack(tid);
+	else
+		rel.stack_id = LP_STACK_UNSAMPLED;
 	rel.time_ns = bpf_ktime_get_ns();
 	bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
 	claim_pending(lock, &rel);
@@ -239,14 +311,19 @@ static __always_inline __u64 current_nvcsw(void)
 static __always_inline void begin_wait(__u32 tid, struct lp_inflight *slot, __u64 lock,
 				       __u32 source, bool may_not_block)
 {
-	struct lp_inflight w = { .lock = lock, .source = source, .may_not_block = may_not_block };
+	struct lp_inflight w = {
+		.lock = lock,
+		.source = source,
+		.may_not_block = may_not_block,
+		.epoch = timing_epoch,
+	};
 
 	if (!lock)
 		return;
 	if (may_not_block)
 		w.nvcsw = current_nvcsw();
-	add_waiter(lock, 1);
 	w.start_ns = bpf_ktime_get_ns();
+	add_waiter(lock, 1, w.start_ns);
 	if (!slot)
 		slot = bpf_map_lookup_elem(&inflight, &tid);
 	if (slot)
@@ -262,8 +339,9 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	__u64 now = bpf_ktime_get_ns();
 	struct lp_inflight *w = bpf_map_lookup_elem(&inflight, &tid);
 	struct lp_stat_key key = { .tid = tid, .kind = LP_KIND_WAIT };
+	__u64 ns, start_ns, threshold = stack_sample_ns;
+	struct lp_self_cost *cost;
 	struct lp_release *rel;
-	__u64 ns, start_ns;
 
 	/* A return without our entry: entered before attach, or a nested call of another kind. */
 	if (!w || w->source != source)
@@ -272,18 +350,30 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
 	ns = now - start_ns;
-	/* Found free at entry and never slept: it did not block. */
 	w->source = 0; /* the wait is over: the entry waits for the thread's next one */
-	if (w->may_not_block && current_nvcsw() == w->nvcsw) {
-		add_waiter(key.lock, -1);
+	/* Found free at entry and never slept: it did not block. Or begun before the probes were
+	 * last detached (the duty cycle): its start is not this call's. */
+	if ((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch) {
+		add_waiter(key.lock, -1, now);
 		return false;
 	}
-	key.stack_id = capture_stack(tid);
+	cost = self_cost_here();
+	if (cost) {
+		cost->waits++;
+		cost->wait_ns += ns;
+	}
+	if (stack_sampled(ns, threshold)) {
+		key.stack_id = capture_stack(tid);
+	} else {
+		key.stack_id = LP_STACK_UNSAMPLED;
+		if (cost)
+			cost->waits_unsampled++;
+	}
 	if (stack_id)
 		*stack_id = key.stack_id;
 
-	record_stat(&key, ns, acquired);
-	add_waiter(key.lock, -1);
+	record_stat(&key, ns, acquired, threshold);
+	add_waiter(key.lock, -1, now);
 	/* Blame: the release during this wait that ended it (Go's mutex profile semantics); not
 	 * seen yet, it is left for that release to claim. */
 	if (!acquired)
@@ -293,7 +383,7 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 		key.stack_id = rel->stack_id;
 		key.tid = rel->tid;
 		key.kind = LP_KIND_HOLDER;
-		record_stat(&key, ns, true);
+		record_stat(&key, ns, true, rel->threshold);
 		return true;
 	}
 	struct pending_blame pending = { .end_ns = now, .ns = ns, .source = key.source };

@@ -129,8 +129,19 @@ struct lp_stat_value {
 	__u64 max_ns;
 	__u64 timeouts;	     /* waits that returned without the lock (timeout or signal) */
 	__u64 created_stack; /* stack that created the lock, when creation was seen; else 0 */
+	/* Sampled stacks (stack budget): each wait counts 1 in count and total_ns, and its weight
+	 * (1 / its capture probability) in these, by which user space upscales the entry. Equal
+	 * to count * LP_WEIGHT_ONE and total_ns when every stack is captured. */
+	__u64 est_count; /* in units of 1 / LP_WEIGHT_ONE */
+	__u64 est_ns;
 	__u32 hist[LP_HIST_SLOTS];
 };
+
+/* The stack_id of stats entries whose stack the budget did not capture (sampled stacks): they
+ * keep the exact totals; the captured stacks' entries share them out. Never a walk's hash
+ * (walk_frames avoids it). */
+#define LP_STACK_UNSAMPLED 1ULL
+#define LP_WEIGHT_ONE 1024ULL
 
 /* Per-thread state between a wait's entry and its return. */
 struct lp_inflight {
@@ -139,12 +150,35 @@ struct lp_inflight {
 	__u64 nvcsw;	     /* with may_not_block: the thread's voluntary switches at entry */
 	__u32 source;	     /* enum lp_wait_source */
 	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it then slept */
+	__u32 epoch;	     /* timing_epoch at entry: a wait begun before a detach is dropped */
+	__u32 pad;
+};
+
+/* Threads blocked on a lock, and since when one has been (lets a release decide, before it
+ * walks its stack, how long the wait it ends has lasted). */
+struct lp_waiters {
+	__s64 count;
+	__u64 since_ns; /* entry of the wait that made count go from 0 to 1 */
+};
+
+/* What lockprof's programs cost, per CPU (user space sums): every run of every program, and of
+ * that the stack walks. Measured in the programs (bpf_ktime_get_ns), so it needs no
+ * kernel.bpf_stats_enabled; the trap around each run is priced by calibration. */
+struct lp_self_cost {
+	__u64 runs;	       /* program runs for the target (every probe hit) */
+	__u64 run_ns;	       /* their time in BPF, from after the target check to the return */
+	__u64 walks;	       /* Python stack walks */
+	__u64 walk_ns;	       /* their time (included in run_ns) */
+	__u64 waits;	       /* contended waits recorded (stack captured or not) */
+	__u64 waits_unsampled; /* of those, waits whose stack the budget left out */
+	__u64 wait_ns;	       /* the waits' total duration */
 };
 
 /* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
 struct lp_release {
 	__u64 time_ns;
-	__u64 stack_id;
+	__u64 stack_id;	 /* LP_STACK_UNSAMPLED: the stack budget left it out */
+	__u64 threshold; /* stack_sample_ns the stack was sampled under */
 	__u32 tid;
 	__u32 pad;
 };
@@ -171,6 +205,8 @@ LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
 LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
-LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 40 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 56 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
+LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 40, "lp_inflight layout");
+LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 56, "lp_self_cost layout");
 
 #endif

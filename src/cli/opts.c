@@ -88,8 +88,9 @@ static const struct argp_option options[] = {
 	  "-m full: record P% of uncontended acquisitions, 1-100 (default 1); totals are "
 	  "upscaled estimates", 0 },
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	  "-m full: keep the estimated probe cost under PCT% of a CPU by attaching the full-mode "
-	  "probes part of the time (default 5; 100: always attached)", 0 },
+	  "Keep lockprof's estimated cost under PCT% of a CPU (default 20; -m full's probes 5): "
+	  "first stacks are sampled (wait totals stay exact), then, at extreme wait rates, the "
+	  "probes are attached part of the time and totals upscaled; 100: no bound", 0 },
 	{ "lock-names", OPT_LOCK_NAMES, "FROM", 0,
 	  "wait (default): name locks from the line where threads wait; creation: also probe lock "
 	  "creation for the creating line and the creation site, at two traps per lock created (every "
@@ -336,6 +337,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				   "invalid overhead bound '%s': expected a percentage > 0 and "
 				   "<= 100",
 				   arg);
+		opts->full_overhead_pct = opts->max_overhead_pct;
 		break;
 	case OPT_MIN_WAIT:
 		if (units__parse_duration(arg, &opts->min_wait_ns))
@@ -417,7 +419,8 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 	opts->face = take_face(&argc, argv);
 	opts->modes = LP_MODE_CONTENTION;
 	opts->capture_pct = 1;
-	opts->max_overhead_pct = 5;
+	opts->max_overhead_pct = LP_DEFAULT_MAX_OVERHEAD_PCT;
+	opts->full_overhead_pct = LP_DEFAULT_FULL_OVERHEAD_PCT;
 	opts->report.pprof_role = LP_ROLE_WAITER;
 	argp_err_exit_status = LP_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &ps))

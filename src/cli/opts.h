@@ -10,6 +10,12 @@
 #include "report/report_opts.h"
 
 #define LP_MAX_OUTPUTS 4 /* one per format */
+/* --max-overhead's defaults, percent of one CPU. The timing probes' bound is set above what the
+ * worst contended workload of `make bench` costs (lock ping-pong, about 13%), so that by default
+ * every total stays exact and only an extreme wait rate thins stacks; -m full's probes, which fire
+ * on every acquisition, keep their tighter bound. */
+#define LP_DEFAULT_MAX_OVERHEAD_PCT 20.0
+#define LP_DEFAULT_FULL_OVERHEAD_PCT 5.0
 
 /* One report to write: -f FORMAT with the -o FILE that follows it. */
 struct lp_output {
@@ -44,7 +50,8 @@ struct lp_opts {
 	struct lp_report_opts report;
 	int verbose;
 	unsigned int capture_pct; /* -m full: share of uncontended acquisitions recorded, 1..100 */
-	double max_overhead_pct;  /* -m full: bound on the probes' estimated cost (100: none) */
+	double max_overhead_pct;  /* bound on the probes' estimated cost, % of a CPU (100: none) */
+	double full_overhead_pct; /* -m full's probes' own bound (their duty cycle) */
 	bool creation_sites;	  /* probe lock creation (--lock-names creation, -m full) */
 };
 

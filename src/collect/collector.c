@@ -121,6 +121,8 @@ int collector__build(struct lp_collector *c, uint64_t end_ns, const struct lp_co
 		profile->full = *in->full;
 	if (in->programs)
 		profile->programs = *in->programs;
+	if (in->overhead)
+		profile->overhead = *in->overhead;
 	profile->pid = c->opts->pid;
 	snprintf(profile->python, sizeof(profile->python), "%s", c->python);
 	snprintf(profile->interpreter, sizeof(profile->interpreter), "%s", c->target->interp.path);

@@ -41,6 +41,7 @@ struct lp_collect_input {
 	int64_t gil_handoffs;		      /* GIL switches during the span, -1 when unknown */
 	const struct lp_full_info *full;      /* -m full: how holds were sampled; NULL otherwise */
 	const struct lp_prog_stats *programs; /* lockprof's BPF programs' cost, or NULL */
+	const struct lp_overhead *overhead;   /* lockprof's cost over the span, or NULL */
 };
 
 /* Builds into *p the profile of the span ending at end_ns from in, names and classifies its

@@ -17,6 +17,8 @@ static void sum_cpus(const struct lp_stat_value *percpu, int ncpus, struct lp_st
 		sum->count += percpu[c].count;
 		sum->total_ns += percpu[c].total_ns;
 		sum->timeouts += percpu[c].timeouts;
+		sum->est_count += percpu[c].est_count;
+		sum->est_ns += percpu[c].est_ns;
 		if (!sum->created_stack)
 			sum->created_stack = percpu[c].created_stack;
 		if (percpu[c].max_ns > sum->max_ns)

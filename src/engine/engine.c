@@ -84,8 +84,17 @@ int engine__attach(struct lp_engine *e)
 	bool full = e->opts->modes & LP_MODE_FULL;
 	int err = 0;
 
+	struct lp_timing_plan plan = {
+		.target = &e->target,
+		.version = &e->interp.version,
+		.modes = e->opts->modes,
+		.creation_sites = e->opts->creation_sites,
+	};
+
+	budget__prepare(&e->budget, e->skel, e->opts->max_overhead_pct);
 	if (full)
-		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts);
+		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts,
+					e->budget.trap_ns);
 	if (!err)
 		err = probes__attach(&e->probes, e->skel, &e->target, &e->interp.version,
 				     e->opts->modes, e->opts->creation_sites);
@@ -95,6 +104,7 @@ int engine__attach(struct lp_engine *e)
 		return err;
 	e->pidfd = (int)syscall(SYS_pidfd_open, e->opts->pid, 0);
 	e->start_ns = clock__monotonic_ns();
+	budget__start(&e->budget, &e->probes, &plan, e->start_ns);
 	gil_switches__sample(&e->gil);
 	collector__start(e->collector, e->start_ns);
 	e->next_thread_scan_ns = e->start_ns;
@@ -116,6 +126,8 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 
 	if (e->opts->modes & LP_MODE_FULL)
 		timeout_ms = fullmode__tick(&e->full, clock__monotonic_ns(), timeout_ms);
+	if (e->budget.skel && !e->detached)
+		timeout_ms = budget__tick(&e->budget, clock__monotonic_ns(), timeout_ms);
 	err = ring_buffer__poll(e->events, timeout_ms);
 	*now_ns = clock__monotonic_ns();
 	gil_switches__sample(&e->gil);
@@ -140,6 +152,7 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 	bool gil = e->opts->modes & LP_MODE_GIL;
 	struct lp_full_info interval_full = {};
 	struct lp_prog_stats programs;
+	struct lp_overhead overhead;
 	struct lp_collect_input in = {
 		.stats_fd = bpf_map__fd(e->skel->maps.stats),
 		.counters = &e->skel->bss->counters,
@@ -156,6 +169,10 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 	}
 	if (!progstats__read(e->skel->obj, &programs))
 		in.programs = &programs;
+	if (e->budget.skel) {
+		budget__span(&e->budget, now_ns, &overhead);
+		in.overhead = &overhead;
+	}
 	return collector__build(e->collector, now_ns, &in, p);
 }
 
@@ -165,6 +182,7 @@ void engine__detach(struct lp_engine *e, uint64_t now_ns)
 		fullmode__stop(&e->full, now_ns, &e->full_info);
 	/* The breakpoints go first: the target runs at full speed while the report is built. */
 	probes__detach(&e->probes);
+	e->detached = true;
 	if (e->events)
 		ring_buffer__consume(e->events);
 }
@@ -173,6 +191,7 @@ void engine__close(struct lp_engine *e)
 {
 	fullmode__detach(&e->full);
 	probes__detach(&e->probes);
+	budget__close(&e->budget);
 	ring_buffer__free(e->events);
 	bpfobj__destroy(e->skel);
 	collector__free(e->collector);

@@ -22,6 +22,7 @@
 #include "cli/opts.h"
 #include "collect/collector.h"
 #include "collect/gil.h"
+#include "probes/budget.h"
 #include "probes/fullmode.h"
 #include "probes/probes.h"
 #include "profile/profile.h"
@@ -41,6 +42,7 @@ struct lp_engine {
 	struct lp_collector *collector;
 	struct ring_buffer *events;
 	struct lp_probes probes;
+	struct lp_budget budget;       /* the cost measured and bounded; every mode */
 	struct lp_fullmode full;       /* -m full */
 	struct lp_full_info full_info; /* -m full: the last span's figures once detached */
 	struct lp_gil_switches gil;
@@ -48,6 +50,7 @@ struct lp_engine {
 	uint64_t start_ns; /* when every probe was live: the first span starts there */
 	uint64_t next_thread_scan_ns;
 	bool target_exited;
+	bool detached; /* engine__detach ran: the budget re-attaches nothing */
 };
 
 /* Checks the target and lockprof's rights, finds the interpreter and checks that its build

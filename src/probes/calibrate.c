@@ -21,12 +21,19 @@
 /* When calibration is impossible (no .symtab in lockprof): a uprobe trap on x86-64. */
 #define DEFAULT_PROBE_COST_NS 3000.0
 
-/* Not inlined, not folded away: each call is one probe hit when a uprobe sits on it. */
-__attribute__((noinline)) int lp_calibration_target(int x)
-{
-	__asm__ volatile("" : "+r"(x) : : "memory");
-	return x + 1;
-}
+/* Each call is one probe hit when a uprobe sits on it. Written in assembly so that the probed
+ * instruction is one the kernel emulates (push), like the sites lockprof probes in the target
+ * (probe_site.h): a compiler's first instruction may be one the kernel single-steps, which costs
+ * several times more and priced every hit at that (8 us here instead of about 2). */
+__asm__(".text\n"
+	".globl lp_calibration_target\n"
+	".type lp_calibration_target, @function\n"
+	"lp_calibration_target:\n"
+	"\tpush %rbp\n"
+	"\tpop %rbp\n"
+	"\tlea 1(%rdi), %eax\n"
+	"\tret\n"
+	".size lp_calibration_target, .-lp_calibration_target\n");
 
 /* The fastest of a few rounds of calls: scheduling noise only ever adds time. */
 static uint64_t time_calls(void)

@@ -5,7 +5,6 @@
 
 #include <bpf/libbpf.h>
 
-#include "probes/calibrate.h"
 #include "probes/fullmode.h"
 #include "probes/links.h"
 #include "probes/uprobes.h"
@@ -16,7 +15,8 @@
 #include "lockprof.skel.h"
 
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const struct lp_target *t,
-		      const struct lp_interp *info, const struct lp_opts *opts)
+		      const struct lp_interp *info, const struct lp_opts *opts,
+		      double probe_cost_ns)
 {
 	int err;
 
@@ -27,10 +27,10 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const s
 	err = full_sites__find(&fm->sites, t, info);
 	if (err)
 		return err;
-	fm->probe_cost_ns = calibrate__probe_cost_ns(skel, &fm->calibration);
+	fm->probe_cost_ns = probe_cost_ns;
 	lp_info("-m full: one probe hit costs %.0f ns; capture %u%%, overhead bound %g%%",
-		fm->probe_cost_ns, fm->capture_pct, opts->max_overhead_pct);
-	dutycycle__init(&fm->dc, opts->max_overhead_pct, fm->probe_cost_ns, 0, 0);
+		fm->probe_cost_ns, fm->capture_pct, opts->full_overhead_pct);
+	dutycycle__init(&fm->dc, opts->full_overhead_pct, fm->probe_cost_ns, 0, 0);
 	return 0;
 }
 
@@ -89,7 +89,6 @@ void fullmode__detach(struct lp_fullmode *fm)
 	if (fm->skel)
 		fm->skel->bss->full_on = 0;
 	links__destroy_all(&fm->links);
-	links__destroy_all(&fm->calibration);
 	fm->attached = false;
 }
 

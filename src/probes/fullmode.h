@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* -m full: its probes (full_sites.h) attached and detached by the duty-cycle controller so that
- * their estimated cost (calibrate.h) stays under --max-overhead, and the figures by which each
+ * their estimated cost (a hit's calibrated cost) stays under --max-overhead, and the figures by which each
  * report upscales its sampled holds. The contention probes are attached by probes.c and are never
  * touched here. */
 #ifndef LOCKPROF_SRC_FULLMODE_H
@@ -25,7 +25,6 @@ struct lp_fullmode {
 	struct lp_full_sites sites;
 	struct lp_duty_mark span; /* where the current report's span began (-i: each interval) */
 	struct lp_links links;
-	struct lp_links calibration; /* the calibration probe, until the first detach */
 	bool attached;
 	uint32_t epoch;
 	unsigned int capture_pct;
@@ -35,9 +34,10 @@ struct lp_fullmode {
 };
 
 /* After the BPF object is loaded: finds the probe sites (full_sites.h) for the build info
- * describes and calibrates the cost of a probe hit. 0 or an LP_EXIT_* code after printing why. */
+ * describes; probe_cost_ns is a hit's calibrated cost (budget.h). 0 or an LP_EXIT_* code after printing why. */
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const struct lp_target *t,
-		      const struct lp_interp *info, const struct lp_opts *opts);
+		      const struct lp_interp *info, const struct lp_opts *opts,
+		      double probe_cost_ns);
 
 /* Starts the duty cycle (attaches the probes for the first period). */
 int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);

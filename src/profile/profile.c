@@ -8,6 +8,11 @@
 #include "util/names.h"
 #include "util/u64map.h"
 
+static uint64_t scaled(uint64_t v, double scale)
+{
+	return scale > 0 ? (uint64_t)((double)v * scale + 0.5) : v;
+}
+
 static const char *const role_names[] = {
 	[LP_ROLE_WAITER] = "waiter",
 	[LP_ROLE_HOLDER] = "holder",
@@ -156,11 +161,6 @@ static int add_gil_thread(struct lp_profile *p, uint32_t tid, const struct lp_st
 	return 0;
 }
 
-static uint64_t scaled(uint64_t v, double scale)
-{
-	return scale > 0 ? (uint64_t)((double)v * scale + 0.5) : v;
-}
-
 /* -m full: holds are upscaled here by the sampling rate and the duty cycle (p->full). */
 static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 		    const struct lp_stat_value *val)
@@ -183,6 +183,8 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 	share->wait_ns += ns;
 	ls->count += count;
 	ls->wait_ns += ns;
+	ls->est_count += (double)count;
+	ls->est_ns += (double)ns;
 	if (val->max_ns > ls->max_ns)
 		ls->max_ns = val->max_ns;
 	if (!lock->source)
@@ -196,9 +198,33 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 	return 0;
 }
 
-int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
-		      const struct lp_stat_value *val)
+/* The timing probes' duty cycle: what a span's totals are multiplied by (1: attached all along). */
+static double timing_scale(const struct lp_profile *p)
 {
+	double duty = p->overhead.timing_duty;
+
+	return p->overhead.measured && duty > 0 && duty < 0.9999 ? 1.0 / duty : 1.0;
+}
+
+/* val with its counts and durations multiplied by scale (the duty cycle's upscaling). */
+static void scale_value(struct lp_stat_value *v, double scale)
+{
+	if (scale == 1.0)
+		return;
+	v->count = scaled(v->count, scale);
+	v->total_ns = scaled(v->total_ns, scale);
+	v->timeouts = scaled(v->timeouts, scale);
+	v->est_count = scaled(v->est_count, scale);
+	v->est_ns = scaled(v->est_ns, scale);
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		v->hist[i] = (__u32)scaled(v->hist[i], scale);
+}
+
+int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
+		      const struct lp_stat_value *raw)
+{
+	struct lp_stat_value scaled_val = *raw, *val = &scaled_val;
+
 	enum lp_role role = key->kind == LP_KIND_HOLDER ? LP_ROLE_HOLDER : LP_ROLE_WAITER;
 	struct lp_lock *lock;
 	struct lp_lock_stack *ls;
@@ -217,6 +243,8 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		if (add_gil_thread(p, key->tid, val))
 			return -ENOMEM;
 	}
+	if (key->kind != LP_KIND_GIL)
+		scale_value(val, timing_scale(p));
 	ls = lock_stack_for(lock, key->stack_id, role);
 	share = ls ? share_for(ls, key->tid) : NULL;
 	if (!share)
@@ -225,6 +253,14 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	share->wait_ns += val->total_ns;
 	ls->count += val->count;
 	ls->wait_ns += val->total_ns;
+	/* Entries from before the stack budget (and tests' fixtures) weigh what they count. */
+	if (val->est_count || val->est_ns) {
+		ls->est_count += (double)val->est_count / LP_WEIGHT_ONE;
+		ls->est_ns += (double)val->est_ns;
+	} else {
+		ls->est_count += (double)val->count;
+		ls->est_ns += (double)val->total_ns;
+	}
 	if (val->max_ns > ls->max_ns)
 		ls->max_ns = val->max_ns;
 	/* A holder entry re-counts waits already counted for the waiters. */
@@ -310,10 +346,69 @@ static void fold_equal_stacks(struct lp_lock *lock)
 	lock->nstacks = kept;
 }
 
+/* Multiplies a stack's figures, and its threads' shares, by its share of the exact totals. */
+static void rescale_stack(struct lp_lock_stack *ls, double count, double ns)
+{
+	double fc = ls->count ? count / (double)ls->count : 0,
+	       fn = ls->wait_ns ? ns / (double)ls->wait_ns : 0;
+
+	for (size_t t = 0; t < ls->ntids; t++) {
+		ls->tids[t].count = scaled(ls->tids[t].count, fc);
+		ls->tids[t].wait_ns = scaled(ls->tids[t].wait_ns, fn);
+	}
+	ls->count = (uint64_t)(count + 0.5);
+	ls->wait_ns = (uint64_t)(ns + 0.5);
+}
+
+/* The stack budget: waits whose stack was not captured keep the lock's totals exact in an
+ * "unsampled" entry; here the captured stacks share those totals out, each in proportion to its
+ * weighted estimate (every captured wait stands for 1 / its capture probability), and the
+ * unsampled entry goes, unless no stack of that role was captured at all. */
+static void share_out_unsampled(struct lp_lock *lock, enum lp_role role)
+{
+	double count = 0, ns = 0, est_count = 0, est_ns = 0;
+	struct lp_lock_stack *unsampled = NULL;
+	size_t kept = 0;
+
+	for (size_t j = 0; j < lock->nstacks; j++) {
+		struct lp_lock_stack *ls = &lock->stacks[j];
+
+		if (ls->role != role)
+			continue;
+		count += (double)ls->count;
+		ns += (double)ls->wait_ns;
+		if (ls->stack_id == LP_STACK_UNSAMPLED) {
+			unsampled = ls;
+		} else {
+			est_count += ls->est_count;
+			est_ns += ls->est_ns;
+		}
+	}
+	if (!unsampled || est_count <= 0 || est_ns <= 0)
+		return;
+	for (size_t j = 0; j < lock->nstacks; j++) {
+		struct lp_lock_stack *ls = &lock->stacks[j];
+
+		if (ls == unsampled) {
+			free(ls->tids);
+			continue;
+		}
+		if (ls->role == role)
+			rescale_stack(ls, count * ls->est_count / est_count,
+				      ns * ls->est_ns / est_ns);
+		lock->stacks[kept++] = *ls;
+	}
+	lock->nstacks = kept;
+}
+
 void profile__link(struct lp_profile *p)
 {
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct lp_lock *lock = &p->locks[i];
+
+		share_out_unsampled(lock, LP_ROLE_WAITER);
+		share_out_unsampled(lock, LP_ROLE_HOLDER);
+		share_out_unsampled(lock, LP_ROLE_HOLD);
 
 		for (size_t j = 0; j < lock->nstacks; j++)
 			lock->stacks[j].stack = stacktab__get(p->stacks, lock->stacks[j].stack_id);

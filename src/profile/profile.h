@@ -29,10 +29,11 @@ struct lp_thread_share {
 };
 
 struct lp_lock_stack {
-	uint64_t stack_id;
-	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) */
+	uint64_t stack_id; /* LP_STACK_UNSAMPLED: waits whose stack the budget left out */
+	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) or unsampled */
 	enum lp_role role;
 	uint64_t count, wait_ns, max_ns;
+	double est_count, est_ns;     /* captured waits weighted by their sampling (stack budget) */
 	struct lp_thread_share *tids; /* in the order first seen */
 	size_t ntids;
 };
@@ -64,6 +65,24 @@ struct lp_full_info {
 	double scale_sampled;	/* applied to sampled holds: 100 / capture_pct / duty_cycle */
 	double scale_contended; /* applied to holds after contended acquisitions: 1 / duty */
 	uint64_t inlined_sites; /* callers with the probed Lock/RLock methods inlined (PGO) */
+};
+
+/* lockprof's cost to the target over the profile's span, from all its probes, and how keeping
+ * it under --max-overhead shaped the figures (probes/budget.c). */
+struct lp_overhead {
+	bool measured;
+	uint64_t probe_hits;	  /* every probe run for the target, of every mode */
+	uint64_t bpf_ns;	  /* the programs' time, measured in them */
+	uint64_t walks;		  /* Python stack walks */
+	uint64_t walk_ns;	  /* their share of bpf_ns */
+	double trap_ns;		  /* calibrated cost of one hit besides its BPF time */
+	double estimated_ns;	  /* probe_hits * trap_ns + bpf_ns */
+	double estimated_pct;	  /* of one CPU over the span */
+	double max_pct;		  /* --max-overhead, percent of one CPU */
+	uint64_t waits;		  /* contended waits the probes recorded */
+	uint64_t waits_unsampled; /* of those, the ones whose stack the budget left out */
+	uint64_t sample_ns;	  /* the stack budget's threshold at the span's end (0: all) */
+	double timing_duty;	  /* share of the span the timing probes were attached (1: all) */
 };
 
 /* lockprof's own BPF programs and their cost (collect/progstats.c). */
@@ -106,6 +125,7 @@ struct lp_profile {
 	size_t ngil_threads;
 	struct lp_full_info full;		   /* set before the stats are added */
 	struct lp_prog_stats programs;		   /* since the BPF object was loaded */
+	struct lp_overhead overhead;		   /* set before the stats are added */
 	const struct lp_stacktab *stacks;	   /* borrowed: outlives the profile */
 	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
 	/* private */

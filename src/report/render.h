@@ -33,6 +33,17 @@ const char *report__short_path(const char *file);
  * waits always, idle waits only with show_idle. */
 bool report__lock_included(const struct lp_lock *lock, const struct lp_report_opts *o);
 
+/* Stacks were sampled (the stack budget left some waits' stacks out): the stacks' figures are
+ * their shares of the exact totals, upscaled from the captured stacks. */
+bool report__stacks_sampled(const struct lp_profile *p);
+
+/* The timing probes were detached part of the time: counts and totals are upscaled estimates. */
+bool report__totals_upscaled(const struct lp_profile *p);
+
+/* One line on lockprof's estimated cost and on how the bound shaped the figures (no newline),
+ * for the text report and pprof's comments. */
+const char *report__overhead_note(const struct lp_profile *p, char *buf, size_t len);
+
 /* What the reports call a lock: its name, else its address as "0x...". */
 const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len);
 

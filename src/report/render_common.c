@@ -108,3 +108,44 @@ void json__write_string(FILE *f, const char *str)
 	}
 	fputc('"', f);
 }
+
+bool report__stacks_sampled(const struct lp_profile *p)
+{
+	return p->overhead.measured && p->overhead.waits_unsampled > 0;
+}
+
+bool report__totals_upscaled(const struct lp_profile *p)
+{
+	return p->overhead.measured && p->overhead.timing_duty < 0.9999;
+}
+
+const char *report__overhead_note(const struct lp_profile *p, char *buf, size_t len)
+{
+	const struct lp_overhead *o = &p->overhead;
+	size_t n;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if (!o->measured)
+		return buf;
+	n = (size_t)snprintf(buf, len,
+			     "lockprof's estimated cost: %.2f%% of a CPU (%" PRIu64
+			     " probe hits at %.0f ns per trap, %.1f ms in BPF of which %.1f ms "
+			     "walking %" PRIu64 " stacks; bound %g%%).",
+			     o->estimated_pct, o->probe_hits, o->trap_ns, (double)o->bpf_ns / 1e6,
+			     (double)o->walk_ns / 1e6, o->walks, o->max_pct);
+	if (n < len && report__stacks_sampled(p))
+		n += (size_t)snprintf(buf + n, len - n,
+				      " Stacks sampled: %" PRIu64 " of %" PRIu64
+				      " waits captured (every wait of %.0f us or more); each "
+				      "stack's figures are its upscaled share of the exact totals.",
+				      o->waits - o->waits_unsampled, o->waits,
+				      (double)o->sample_ns / 1e3);
+	if (n < len && report__totals_upscaled(p))
+		snprintf(buf + n, len - n,
+			 " Timing probes attached %.1f%% of the time: counts and totals are "
+			 "estimates, upscaled accordingly.",
+			 100.0 * o->timing_duty);
+	return buf;
+}

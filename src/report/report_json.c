@@ -164,10 +164,34 @@ static void write_full(FILE *f, const struct lp_profile *p)
 		fi->inlined_sites);
 }
 
-/* Hold figures are upscaled estimates unless every acquisition was recorded all the time. */
+/* Counts and totals are upscaled estimates when the timing probes were detached part of the
+ * time, and hold figures unless every acquisition was recorded all the time. */
 static bool estimated(const struct lp_profile *p)
 {
-	return p->full.measured && (p->full.capture_pct < 100 || p->full.duty_cycle < 0.9999);
+	return report__totals_upscaled(p) ||
+	       (p->full.measured && (p->full.capture_pct < 100 || p->full.duty_cycle < 0.9999));
+}
+
+/* lockprof's estimated cost from all its probes, and how its bound shaped the figures. */
+static void write_overhead(FILE *f, const struct lp_profile *p)
+{
+	const struct lp_overhead *o = &p->overhead;
+
+	if (!o->measured) {
+		fputs(" \"overhead\": null,\n", f);
+		return;
+	}
+	fprintf(f,
+		" \"overhead\": {\"estimated_pct\": %.3f, \"estimated_ns\": %.0f, \"max_pct\": %g, "
+		"\"probe_hits\": %" PRIu64 ", \"trap_ns\": %.0f, \"bpf_ns\": %" PRIu64
+		", \"stack_walks\": %" PRIu64 ", \"walk_ns\": %" PRIu64
+		", \"timing_duty\": %.4f, \"totals_upscaled\": %s},\n"
+		" \"stack_sampling\": {\"waits\": %" PRIu64 ", \"captured\": %" PRIu64
+		", \"threshold_ns\": %" PRIu64 ", \"stacks_upscaled\": %s},\n",
+		o->estimated_pct, o->estimated_ns, o->max_pct, o->probe_hits, o->trap_ns, o->bpf_ns,
+		o->walks, o->walk_ns, o->timing_duty, report__totals_upscaled(p) ? "true" : "false",
+		o->waits, o->waits - o->waits_unsampled, o->sample_ns,
+		report__stacks_sampled(p) ? "true" : "false");
 }
 
 /* lockprof's BPF programs: runs and run time since load, counted while
@@ -216,6 +240,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		p->idle_waits, p->idle_wait_ns, p->resource_waits, p->resource_wait_ns);
 	write_gil(f, p);
 	write_full(f, p);
+	write_overhead(f, p);
 	write_programs(f, &p->programs);
 	fprintf(f,
 		" \"lost\": {\"events\": %" PRIu64 ", \"reads\": %" PRIu64

@@ -268,6 +268,12 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 		 (int)p->pid, p->python, p->interpreter, p->mode,
 		 profile__role_name(o->pprof_role));
 	protobuf__int64(out, PROFILE_COMMENT, intern(b, comment));
+	if (p->overhead.measured) {
+		char note[1024];
+
+		protobuf__int64(out, PROFILE_COMMENT,
+				intern(b, report__overhead_note(p, note, sizeof(note))));
+	}
 
 	mark = protobuf__begin(out, PROFILE_MAPPING);
 	protobuf__uint64(out, MAPPING_ID, MAPPING_PYTHON);

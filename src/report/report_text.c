@@ -339,6 +339,11 @@ static void write_header(FILE *f, const struct lp_profile *p)
 			" waits (in-flight map full).\n",
 			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
 			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
+	if (p->overhead.measured) {
+		char note[1024];
+
+		fprintf(f, "%s\n", report__overhead_note(p, note, sizeof(note)));
+	}
 	fputc('\n', f);
 }
 

@@ -410,6 +410,94 @@ static void test_categories(struct lp_stacktab *st, struct lp_threadnames *names
 	profile__free(&p);
 }
 
+/* The stack budget: waits whose stack was not captured (LP_STACK_UNSAMPLED) keep the lock's
+ * totals exact; the captured stacks share them out by their weighted estimates; the reports say
+ * so. */
+static void test_sampled_stacks(struct lp_stacktab *st, struct lp_threadnames *names)
+{
+	struct lp_stat_key key = { .lock = LOCK_A, .tid = 101 };
+	struct lp_stat_value v = {};
+	struct lp_report_opts o = { .top = 10 };
+	struct lp_profile p;
+	const struct lp_lock *lock;
+	uint64_t counts = 0, ns = 0;
+	char *out;
+
+	profile__init(&p, st, names);
+	p.duration_ns = 1000000000;
+	p.overhead = (struct lp_overhead){ .measured = true,
+					   .waits = 100,
+					   .waits_unsampled = 80,
+					   .sample_ns = 50000,
+					   .timing_duty = 1.0 };
+	/* STACK_WAITER: 10 captured waits of 10 us, each standing for 5 (threshold 50 us) */
+	key.stack_id = STACK_WAITER;
+	v = (struct lp_stat_value){ .count = 10,
+				    .total_ns = 100000,
+				    .max_ns = 10000,
+				    .est_count = 50 * LP_WEIGHT_ONE,
+				    .est_ns = 500000 };
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &v), 0, "add captured");
+	/* STACK_OTHER: 10 captured waits of 10 us, at three times the weight */
+	key.stack_id = STACK_OTHER;
+	v.est_count = 150 * LP_WEIGHT_ONE;
+	v.est_ns = 1500000;
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &v), 0, "add captured 2");
+	/* the rest: 180 waits, 1.8 ms, stack not captured */
+	key.stack_id = LP_STACK_UNSAMPLED;
+	v = (struct lp_stat_value){ .count = 180, .total_ns = 1800000, .max_ns = 10000 };
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &v), 0, "add unsampled");
+	profile__link(&p);
+	profile__finish(&p);
+
+	CHECK_EQ_INT(p.nlocks, 1, "one lock");
+	lock = &p.locks[0];
+	CHECK_EQ_INT(lock->waits, 200, "lock totals exact: every wait");
+	CHECK_EQ_INT(lock->wait_ns, 2000000, "lock wait exact");
+	CHECK_EQ_INT(lock->nstacks, 2, "the unsampled entry shared out");
+	for (size_t i = 0; i < lock->nstacks; i++) {
+		counts += lock->stacks[i].count;
+		ns += lock->stacks[i].wait_ns;
+		CHECK(lock->stacks[i].stack_id != LP_STACK_UNSAMPLED, "no unsampled stack left");
+	}
+	CHECK_EQ_INT(counts, 200, "stacks add up to the exact count");
+	CHECK_EQ_INT(ns, 2000000, "stacks add up to the exact wait");
+	CHECK_EQ_INT(lock->stacks[0].stack_id, STACK_OTHER, "the heavier weight first");
+	CHECK_EQ_INT(lock->stacks[0].count, 150, "3:1 by weight");
+	CHECK_EQ_INT(lock->stacks[0].tids[0].count, 150, "thread share upscaled too");
+
+	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
+	CHECK(out && strstr(out, "Stacks sampled: 20 of 100 waits captured"), "text says: %s", out);
+	free(out);
+	out = render(&p, LP_FORMAT_JSON, &o, NULL);
+	CHECK(out && strstr(out, "\"stacks_upscaled\": true") &&
+		      strstr(out, "\"totals_upscaled\": false") &&
+		      strstr(out, "\"estimated\": false"),
+	      "json says: %s", out);
+	free(out);
+	profile__free(&p);
+
+	/* The duty cycle: attached a quarter of the time, totals upscaled 4x */
+	profile__init(&p, st, names);
+	p.duration_ns = 1000000000;
+	p.overhead = (struct lp_overhead){ .measured = true, .waits = 10, .timing_duty = 0.25 };
+	key.stack_id = STACK_WAITER;
+	v = (struct lp_stat_value){ .count = 10, .total_ns = 100000, .max_ns = 10000 };
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &v), 0, "add under duty");
+	profile__link(&p);
+	profile__finish(&p);
+	CHECK_EQ_INT(p.locks[0].waits, 40, "upscaled by 1 / duty");
+	CHECK_EQ_INT(p.total_wait_ns, 400000, "wait upscaled by 1 / duty");
+	out = render(&p, LP_FORMAT_JSON, &o, NULL);
+	CHECK(out && strstr(out, "\"totals_upscaled\": true") && strstr(out, "\"estimated\": true"),
+	      "json says: %s", out);
+	free(out);
+	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
+	CHECK(out && strstr(out, "Timing probes attached 25.0% of the time"), "text says: %s", out);
+	free(out);
+	profile__free(&p);
+}
+
 int main(void)
 {
 	struct lp_stacktab *st = stacktab__new();
@@ -429,6 +517,7 @@ int main(void)
 	profile__free(&p);
 	test_categories(st, names);
 	test_pprof_full(st, names);
+	test_sampled_stacks(st, names);
 	stacktab__free(st);
 	threadnames__free(names);
 	return testing_summary("reports");

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lockprof's cost measured and bounded (see budget.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "probes/budget.h"
+#include "probes/calibrate.h"
+#include "probes/stackbudget.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#include "lockprof/abi.h" /* the skeleton names its types */
+#include "lockprof.skel.h"
+
+int budget__read_self_cost(struct lockprof_bpf *skel, struct lp_self_cost *sum)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.self_cost);
+	struct lp_self_cost *percpu;
+	__u32 zero = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, percpu)) {
+		int err = -errno;
+
+		free(percpu);
+		return err;
+	}
+	for (int c = 0; c < ncpus; c++) {
+		const __u64 *from = (const __u64 *)&percpu[c];
+		__u64 *to = (__u64 *)sum;
+
+		_Static_assert(sizeof(*sum) % sizeof(__u64) == 0, "self cost is all __u64");
+		for (size_t i = 0; i < sizeof(*sum) / sizeof(__u64); i++)
+			to[i] += from[i];
+	}
+	free(percpu);
+	return 0;
+}
+
+static void self_cost_since(const struct lp_self_cost *now, const struct lp_self_cost *before,
+			    struct lp_self_cost *out)
+{
+	const __u64 *a = (const __u64 *)now, *b = (const __u64 *)before;
+	__u64 *d = (__u64 *)out;
+
+	for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+		d[i] = a[i] - b[i];
+}
+
+void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct)
+{
+	memset(b, 0, sizeof(*b));
+	b->skel = skel;
+	b->max_overhead = max_overhead_pct / 100.0;
+	b->trap_ns = calibrate__probe_cost_ns(skel, &b->calibration);
+	lp_info("one probe hit's trap costs %.0f ns; overhead bound %g%% of a CPU", b->trap_ns,
+		max_overhead_pct);
+}
+
+void budget__start(struct lp_budget *b, struct lp_probes *probes, const struct lp_timing_plan *plan,
+		   uint64_t now_ns)
+{
+	b->probes = probes;
+	b->plan = *plan;
+	b->attached = true;
+	b->window_start_ns = b->span_start_ns = now_ns;
+	budget__read_self_cost(b->skel, &b->window_start);
+	b->span_start = b->window_start;
+	dutycycle__init(&b->dc, b->max_overhead * 100.0, b->trap_ns, now_ns,
+			b->skel->bss->counters.probe_hits);
+	b->live_since_ns = now_ns;
+}
+
+/* Probe time live up to now_ns. */
+static uint64_t live_ns(const struct lp_budget *b, uint64_t now_ns)
+{
+	return b->live_total_ns + (b->attached ? now_ns - b->live_since_ns : 0);
+}
+
+/* Once per window: the next stack threshold, and the cost per hit the duty cycle prices. */
+static void window_decide(struct lp_budget *b, uint64_t now_ns)
+{
+	struct lp_self_cost now, d;
+	struct lp_budget_window w;
+	uint64_t threshold = b->skel->bss->stack_sample_ns, next;
+
+	if (budget__read_self_cost(b->skel, &now))
+		return;
+	self_cost_since(&now, &b->window_start, &d);
+	w = (struct lp_budget_window){
+		.elapsed_ns = now_ns - b->window_start_ns,
+		.hits = d.runs,
+		.run_ns = d.run_ns,
+		.walks = d.walks,
+		.walk_ns = d.walk_ns,
+		.waits = d.waits,
+		.sampled = d.waits - d.waits_unsampled,
+		.wait_ns = d.wait_ns,
+		.trap_ns = b->trap_ns,
+	};
+	next = stackbudget__next(threshold, &w, b->max_overhead);
+	if (next != threshold) {
+		lp_dbg("stack budget: %.2f%% of a CPU in the last window, %llu waits, %llu walks: "
+		       "stacks of waits under %llu ns sampled",
+		       100.0 * stackbudget__cost_ns(&w) / (double)w.elapsed_ns,
+		       (unsigned long long)w.waits, (unsigned long long)w.walks,
+		       (unsigned long long)next);
+		b->skel->bss->stack_sample_ns = next;
+	}
+	/* What a hit costs apart from walks, which the stack budget answers for. */
+	if (d.runs)
+		b->dc.probe_cost_ns = b->trap_ns + (double)(d.run_ns - d.walk_ns) / (double)d.runs;
+	b->window_start = now;
+	b->window_start_ns = now_ns;
+}
+
+static void timing_attach(struct lp_budget *b)
+{
+	/* A new epoch first: waits begun while detached end in probes that missed their start. */
+	b->skel->bss->timing_epoch = ++b->epoch;
+	if (probes__attach(b->probes, b->skel, b->plan.target, b->plan.version, b->plan.modes,
+			   b->plan.creation_sites)) {
+		b->attach_failures++;
+		return;
+	}
+	b->attached = true;
+	b->live_since_ns = clock__monotonic_ns();
+}
+
+int budget__tick(struct lp_budget *b, uint64_t now_ns, int max_ms)
+{
+	uint64_t next_ns;
+	bool want;
+
+	if (now_ns - b->window_start_ns >= LP_STACK_BUDGET_WINDOW_NS)
+		window_decide(b, now_ns);
+	if (b->max_overhead >= 1.0)
+		return max_ms;
+	want = dutycycle__step(&b->dc, now_ns, b->skel->bss->counters.probe_hits);
+	if (want && !b->attached) {
+		timing_attach(b);
+	} else if (!want && b->attached) {
+		/* Live until the detach begins: the breakpoints go first. */
+		b->live_total_ns += clock__monotonic_ns() - b->live_since_ns;
+		probes__detach(b->probes);
+		b->attached = false;
+		lp_dbg("timing probes detached (duty %.4f)", b->dc.duty);
+	}
+	next_ns = dutycycle__next_change_ns(&b->dc, now_ns);
+	if (next_ns / 1000000 < (uint64_t)max_ms)
+		return (int)(next_ns / 1000000) + (next_ns % 1000000 ? 1 : 0);
+	return max_ms;
+}
+
+void budget__span(struct lp_budget *b, uint64_t now_ns, struct lp_overhead *o)
+{
+	struct lp_self_cost now, d;
+	double elapsed = (double)(now_ns - b->span_start_ns);
+
+	memset(o, 0, sizeof(*o));
+	if (budget__read_self_cost(b->skel, &now))
+		return;
+	dutycycle__step(&b->dc, now_ns, b->skel->bss->counters.probe_hits);
+	self_cost_since(&now, &b->span_start, &d);
+	o->measured = true;
+	o->probe_hits = d.runs;
+	o->bpf_ns = d.run_ns;
+	o->walks = d.walks;
+	o->walk_ns = d.walk_ns;
+	o->trap_ns = b->trap_ns;
+	o->estimated_ns = (double)d.runs * b->trap_ns + (double)d.run_ns;
+	o->estimated_pct = elapsed > 0 ? 100.0 * o->estimated_ns / elapsed : 0;
+	o->max_pct = 100.0 * b->max_overhead;
+	o->waits = d.waits;
+	o->waits_unsampled = d.waits_unsampled;
+	o->sample_ns = b->skel->bss->stack_sample_ns;
+	o->timing_duty = elapsed > 0 ? (double)(live_ns(b, now_ns) - b->span_live_ns) / elapsed
+				     : 1.0;
+	if (o->timing_duty > 0.9999)
+		o->timing_duty = 1.0;
+	b->span_start = now;
+	b->span_start_ns = now_ns;
+	b->span_live_ns = live_ns(b, now_ns);
+}
+
+void budget__close(struct lp_budget *b)
+{
+	links__destroy_all(&b->calibration);
+}
