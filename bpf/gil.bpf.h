@@ -27,7 +27,7 @@ static __always_inline void gil_wait_close(__u32 tid, struct lp_gil_wait *g)
 		.kind = LP_KIND_GIL,
 	};
 
-	record_stat(&key, g->last_exit_ns - g->start_ns, true, 0);
+	record_stat(&key, g->last_exit_ns - g->start_ns, true, 0, g->last_exit_ns);
 	g->open = 0;
 }
 

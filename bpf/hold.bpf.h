@@ -143,7 +143,7 @@ static __always_inline void close_hold(__u64 lock, __u16 source)
 		key.stack_id = h->stack_id;
 		key.tid = h->tid;
 		key.kind = (__u16)h->kind;
-		record_stat(&key, now - h->start_ns, true, 0);
+		record_stat(&key, now - h->start_ns, true, 0, now);
 	}
 	bpf_map_delete_elem(&holds, &lock);
 }

@@ -183,10 +183,11 @@ static __always_inline __u64 capture_stack(__u32 tid)
 	return ev->stack.stack_id;
 }
 
-/* Adds a wait of ns to key's entry. threshold: the stack budget's stack_sample_ns its stack was
- * sampled under (0: captured unconditionally), which gives the wait's weight. */
+/* Adds a wait of ns that ended at end_ns to key's entry. threshold: the stack budget's
+ * stack_sample_ns its stack was sampled under (0: captured unconditionally), which gives the
+ * wait's weight. */
 static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns, bool acquired,
-					__u64 threshold)
+					__u64 threshold, __u64 end_ns)
 {
 	static const struct lp_stat_value zero_value;
 	struct lp_stat_value *v;
@@ -211,6 +212,9 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 	if (!acquired)
 		v->timeouts++;
 	v->hist[lp_hist_slot(ns)]++;
+	if (!v->first_ns)
+		v->first_ns = end_ns;
+	v->last_ns = end_ns;
 	if (key->stack_id != LP_STACK_UNSAMPLED) {
 		if (threshold && ns < threshold) {
 			v->est_count += threshold * LP_WEIGHT_ONE / (ns ? ns : 1);
@@ -263,15 +267,16 @@ static __always_inline void claim_pending(__u64 lock, const struct lp_release *r
 		.tid = rel->tid,
 		.kind = LP_KIND_HOLDER,
 	};
-	__u64 ns;
+	__u64 ns, end_ns;
 
 	if (!pending || (__s64)(rel->time_ns - pending->end_ns) >= (__s64)PENDING_BLAME_NS)
 		return;
 	ns = pending->ns;
+	end_ns = pending->end_ns;
 	key.source = (__u16)pending->source;
 	if (bpf_map_delete_elem(&pending_blame, &lock))
 		return;
-	record_stat(&key, ns, true, rel->threshold);
+	record_stat(&key, ns, true, rel->threshold, end_ns);
 }
 
 /* A thread's release of a lock woke (or is about to wake) a waiter: it is charged with the wait
@@ -372,7 +377,7 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	if (stack_id)
 		*stack_id = key.stack_id;
 
-	record_stat(&key, ns, acquired, threshold);
+	record_stat(&key, ns, acquired, threshold, now);
 	add_waiter(key.lock, -1, now);
 	/* Blame: the release during this wait that ended it (Go's mutex profile semantics); not
 	 * seen yet, it is left for that release to claim. */
@@ -383,7 +388,7 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 		key.stack_id = rel->stack_id;
 		key.tid = rel->tid;
 		key.kind = LP_KIND_HOLDER;
-		record_stat(&key, ns, true, rel->threshold);
+		record_stat(&key, ns, true, rel->threshold, now);
 		return true;
 	}
 	struct pending_blame pending = { .end_ns = now, .ns = ns, .source = key.source };

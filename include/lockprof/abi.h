@@ -134,6 +134,9 @@ struct lp_stat_value {
 	 * to count * LP_WEIGHT_ONE and total_ns when every stack is captured. */
 	__u64 est_count; /* in units of 1 / LP_WEIGHT_ONE */
 	__u64 est_ns;
+	/* When the entry's first and last waits ended (bpf_ktime_get_ns): a lock freed and another
+	 * created at its address are told apart by their waits' disjoint lifetimes. */
+	__u64 first_ns, last_ns;
 	__u32 hist[LP_HIST_SLOTS];
 };
 
@@ -205,7 +208,7 @@ LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
 LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
-LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 56 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
+LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 72 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 40, "lp_inflight layout");
 LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 56, "lp_self_cost layout");
 

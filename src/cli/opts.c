@@ -88,7 +88,7 @@ static const struct argp_option options[] = {
 	  "-m full: record P% of uncontended acquisitions, 1-100 (default 1); totals are "
 	  "upscaled estimates", 0 },
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	  "Keep lockprof's estimated cost under PCT% of a CPU (default 20; -m full's probes 5): "
+	  "Keep lockprof's estimated cost under PCT% of a CPU (default 50; -m full's probes 5): "
 	  "first stacks are sampled (wait totals stay exact), then, at extreme wait rates, the "
 	  "probes are attached part of the time and totals upscaled; 100: no bound", 0 },
 	{ "lock-names", OPT_LOCK_NAMES, "FROM", 0,

@@ -153,6 +153,8 @@ int collector__build(struct lp_collector *c, uint64_t end_ns, const struct lp_co
 
 	refresh_thread_names(c->threads, profile);
 	profile__link(profile);
+	if (annotate__split_reused_locks(profile, c->sources))
+		lp_warn("out of memory telling apart locks that reused an address");
 	annotate__locks(profile, c->sources);
 	profile__finish(profile);
 	lp_info("probe hits: %llu", (unsigned long long)profile->counters.probe_hits);

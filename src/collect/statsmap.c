@@ -19,6 +19,10 @@ static void sum_cpus(const struct lp_stat_value *percpu, int ncpus, struct lp_st
 		sum->timeouts += percpu[c].timeouts;
 		sum->est_count += percpu[c].est_count;
 		sum->est_ns += percpu[c].est_ns;
+		if (percpu[c].first_ns && (!sum->first_ns || percpu[c].first_ns < sum->first_ns))
+			sum->first_ns = percpu[c].first_ns;
+		if (percpu[c].last_ns > sum->last_ns)
+			sum->last_ns = percpu[c].last_ns;
 		if (!sum->created_stack)
 			sum->created_stack = percpu[c].created_stack;
 		if (percpu[c].max_ns > sum->max_ns)

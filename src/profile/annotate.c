@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Lock categories, creation sites and names, from stacks and source lines (see annotate.h). */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "profile/annotate.h"
@@ -169,4 +171,127 @@ void annotate__locks(struct lp_profile *p, struct lp_sources *sources)
 {
 	for (size_t i = 0; i < p->nlocks; i++)
 		annotate_lock(&p->locks[i], p, sources);
+}
+
+/* What a waiting stack calls the lock it waits on, for telling locks at one address apart: the
+ * name the naming rule gives (annotate_lock), "native CALL" for a C-internal lock, one key for
+ * every signal wait (they wait on a fresh lock each, merged by site). */
+static void waited_name(const struct lp_stack_sym *st, struct lp_sources *c, char *out, size_t len)
+{
+	const struct lp_frame_sym *leaf = &st->frames[0];
+	char line[1024], call[96];
+
+	sources__line(c, leaf->file, leaf->line, line, sizeof(line));
+	if (annotate__is_idle_wait(leaf, line))
+		snprintf(out, len, "signal");
+	else if (lockname__from_source(line, out, len))
+		return;
+	else if (lockname__call_on_line(line, call, sizeof(call)))
+		snprintf(out, len, "native %s", call);
+	else
+		snprintf(out, len, "native %s", leaf->function);
+}
+
+#define MAX_NAMES_PER_ADDRESS LP_MAX_GENERATIONS
+
+struct named_span {
+	char name[128];
+	uint64_t first_ns, last_ns;
+	unsigned int cluster;
+};
+
+static int by_first(const void *a, const void *b)
+{
+	const struct named_span *x = *(const struct named_span *const *)a;
+	const struct named_span *y = *(const struct named_span *const *)b;
+
+	return x->first_ns < y->first_ns ? -1 : x->first_ns > y->first_ns;
+}
+
+static int split_lock_if_reused(struct lp_profile *p, size_t i, struct lp_sources *c)
+{
+	struct named_span spans[MAX_NAMES_PER_ADDRESS], *order[MAX_NAMES_PER_ADDRESS];
+	uint64_t cfirst[MAX_NAMES_PER_ADDRESS], clast[MAX_NAMES_PER_ADDRESS];
+	struct lp_lock *lock = &p->locks[i];
+	unsigned int nspans = 0, nclusters = 0, *group;
+	int *span_of;
+	int err;
+
+	if (lock->category == LP_CATEGORY_GIL || lock->nstacks < 2)
+		return 0;
+	span_of = calloc(lock->nstacks, sizeof(*span_of));
+	group = calloc(lock->nstacks, sizeof(*group));
+	if (!span_of || !group) {
+		free(span_of);
+		free(group);
+		return -ENOMEM;
+	}
+	for (size_t j = 0; j < lock->nstacks; j++) {
+		const struct lp_lock_stack *ls = &lock->stacks[j];
+		char name[128];
+		unsigned int k;
+
+		span_of[j] = -1;
+		if (ls->role != LP_ROLE_WAITER || !ls->stack || !ls->stack->depth || !ls->first_ns)
+			continue;
+		waited_name(ls->stack, c, name, sizeof(name));
+		for (k = 0; k < nspans && strcmp(spans[k].name, name); k++)
+			;
+		if (k == nspans) {
+			if (nspans == MAX_NAMES_PER_ADDRESS)
+				goto keep; /* too many to tell apart: left as one */
+			snprintf(spans[k].name, sizeof(spans[k].name), "%s", name);
+			spans[k].first_ns = ls->first_ns;
+			spans[k].last_ns = ls->last_ns;
+			nspans++;
+		}
+		if (ls->first_ns < spans[k].first_ns)
+			spans[k].first_ns = ls->first_ns;
+		if (ls->last_ns > spans[k].last_ns)
+			spans[k].last_ns = ls->last_ns;
+		span_of[j] = (int)k;
+	}
+	if (nspans < 2)
+		goto keep;
+	/* Names whose lifetimes overlap are one lock's; a gap between them, a new lock. */
+	for (unsigned int k = 0; k < nspans; k++)
+		order[k] = &spans[k];
+	qsort(order, nspans, sizeof(order[0]), by_first);
+	for (unsigned int k = 0; k < nspans; k++) {
+		if (nclusters && order[k]->first_ns <= clast[nclusters - 1]) {
+			if (order[k]->last_ns > clast[nclusters - 1])
+				clast[nclusters - 1] = order[k]->last_ns;
+		} else {
+			cfirst[nclusters] = order[k]->first_ns;
+			clast[nclusters] = order[k]->last_ns;
+			nclusters++;
+		}
+		order[k]->cluster = nclusters - 1;
+	}
+	if (nclusters < 2)
+		goto keep;
+	/* Holders, unnamed waiters: by their threads' lifetimes (profile__split_lock). */
+	for (size_t j = 0; j < lock->nstacks; j++)
+		group[j] = span_of[j] >= 0 ? spans[span_of[j]].cluster : LP_GROUP_BY_TIME;
+	err = profile__split_lock(p, i, group, nclusters, cfirst, clast);
+	free(span_of);
+	free(group);
+	return err;
+keep:
+	free(span_of);
+	free(group);
+	return 0;
+}
+
+int annotate__split_reused_locks(struct lp_profile *p, struct lp_sources *sources)
+{
+	size_t n = p->nlocks; /* the locks split off need no second look */
+
+	for (size_t i = 0; i < n; i++) {
+		int err = split_lock_if_reused(p, i, sources);
+
+		if (err)
+			return err;
+	}
+	return 0;
 }

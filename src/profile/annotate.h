@@ -34,6 +34,15 @@ bool annotate__in_run_loop(const struct lp_stack_sym *st);
 /* The category of a signal wait whose stack is st (depth >= 1): idle or resource. */
 enum lp_category annotate__signal_category(const struct lp_stack_sym *st);
 
+/* Lock identity across address reuse: a lock freed and another created at its address share
+ * one stats key. Their waits are told apart by what the waiting lines call the lock and when:
+ * waiter stacks that name it differently (per the naming rule, annotate__locks) and whose
+ * waits' lifetimes do not overlap are different locks, split into entries of their own
+ * (profile__split_lock, generations 1, 2... by time); holder and other stacks go with the lock
+ * whose lifetime theirs overlaps most. Locks waited on under one name, or under two names at
+ * overlapping times, stay one. Call after profile__link, before annotate__locks. 0 or -ENOMEM. */
+int annotate__split_reused_locks(struct lp_profile *p, struct lp_sources *sources);
+
 /* Annotates every lock of p (call between profile__link and profile__finish), reading source
  * lines from sources. */
 void annotate__locks(struct lp_profile *p, struct lp_sources *sources);

@@ -105,6 +105,30 @@ static struct lp_lock_stack *lock_stack_for(struct lp_lock *lock, uint64_t stack
 	return ls;
 }
 
+/* Widens ls's lifetime to [first, last] (0: unknown). */
+static void note_times(struct lp_lock_stack *ls, uint64_t first, uint64_t last)
+{
+	if (first && (!ls->first_ns || first < ls->first_ns))
+		ls->first_ns = first;
+	if (last > ls->last_ns)
+		ls->last_ns = last;
+}
+
+/* Adds from's figures to into's (the same stack, or one that symbolizes the same). */
+static void add_stack_figures(struct lp_lock_stack *into, const struct lp_lock_stack *from)
+{
+	into->count += from->count;
+	into->wait_ns += from->wait_ns;
+	into->timeouts += from->timeouts;
+	if (!into->created_stack_id)
+		into->created_stack_id = from->created_stack_id;
+	if (from->max_ns > into->max_ns)
+		into->max_ns = from->max_ns;
+	note_times(into, from->first_ns, from->last_ns);
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		into->hist[i] += from->hist[i];
+}
+
 static struct lp_thread_share *share_for(struct lp_lock_stack *ls, uint32_t tid)
 {
 	struct lp_thread_share *tids;
@@ -132,6 +156,11 @@ static int add_shares(struct lp_lock_stack *into, const struct lp_lock_stack *fr
 			return -ENOMEM;
 		share->count += from->tids[t].count;
 		share->wait_ns += from->tids[t].wait_ns;
+		if (from->tids[t].first_ns &&
+		    (!share->first_ns || from->tids[t].first_ns < share->first_ns))
+			share->first_ns = from->tids[t].first_ns;
+		if (from->tids[t].last_ns > share->last_ns)
+			share->last_ns = from->tids[t].last_ns;
 	}
 	return 0;
 }
@@ -185,6 +214,7 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 	ls->wait_ns += ns;
 	ls->est_count += (double)count;
 	ls->est_ns += (double)ns;
+	note_times(ls, val->first_ns, val->last_ns);
 	if (val->max_ns > ls->max_ns)
 		ls->max_ns = val->max_ns;
 	if (!lock->source)
@@ -251,8 +281,18 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		return -ENOMEM;
 	share->count += val->count;
 	share->wait_ns += val->total_ns;
+	if (val->first_ns && (!share->first_ns || val->first_ns < share->first_ns))
+		share->first_ns = val->first_ns;
+	if (val->last_ns > share->last_ns)
+		share->last_ns = val->last_ns;
 	ls->count += val->count;
 	ls->wait_ns += val->total_ns;
+	ls->timeouts += val->timeouts;
+	if (!ls->created_stack_id)
+		ls->created_stack_id = val->created_stack;
+	note_times(ls, val->first_ns, val->last_ns);
+	for (int i = 0; i < LP_HIST_SLOTS; i++)
+		ls->hist[i] += val->hist[i];
 	/* Entries from before the stack budget (and tests' fixtures) weigh what they count. */
 	if (val->est_count || val->est_ns) {
 		ls->est_count += (double)val->est_count / LP_WEIGHT_ONE;
@@ -293,6 +333,8 @@ static int cmp_lock(const void *a, const void *b)
 
 	if (x->category != y->category)
 		return x->category < y->category ? -1 : 1;
+	if (x->wait_ns == y->wait_ns && x->id == y->id)
+		return x->generation < y->generation ? -1 : x->generation > y->generation;
 	return by_wait_desc(x->wait_ns, y->wait_ns, x->id, y->id);
 }
 
@@ -335,10 +377,7 @@ static void fold_equal_stacks(struct lp_lock *lock)
 			lock->stacks[kept++] = *ls;
 			continue;
 		}
-		into->count += ls->count;
-		into->wait_ns += ls->wait_ns;
-		if (ls->max_ns > into->max_ns)
-			into->max_ns = ls->max_ns;
+		add_stack_figures(into, ls);
 		/* Out of memory: that stack's per-thread split is lost, not its totals. */
 		add_shares(into, ls);
 		free(ls->tids);
@@ -433,10 +472,7 @@ static int merge_lock(struct lp_lock *dst, struct lp_lock *src)
 		if (!to)
 			return -ENOMEM;
 		to->stack = from->stack;
-		to->count += from->count;
-		to->wait_ns += from->wait_ns;
-		if (from->max_ns > to->max_ns)
-			to->max_ns = from->max_ns;
+		add_stack_figures(to, from);
 		if (add_shares(to, from))
 			return -ENOMEM;
 		free(from->tids);
@@ -456,6 +492,182 @@ static int merge_lock(struct lp_lock *dst, struct lp_lock *src)
 	dst->hold_ns += src->hold_ns;
 	if (src->max_hold_ns > dst->max_hold_ns)
 		dst->max_hold_ns = src->max_hold_ns;
+	return 0;
+}
+
+/* A lock's totals again, from its stacks: its waiters' waits, its holds (-m full). */
+static void totals_from_stacks(struct lp_lock *lock)
+{
+	lock->waits = lock->wait_ns = lock->max_ns = lock->timeouts = 0;
+	lock->hold_count = lock->hold_ns = lock->max_hold_ns = 0;
+	lock->created_stack_id = 0;
+	memset(lock->hist, 0, sizeof(lock->hist));
+	for (size_t j = 0; j < lock->nstacks; j++) {
+		const struct lp_lock_stack *ls = &lock->stacks[j];
+
+		if (!lock->created_stack_id)
+			lock->created_stack_id = ls->created_stack_id;
+		if (ls->role == LP_ROLE_HOLD) {
+			lock->hold_count += ls->count;
+			lock->hold_ns += ls->wait_ns;
+			if (ls->max_ns > lock->max_hold_ns)
+				lock->max_hold_ns = ls->max_ns;
+			continue;
+		}
+		if (ls->role != LP_ROLE_WAITER)
+			continue;
+		lock->waits += ls->count;
+		lock->wait_ns += ls->wait_ns;
+		lock->timeouts += ls->timeouts;
+		if (ls->max_ns > lock->max_ns)
+			lock->max_ns = ls->max_ns;
+		for (int i = 0; i < LP_HIST_SLOTS; i++)
+			lock->hist[i] += ls->hist[i];
+	}
+}
+
+/* How much [a0, a1] and [b0, b1] overlap; negative: how far apart they are. */
+static double overlap(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+	uint64_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+
+	return hi >= lo ? (double)(hi - lo) + 1 : -(double)(lo - hi);
+}
+
+static unsigned int group_by_time(uint64_t f, uint64_t l, unsigned int ngroups,
+				  const uint64_t *first, const uint64_t *last)
+{
+	unsigned int best_g = 0;
+	double best = 0;
+
+	for (unsigned int g = 0; g < ngroups; g++) {
+		double o = overlap(f, l, first[g], last[g]);
+
+		if (!g || o > best) {
+			best = o;
+			best_g = g;
+		}
+	}
+	return best_g;
+}
+
+/* The part of ls whose threads' waits go with group g (ls's shares split by lifetime): its
+ * figures are those threads'; the histogram, timeouts and maximum stay with group 0's part. */
+static int stack_part(const struct lp_lock_stack *ls, unsigned int g, unsigned int ngroups,
+		      const uint64_t *first, const uint64_t *last, struct lp_lock_stack *part)
+{
+	*part = *ls;
+	part->tids = NULL;
+	part->ntids = 0;
+	part->count = part->wait_ns = 0;
+	part->first_ns = part->last_ns = 0;
+	if (g) {
+		part->timeouts = part->max_ns = 0;
+		memset(part->hist, 0, sizeof(part->hist));
+	}
+	for (size_t t = 0; t < ls->ntids; t++) {
+		const struct lp_thread_share *sh = &ls->tids[t];
+		struct lp_thread_share *to;
+
+		if (group_by_time(sh->first_ns, sh->last_ns, ngroups, first, last) != g)
+			continue;
+		to = share_for(part, sh->tid);
+		if (!to)
+			return -ENOMEM;
+		*to = *sh;
+		part->count += sh->count;
+		part->wait_ns += sh->wait_ns;
+		note_times(part, sh->first_ns, sh->last_ns);
+	}
+	return 0;
+}
+
+int profile__split_lock(struct lp_profile *p, size_t i, const unsigned int *group,
+			unsigned int ngroups, const uint64_t *first, const uint64_t *last)
+{
+	struct lp_lock *lock = &p->locks[i];
+	struct lp_lock_stack *parts[LP_MAX_GENERATIONS];
+	size_t nparts[LP_MAX_GENERATIONS];
+	int err = 0;
+
+	if (ngroups < 2 || ngroups > LP_MAX_GENERATIONS)
+		return 0;
+	/* Every stack's part of each group first; the lock's stacks are replaced after. */
+	for (unsigned int g = 0; g < ngroups; g++) {
+		parts[g] = calloc(lock->nstacks ? lock->nstacks : 1, sizeof(*parts[g]));
+		nparts[g] = 0;
+		if (!parts[g])
+			err = -ENOMEM;
+	}
+	for (size_t j = 0; !err && j < lock->nstacks; j++) {
+		const struct lp_lock_stack *ls = &lock->stacks[j];
+
+		if (group[j] != LP_GROUP_BY_TIME) {
+			parts[group[j]][nparts[group[j]]] = *ls;
+			parts[group[j]][nparts[group[j]]++].tids = NULL;
+			continue;
+		}
+		for (unsigned int g = 0; !err && g < ngroups; g++) {
+			struct lp_lock_stack part;
+
+			err = stack_part(ls, g, ngroups, first, last, &part);
+			if (!err && part.ntids)
+				parts[g][nparts[g]++] = part;
+			else
+				free(part.tids);
+		}
+	}
+	/* The moved stacks keep their own thread shares (copied, not shared). */
+	for (unsigned int g = 0; !err && g < ngroups; g++)
+		for (size_t k = 0; !err && k < nparts[g]; k++) {
+			struct lp_lock_stack *ls = &parts[g][k];
+			const struct lp_lock_stack *orig = NULL;
+
+			if (ls->tids)
+				continue;
+			for (size_t j = 0; j < lock->nstacks && !orig; j++)
+				if (lock->stacks[j].stack_id == ls->stack_id &&
+				    lock->stacks[j].role == ls->role)
+					orig = &lock->stacks[j];
+			ls->ntids = 0;
+			if (orig && add_shares(ls, orig))
+				err = -ENOMEM;
+		}
+	if (!err && p->nlocks + ngroups - 1 > p->locks_cap) {
+		size_t cap = p->locks_cap * 2 + ngroups;
+		struct lp_lock *locks = realloc(p->locks, cap * sizeof(*locks));
+
+		if (!locks)
+			err = -ENOMEM;
+		else {
+			p->locks = locks;
+			p->locks_cap = cap;
+			lock = &p->locks[i];
+		}
+	}
+	if (err) {
+		for (unsigned int g = 0; g < ngroups; g++) {
+			for (size_t k = 0; parts[g] && k < nparts[g]; k++)
+				free(parts[g][k].tids);
+			free(parts[g]);
+		}
+		return err;
+	}
+	for (size_t j = 0; j < lock->nstacks; j++)
+		free(lock->stacks[j].tids);
+	free(lock->stacks);
+	for (unsigned int g = 1; g < ngroups; g++) {
+		struct lp_lock *added = &p->locks[p->nlocks++];
+
+		*added = *lock;
+		added->generation = g;
+		added->stacks = parts[g];
+		added->nstacks = nparts[g];
+		totals_from_stacks(added);
+	}
+	lock->stacks = parts[0];
+	lock->nstacks = nparts[0];
+	totals_from_stacks(lock);
 	return 0;
 }
 

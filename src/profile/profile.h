@@ -26,6 +26,7 @@ struct lp_gil_thread {
 struct lp_thread_share {
 	uint32_t tid;
 	uint64_t count, wait_ns;
+	uint64_t first_ns, last_ns; /* when its first and last waits ended */
 };
 
 struct lp_lock_stack {
@@ -33,13 +34,18 @@ struct lp_lock_stack {
 	const struct lp_stack_sym *stack; /* NULL when it was never announced (lost) or unsampled */
 	enum lp_role role;
 	uint64_t count, wait_ns, max_ns;
-	double est_count, est_ns;     /* captured waits weighted by their sampling (stack budget) */
+	double est_count, est_ns; /* captured waits weighted by their sampling (stack budget) */
+	uint64_t timeouts;
+	uint64_t first_ns, last_ns; /* when its first and last waits ended (CLOCK_MONOTONIC) */
+	uint64_t created_stack_id;  /* the lock's creating stack as its waits saw it, or 0 */
+	uint64_t hist[LP_HIST_SLOTS];
 	struct lp_thread_share *tids; /* in the order first seen */
 	size_t ntids;
 };
 
 struct lp_lock {
-	uint64_t id;	/* lock address in the target */
+	uint64_t id;		 /* lock address in the target */
+	unsigned int generation; /* 0; 1, 2... for later locks found at the same address */
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
 	enum lp_category category;
 	bool native;	     /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
@@ -145,6 +151,18 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 
 /* Links stacks to their symbols. Call once, after the last add, before annotating. */
 void profile__link(struct lp_profile *p);
+
+/* A stack of a split lock that goes with the lock whose lifetime its threads' waits overlap. */
+#define LP_GROUP_BY_TIME UINT_MAX
+#define LP_MAX_GENERATIONS 16 /* locks told apart at one address, at most */
+
+/* Splits lock i into ngroups locks told apart by lifetime ([first[g], last[g]], by time): stacks
+ * j with group[j] = g > 0 move to a new lock (generation g, same address); stacks with
+ * LP_GROUP_BY_TIME are split by thread, each thread's share going where its waits' lifetime
+ * overlaps most. Totals are computed again from the stacks. For locks found to be different
+ * objects at one address (annotate.c). 0 or -ENOMEM. */
+int profile__split_lock(struct lp_profile *p, size_t i, const unsigned int *group,
+			unsigned int ngroups, const uint64_t *first, const uint64_t *last);
 
 /* After annotation (categories known): merges idle locks with the same site, computes totals
  * and sorts. */

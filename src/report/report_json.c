@@ -61,7 +61,12 @@ static void write_threads(FILE *f, const struct lp_lock_stack *ls,
 static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_threadnames *names,
 		       bool full)
 {
-	fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
+	/* Unique: a later lock at the same address (generation g) is "0xADDR.g". */
+	if (lock->generation)
+		fprintf(f, "    {\"id\": \"0x%" PRIx64 ".%u\", \"name\": ", lock->id,
+			lock->generation);
+	else
+		fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
 	fputs(", \"created_at\": ", f);
 	write_frame_or_null(f, lock->created_at);

@@ -498,6 +498,69 @@ static void test_sampled_stacks(struct lp_stacktab *st, struct lp_threadnames *n
 	profile__free(&p);
 }
 
+/* profile__split_lock: two locks that lived at one address, one after the other; the holder
+ * stack's threads go with the lock their waits' lifetime overlaps. */
+static void test_split_lock(struct lp_stacktab *st, struct lp_threadnames *names)
+{
+	struct lp_stat_key key = { .lock = LOCK_A };
+	struct lp_stat_value v;
+	uint64_t first[2] = { 100, 1000 }, last[2] = { 200, 2000 };
+	unsigned int group[3];
+	struct lp_profile p;
+
+	profile__init(&p, st, names);
+	key.stack_id = STACK_WAITER;
+	key.tid = 1;
+	v = (struct lp_stat_value){
+		.count = 3, .total_ns = 300, .max_ns = 100, .first_ns = 100, .last_ns = 200
+	};
+	v.hist[6] = 3;
+	profile__add_stat(&p, &key, &v);
+	key.stack_id = STACK_OTHER;
+	v = (struct lp_stat_value){ .count = 5,
+				    .total_ns = 5000,
+				    .max_ns = 1000,
+				    .timeouts = 1,
+				    .first_ns = 1000,
+				    .last_ns = 2000 };
+	v.hist[9] = 5;
+	profile__add_stat(&p, &key, &v);
+	key.kind = LP_KIND_HOLDER;
+	key.stack_id = STACK_SAME_LINE;
+	key.tid = 7; /* released the first lock */
+	v = (struct lp_stat_value){ .count = 3, .total_ns = 300, .first_ns = 150, .last_ns = 190 };
+	profile__add_stat(&p, &key, &v);
+	key.tid = 8; /* released the second */
+	v = (struct lp_stat_value){
+		.count = 5, .total_ns = 5000, .first_ns = 1500, .last_ns = 1900
+	};
+	profile__add_stat(&p, &key, &v);
+	profile__link(&p);
+	CHECK_EQ_INT(p.nlocks, 1, "one address");
+	for (size_t j = 0; j < p.locks[0].nstacks; j++)
+		group[j] = p.locks[0].stacks[j].role == LP_ROLE_HOLDER	   ? LP_GROUP_BY_TIME
+			   : p.locks[0].stacks[j].stack_id == STACK_WAITER ? 0
+									   : 1;
+	CHECK_EQ_INT(profile__split_lock(&p, 0, group, 2, first, last), 0, "split");
+	CHECK_EQ_INT(p.nlocks, 2, "two locks");
+	CHECK_EQ_INT(p.locks[1].generation, 1, "the later one is generation 1");
+	CHECK_EQ_INT(p.locks[1].id, LOCK_A, "same address");
+	CHECK_EQ_INT(p.locks[0].waits, 3, "first lock's waits");
+	CHECK_EQ_INT(p.locks[1].waits, 5, "second lock's waits");
+	CHECK_EQ_INT(p.locks[1].timeouts, 1, "timeouts follow their stack");
+	CHECK_EQ_INT(p.locks[1].hist[9], 5, "histogram follows its stack");
+	CHECK_EQ_INT(p.locks[0].hist[9], 0, "and leaves the other");
+	for (int l = 0; l < 2; l++) {
+		const struct lp_lock_stack *h = profile__top_stack(&p.locks[l], LP_ROLE_HOLDER);
+
+		CHECK(h && h->ntids == 1 && h->tids[0].tid == (l ? 8u : 7u),
+		      "lock %d's holder: its own releasing thread", l);
+		CHECK(h && h->count == (l ? 5u : 3u), "lock %d's holder count", l);
+	}
+	profile__finish(&p);
+	profile__free(&p);
+}
+
 int main(void)
 {
 	struct lp_stacktab *st = stacktab__new();
@@ -518,6 +581,7 @@ int main(void)
 	test_categories(st, names);
 	test_pprof_full(st, names);
 	test_sampled_stacks(st, names);
+	test_split_lock(st, names);
 	stacktab__free(st);
 	threadnames__free(names);
 	return testing_summary("reports");
