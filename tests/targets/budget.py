@@ -7,7 +7,9 @@ times and `seldom` once (short waits, timeout 1 us), so their stacks share the
 waits 3:1; every LONG_EVERY_S seconds `long_wait` waits LONG_MS.
 
 Usage: budget.py SECONDS. Prints "ready", waits for "go" on stdin, runs for
-SECONDS, then prints one JSON line: the waits per site and the lines.
+SECONDS, then prints one JSON line: the waits per site and the lines. The waits
+happen DEPTH calls deep, so that walking their stacks is most of what profiling
+them costs (the stack budget has something to thin).
 """
 
 import json
@@ -17,6 +19,7 @@ import time
 
 LONG_MS = 20
 LONG_EVERY_S = 0.25
+DEPTH = 40
 
 lock = threading.Lock()
 lock.acquire()
@@ -42,11 +45,13 @@ def line_of(marker):
     raise SystemExit("no line marked " + marker)
 
 
-def main():
-    seconds = float(sys.argv[1])
-    counts = {"often": 0, "seldom": 0, "long": 0}
-    print("ready", flush=True)
-    sys.stdin.readline()
+def deep(n, seconds, counts):
+    if n:
+        return deep(n - 1, seconds, counts)
+    run(seconds, counts)
+
+
+def run(seconds, counts):
     end = time.monotonic() + seconds
     next_long = time.monotonic()
     while time.monotonic() < end:
@@ -61,6 +66,14 @@ def main():
             long_wait()
             counts["long"] += 1
             next_long += LONG_EVERY_S
+
+
+def main():
+    seconds = float(sys.argv[1])
+    counts = {"often": 0, "seldom": 0, "long": 0}
+    print("ready", flush=True)
+    sys.stdin.readline()
+    deep(DEPTH, seconds, counts)
     lines = {k: line_of("SITE-" + k.upper()) for k in counts}
     print(json.dumps({"waits": counts, "lines": lines}), flush=True)
 
