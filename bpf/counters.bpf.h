@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* count_event(): the one way programs bump a counter (of .bss `counters`, or full_probe_hits). */
+/* count_event(): the one way programs bump a counter of .bss `counters` (rare events: loss and
+ * errors; probe hits are counted per CPU, lp_self_cost). */
 #ifndef LOCKPROF_COUNTERS_BPF_H
 #define LOCKPROF_COUNTERS_BPF_H
 

@@ -30,7 +30,7 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	/* Inside _PySemaphore_Wait: that outer wait already measures it, against the lock. */
 	outer = bpf_map_lookup_elem(&inflight, &tid);
 	if (outer && outer->source == LP_WAIT_PARK)
@@ -58,7 +58,7 @@ static __always_inline void wait_exit(__u32 source, bool acquired)
 
 	if (!current_is_target(&tid))
 		return;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
 	if (full_cfg.enabled) {
 		w = bpf_map_lookup_elem(&inflight, &tid);
@@ -80,7 +80,7 @@ int BPF_KRETPROBE(sem_wait_exit, long ret)
 }
 
 /* -m full, glibc sem_trywait(sem): every 3.8-3.13 Lock/RLock acquisition tries it first. Attached
- * only for part of each period (the overhead bound), so it does not count in probe_hits. */
+ * only for part of each period (the overhead bound), so it counts apart (full_runs). */
 SEC("uprobe")
 int BPF_KPROBE(sem_trywait_enter, void *sem)
 {
@@ -89,9 +89,9 @@ int BPF_KPROBE(sem_trywait_enter, void *sem)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&full_probe_hits);
+	t0 = hit_begin();
 	hold_try_acquire(ctx, tid, (__u64)sem);
-	hit_end(t0);
+	hit_end_full(t0);
 	return 0;
 }
 
@@ -104,9 +104,9 @@ int BPF_KPROBE(sem_post_enter, void *sem)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&full_probe_hits);
+	t0 = hit_begin();
 	hold_release(ctx, (__u64)sem);
-	hit_end(t0);
+	hit_end_full(t0);
 	return 0;
 }
 
@@ -122,9 +122,9 @@ int BPF_KPROBE(mutex_acquire_enter, void *self)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&full_probe_hits);
+	t0 = hit_begin();
 	hold_mutex_try_acquire(tid, (__u64)self + LOCK_OBJECT_MUTEX);
-	hit_end(t0);
+	hit_end_full(t0);
 	return 0;
 }
 
@@ -137,9 +137,9 @@ int BPF_KPROBE(mutex_release_enter, void *self)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&full_probe_hits);
+	t0 = hit_begin();
 	close_hold((__u64)self + LOCK_OBJECT_MUTEX, LP_WAIT_PARK);
-	hit_end(t0);
+	hit_end_full(t0);
 	return 0;
 }
 
@@ -153,9 +153,9 @@ int BPF_KPROBE(rmutex_release_enter, void *self)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&full_probe_hits);
+	t0 = hit_begin();
 	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX, false);
-	hit_end(t0);
+	hit_end_full(t0);
 	return 0;
 }
 
@@ -169,9 +169,9 @@ int BPF_KPROBE(rmutex_release_save_enter, void *self)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&full_probe_hits);
+	t0 = hit_begin();
 	hold_rmutex_release((__u64)self + LOCK_OBJECT_MUTEX, true);
-	hit_end(t0);
+	hit_end_full(t0);
 	return 0;
 }
 
@@ -187,7 +187,7 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	if (read_user_u64((__u64)sema - 8, &lock))
 		goto out;
 	begin_wait(tid, NULL, lock, LP_WAIT_PARK, false);
@@ -221,7 +221,7 @@ int BPF_KPROBE(sem_post_wake, void *sem)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	/* A semaphore no thread was seen waiting on (a waiter that blocked before attach, or a
 	 * C-internal lock) has no wait to charge. Its count may be 0 already: the woken thread
 	 * may have ended its wait before this probe ran. */
@@ -246,7 +246,7 @@ int BPF_KPROBE(park_wakeup_enter, void *sema)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	if (read_user_u64((__u64)sema - 8, &lock))
 		goto out;
 	/* As for sem_post_wake: no measured waiter, no wait to charge. */
@@ -272,7 +272,7 @@ int BPF_KPROBE(lock_init_enter, void *sem)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	/* A semaphore on the caller's stack is a 3.13+ parking-lot waiter's, not a lock. */
 	if (key >= PT_REGS_SP(ctx) && key - PT_REGS_SP(ctx) < STACK_SEM_WINDOW)
 		goto out;
@@ -294,7 +294,7 @@ int BPF_KPROBE(lock_free_enter, void *lock)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	bpf_map_delete_elem(&lock_created, &key);
 	hit_end(t0);
 	return 0;
@@ -312,7 +312,7 @@ int BPF_KPROBE(gil_cond_wait_enter, void *cond)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	/* At entry the return address is on top of the stack. */
 	if (bpf_probe_read_user(&ret_addr, sizeof(ret_addr), (void *)PT_REGS_SP(ctx)) < 0 ||
 	    ret_addr < gil_cfg.text_start || ret_addr >= gil_cfg.text_end)
@@ -331,7 +331,7 @@ int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
 
 	if (!current_is_target(&tid))
 		return 0;
-	t0 = hit_begin(&counters.probe_hits);
+	t0 = hit_begin();
 	gil_wait_exit(tid);
 	hit_end(t0);
 	return 0;

@@ -61,10 +61,10 @@ static __always_inline struct lp_self_cost *self_cost_here(void)
 	return bpf_map_lookup_elem(&self_cost, &zero);
 }
 
-/* A probe hit for the target begins: counted in hits, and timed until hit_end(). */
-static __always_inline __u64 hit_begin(__u64 *hits)
+/* A probe hit for the target begins: timed until hit_end(), which counts it. Per CPU: a shared
+ * counter's cache line would bounce between the CPUs of a handoff at every hit. */
+static __always_inline __u64 hit_begin(void)
 {
-	count_event(hits);
 	return bpf_ktime_get_ns();
 }
 
@@ -74,6 +74,18 @@ static __always_inline void hit_end(__u64 t0)
 
 	if (c) {
 		c->runs++;
+		c->run_ns += bpf_ktime_get_ns() - t0;
+	}
+}
+
+/* -m full's probes: counted apart too, for their duty cycle. */
+static __always_inline void hit_end_full(__u64 t0)
+{
+	struct lp_self_cost *c = self_cost_here();
+
+	if (c) {
+		c->runs++;
+		c->full_runs++;
 		c->run_ns += bpf_ktime_get_ns() - t0;
 	}
 }
@@ -285,7 +297,7 @@ static __always_inline void claim_pending(__u64 lock, const struct lp_release *r
  * reverse (end_wait), so that when both run at once one of them sees the other. */
 static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_waiters *waiters)
 {
-	struct lp_release rel = { .tid = tid, .threshold = stack_sample_ns };
+	struct lp_release rel = { .tid = tid, .threshold = stack_sample_ns }, *slot;
 	__u64 now = bpf_ktime_get_ns();
 
 	/* The stack budget, by how long the lock has had a waiter (about the wait this ends). */
@@ -294,7 +306,18 @@ static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_
 	else
 		rel.stack_id = LP_STACK_UNSAMPLED;
 	rel.time_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
+	/* Written in place when the lock has an entry: an LRU update takes a free node and the
+	 * LRU's lock at every release. The time goes last (volatile: in this order): a waiter that
+	 * reads the new time after it (x86 keeps stores and loads in order) sees the new fields. */
+	slot = bpf_map_lookup_elem(&last_release, &lock);
+	if (slot) {
+		slot->stack_id = rel.stack_id;
+		slot->threshold = rel.threshold;
+		slot->tid = rel.tid;
+		*(volatile __u64 *)&slot->time_ns = rel.time_ns;
+	} else {
+		bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
+	}
 	claim_pending(lock, &rel);
 }
 

@@ -175,6 +175,7 @@ struct lp_self_cost {
 	__u64 waits;	       /* contended waits recorded (stack captured or not) */
 	__u64 waits_unsampled; /* of those, waits whose stack the budget left out */
 	__u64 wait_ns;	       /* the waits' total duration */
+	__u64 full_runs;       /* of runs, -m full's probes' (their duty cycle's hit count) */
 };
 
 /* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
@@ -188,7 +189,8 @@ struct lp_release {
 
 /* Counters in the BPF object's .bss, printed by the report. */
 struct lp_counters {
-	__u64 probe_hits;	/* every probe run for the target, contended or not */
+	__u64 probe_hits; /* every probe run for the target, contended or not (user space fills it
+			   * from lp_self_cost: BPF counts hits per CPU, not here) */
 	__u64 lost_events;	/* ring buffer full */
 	__u64 read_errors;	/* failed reads of target memory */
 	__u64 stacks_truncated; /* deeper than LP_MAX_FRAMES */
@@ -210,6 +212,6 @@ LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 72 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 40, "lp_inflight layout");
-LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 56, "lp_self_cost layout");
+LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 64, "lp_self_cost layout");
 
 #endif

@@ -153,14 +153,16 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 	struct lp_full_info interval_full = {};
 	struct lp_prog_stats programs;
 	struct lp_overhead overhead;
+	struct lp_counters counters = e->skel->bss->counters;
 	struct lp_collect_input in = {
 		.stats_fd = bpf_map__fd(e->skel->maps.stats),
-		.counters = &e->skel->bss->counters,
+		.counters = &counters,
 		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
 		.gil_key = e->skel->rodata->gil_cfg.gil_key,
 		.gil_handoffs = gil_switches__take(&e->gil),
 	};
 
+	counters.probe_hits = budget__timing_hits(e->skel);
 	if ((e->opts->modes & LP_MODE_FULL) && last) {
 		in.full = &e->full_info;
 	} else if (e->opts->modes & LP_MODE_FULL) {

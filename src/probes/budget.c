@@ -47,6 +47,13 @@ int budget__read_self_cost(struct lockprof_bpf *skel, struct lp_self_cost *sum)
 	return 0;
 }
 
+uint64_t budget__timing_hits(struct lockprof_bpf *skel)
+{
+	struct lp_self_cost sum;
+
+	return budget__read_self_cost(skel, &sum) ? 0 : sum.runs - sum.full_runs;
+}
+
 static void self_cost_since(const struct lp_self_cost *now, const struct lp_self_cost *before,
 			    struct lp_self_cost *out)
 {
@@ -77,7 +84,7 @@ void budget__start(struct lp_budget *b, struct lp_probes *probes, const struct l
 	budget__read_self_cost(b->skel, &b->window_start);
 	b->span_start = b->window_start;
 	dutycycle__init(&b->dc, b->max_overhead * 100.0, b->trap_ns, now_ns,
-			b->skel->bss->counters.probe_hits);
+			b->window_start.runs - b->window_start.full_runs);
 	b->live_since_ns = now_ns;
 }
 
@@ -146,7 +153,7 @@ int budget__tick(struct lp_budget *b, uint64_t now_ns, int max_ms)
 		window_decide(b, now_ns);
 	if (b->max_overhead >= 1.0)
 		return max_ms;
-	want = dutycycle__step(&b->dc, now_ns, b->skel->bss->counters.probe_hits);
+	want = dutycycle__step(&b->dc, now_ns, budget__timing_hits(b->skel));
 	if (want && !b->attached) {
 		timing_attach(b);
 	} else if (!want && b->attached) {
@@ -170,7 +177,7 @@ void budget__span(struct lp_budget *b, uint64_t now_ns, struct lp_overhead *o)
 	memset(o, 0, sizeof(*o));
 	if (budget__read_self_cost(b->skel, &now))
 		return;
-	dutycycle__step(&b->dc, now_ns, b->skel->bss->counters.probe_hits);
+	dutycycle__step(&b->dc, now_ns, now.runs - now.full_runs);
 	self_cost_since(&now, &b->span_start, &d);
 	o->measured = true;
 	o->probe_hits = d.runs;

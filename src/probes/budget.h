@@ -72,6 +72,9 @@ void budget__span(struct lp_budget *b, uint64_t now_ns, struct lp_overhead *o);
 /* The programs' self cost now, summed over the CPUs. 0 or -errno. */
 int budget__read_self_cost(struct lockprof_bpf *skel, struct lp_self_cost *sum);
 
+/* Hits of every probe but -m full's so far (the report's probe_hits). */
+uint64_t budget__timing_hits(struct lockprof_bpf *skel);
+
 /* The timing probes' links are the caller's; this drops the calibration probe. */
 void budget__close(struct lp_budget *b);
 

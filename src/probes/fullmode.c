@@ -5,6 +5,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "probes/budget.h"
 #include "probes/fullmode.h"
 #include "probes/links.h"
 #include "probes/uprobes.h"
@@ -32,6 +33,14 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const s
 		fm->probe_cost_ns, fm->capture_pct, opts->full_overhead_pct);
 	dutycycle__init(&fm->dc, opts->full_overhead_pct, fm->probe_cost_ns, 0, 0);
 	return 0;
+}
+
+/* Hits of the full-mode probes so far (the programs count them per CPU). */
+static uint64_t full_hits(const struct lp_fullmode *fm)
+{
+	struct lp_self_cost sum;
+
+	return budget__read_self_cost(fm->skel, &sum) ? 0 : sum.full_runs;
 }
 
 static int attach(struct lp_fullmode *fm)
@@ -97,18 +106,18 @@ int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns)
 	int err;
 
 	dutycycle__init(&fm->dc, fm->dc.max_overhead * 100.0, fm->probe_cost_ns, now_ns,
-			fm->skel->bss->full_probe_hits);
+			full_hits(fm));
 	fm->span = dutycycle__mark(&fm->dc, now_ns);
 	err = attach(fm);
 	if (err)
 		return lp_exit_for_errno(err, LP_EXIT_KERNEL);
-	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	dutycycle__step(&fm->dc, now_ns, full_hits(fm));
 	return 0;
 }
 
 int fullmode__tick(struct lp_fullmode *fm, uint64_t now_ns, int max_ms)
 {
-	bool want = dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	bool want = dutycycle__step(&fm->dc, now_ns, full_hits(fm));
 	uint64_t next_ns;
 
 	if (want && !fm->attached) {
@@ -149,13 +158,13 @@ static void span_info(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_in
 void fullmode__interval(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
 {
 	/* Bring the totals up to now; the decision is applied at the next tick. */
-	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	dutycycle__step(&fm->dc, now_ns, full_hits(fm));
 	span_info(fm, now_ns, info);
 }
 
 void fullmode__stop(struct lp_fullmode *fm, uint64_t now_ns, struct lp_full_info *info)
 {
-	dutycycle__step(&fm->dc, now_ns, fm->skel->bss->full_probe_hits);
+	dutycycle__step(&fm->dc, now_ns, full_hits(fm));
 	fullmode__detach(fm);
 	lp_dbg("-m full: probes attached %.3f of %.3f s, %llu hits",
 	       (double)fm->dc.total_attached_ns / 1e9, (double)(now_ns - fm->dc.start_ns) / 1e9,
