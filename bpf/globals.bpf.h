@@ -23,8 +23,8 @@ const volatile __u32 targ_creation_sites = 0; /* lock creation probed: lock_crea
 
 /* .bss: zeroed at load, then read (and for full_on/full_epoch written) by user space. */
 struct lp_counters counters = {}; /* loss and error counters, printed by the report */
-__u32 full_on = 0;	   /* -m full: 1 while the duty-cycled full-mode probes are attached */
-__u32 full_epoch = 0;	   /* -m full: grows at each attach; holds of older epochs are dropped */
+__u32 full_on = 0;    /* -m full: 1 while the duty-cycled full-mode probes are attached */
+__u32 full_epoch = 0; /* -m full: grows at each attach; holds of older epochs are dropped */
 /* The stack budget (src/probes/budget.c): a wait shorter than this gets its stack captured with
  * probability wait / stack_sample_ns, a longer one always; 0: every stack (< 2^32). */
 __u64 stack_sample_ns = 0;

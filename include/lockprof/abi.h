@@ -189,10 +189,10 @@ struct lp_release {
 
 /* Counters in the BPF object's .bss, printed by the report. */
 struct lp_counters {
-	__u64 probe_hits; /* every probe run for the target, contended or not (user space fills it
+	__u64 probe_hits;  /* every probe run for the target, contended or not (user space fills it
 			   * from lp_self_cost: BPF counts hits per CPU, not here) */
-	__u64 lost_events;	/* ring buffer full */
-	__u64 read_errors;	/* failed reads of target memory */
+	__u64 lost_events; /* ring buffer full */
+	__u64 read_errors; /* failed reads of target memory */
 	__u64 stacks_truncated; /* deeper than LP_MAX_FRAMES */
 	__u64 thread_not_found; /* no PyThreadState matched the thread */
 	__u64 stats_dropped;	/* stats map full */
