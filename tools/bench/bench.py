@@ -9,9 +9,9 @@ and prints per workload and configuration the median and min-max over the rounds
   ns/op       the workload's wall time per operation (workloads.py says what an op is)
   x plain     ns/op over that of the plain run of the same round (1.00 = no cost)
   +ns/op      the same as a difference: what the configuration adds to each operation
-  est +ns/op  lockprof's probe hits in the run at the cost per probed call calibrated on
-              this machine (calibrate()): the part of lockprof's cost that timing noise
-              cannot hide
+  est +ns/op  lockprof's own estimate of its cost in the run (report "overhead": every
+              probe hit at its calibrated trap cost plus the programs' measured BPF time),
+              per op: the part of lockprof's cost that timing noise cannot hide
   hits/op     lockprof's probe hits (report "probe_hits") per operation
   attach      lockprof start to its banner (all probes live), ms
   RSS         lockprof's peak resident set (wait4 ru_maxrss), MiB
@@ -417,10 +417,12 @@ def site_wait_ns(report, sites):
 
 
 def probe_cost_ns(report, cost):
-    """What lockprof's probes cost the target in a run, at calibrate()'s costs per call.
-
-    Each probed call is two hits (entry, return); report "waits" counts the calls that
-    blocked (timeouts included), the other calls found the semaphore free."""
+    """What lockprof's probes cost the target in a run: lockprof's own estimate (report
+    "overhead": every hit at its calibrated trap cost plus the BPF time the programs measured
+    in themselves), else the hits at calibrate()'s costs per call (two hits per call)."""
+    overhead = report.get("overhead")
+    if overhead:
+        return overhead["estimated_ns"]
     calls = report.get("probe_hits", 0) / 2.0
     waits = min(calls, report.get("waits", 0))
     return waits * cost["wait"][0] + (calls - waits) * cost["free"][0]
@@ -610,7 +612,7 @@ ns/op: wall time per op, median [min-max] over the rounds. Ops: hot loop, one `w
   timed in chunks of 10k; the 10th-percentile chunk counts); 4 threads, one acquire/release; logging,
   one record; queue, one item put and got.
 x plain: ns/op / ns/op of the plain run of the same round; +ns/op: the difference (median).
-est +ns/op: lockprof's probe hits in the run at the probe cost above, per op (median).
+est +ns/op: lockprof's own estimate of its cost (report "overhead"), per op (median).
 hits/op: lockprof probe hits per op. attach ms: lockprof start to banner, median (max). RSS MiB:
   lockprof's peak resident set, max. CPU %: lockprof's own CPU time from banner to exit over that time.
 wait lp/own: lockprof's wait at the workload's timed blocking calls / the workload's own timing of
@@ -674,6 +676,27 @@ def targets(summary, configs, workloads):
             r = get(w.name, "lockprof", "wait_ratio")
             add(None if r is None else abs(r[0] - 1.0) <= 0.05, "wait within 5%% of the workload's own: %s" % w.label,
                 "n/a" if r is None else "%.3f [%.3f-%.3f] (own timing includes GIL re-take)" % r)
+
+    # Honest self-accounting: where the slowdown clearly exceeds the noise (every round slower
+    # than the plain processes' own spread), lockprof's estimate and the measured cost agree
+    # within a factor of 1.5.
+    floors = [get("hotloop", "plain", f) for f in ("in_run_ratio", "after_ratio")]
+    noise = max((abs(v - 1.0) for f in floors if f for v in f[1:]), default=0.02)
+    for w in workloads:
+        for c in configs:
+            if not c.lockprof or c.na:
+                continue
+            s = summary[(w.name, c.key)]
+            if not s["n"] or not s["ratio"] or not s["est_ns_op"]:
+                continue
+            label = "%s, %s: estimate vs measured cost" % (w.label, c.label)
+            if s["ratio"][1] <= 1.0 + noise:
+                add(None, label, "slowdown within noise (%.3f [%.3f-%.3f]; est %.0f ns/op)"
+                    % (s["ratio"] + (s["est_ns_op"][0],)))
+                continue
+            agree = s["est_ns_op"][0] / s["delta"][0] if s["delta"][0] > 0 else float("inf")
+            add(1 / 1.5 <= agree <= 1.5, label + " within 1.5x",
+                "est %.0f / measured %.0f ns/op = %.2f" % (s["est_ns_op"][0], s["delta"][0], agree))
 
     lp_cells = [summary[(w.name, c.key)] for w in workloads for c in configs if c.lockprof and not c.na]
     attach = [s["attach_ms"] for s in lp_cells if s["attach_ms"]]
