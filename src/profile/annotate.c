@@ -93,6 +93,16 @@ bool annotate__is_idle_wait(const struct lp_frame_sym *leaf, const char *leaf_so
 	       (strstr(leaf_source, "waiter.acquire(") || strstr(leaf_source, "_acquire_restore("));
 }
 
+/* threading.Condition's __enter__ or acquire, which take the condition's own lock for the
+ * caller (before 3.11 the qualified name is not known: the line says it). */
+static bool is_condition_entry(const struct lp_frame_sym *leaf)
+{
+	return !strcmp(base_name(leaf->file), "threading.py") &&
+	       (!strcmp(leaf->function, "Condition.__enter__") ||
+		!strcmp(leaf->function, "Condition.acquire") ||
+		(!strcmp(leaf->function, "__enter__") && leaf->line > 0));
+}
+
 /* The first frame of st outside threading.py/queue.py, else its leaf. */
 static const struct lp_frame_sym *first_user_frame(const struct lp_stack_sym *st)
 {
@@ -142,6 +152,16 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, stru
 		else
 			snprintf(lock->name, sizeof(lock->name), "%s", leaf->function);
 		return;
+	}
+	/* Condition.__enter__/acquire take the condition's lock as "self._lock": the caller's line
+	 * says which condition ("with self.not_empty:" names self.not_empty). */
+	if (is_condition_entry(leaf) && top->stack->depth > 1) {
+		const struct lp_frame_sym *caller = &top->stack->frames[1];
+		char caller_line[1024];
+
+		sources__line(c, caller->file, caller->line, caller_line, sizeof(caller_line));
+		if (lockname__from_source(caller_line, lock->name, sizeof(lock->name)))
+			return;
 	}
 	/* A line that takes a lock names it; any other line blocked inside a C call. */
 	if (lockname__from_source(line, lock->name, sizeof(lock->name))) {
