@@ -336,3 +336,26 @@ int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
 	hit_end(t0);
 	return 0;
 }
+
+/* Calibration (src/probes/calibrate.c): probes on functions in lockprof's own process, which
+ * is never the target, so each hit costs what a target's hit costs before its work. Programs
+ * of their own, so that the run counts of the others are the target's alone. */
+SEC("uprobe")
+int BPF_KPROBE(calibration_enter)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(calibration_exit)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	return 0;
+}

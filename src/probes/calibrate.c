@@ -107,17 +107,18 @@ void calibrate__trap_costs(struct lockprof_bpf *skel, struct lp_links *links,
 {
 	double with_return;
 
-	c->entry_ns[LP_TRAP_EMULATED] = measure(links, "lp_calibration_target",
-						lp_calibration_target, skel->progs.sem_post_enter,
-						false, DEFAULT_PROBE_COST_NS);
+	c->entry_ns[LP_TRAP_EMULATED] =
+		measure(links, "lp_calibration_target", lp_calibration_target,
+			skel->progs.calibration_enter, false, DEFAULT_PROBE_COST_NS);
 	c->entry_ns[LP_TRAP_NOP] = measure(links, "lp_calibration_nop", lp_calibration_nop,
-					   skel->progs.sem_post_enter, false,
+					   skel->progs.calibration_enter, false,
 					   3 * DEFAULT_PROBE_COST_NS);
-	c->entry_ns[LP_TRAP_STEPPED] = measure(links, "lp_calibration_stepped",
-					       lp_calibration_stepped, skel->progs.sem_post_enter,
-					       false, 3 * DEFAULT_PROBE_COST_NS);
+	c->entry_ns[LP_TRAP_STEPPED] =
+		measure(links, "lp_calibration_stepped", lp_calibration_stepped,
+			skel->progs.calibration_enter, false, 3 * DEFAULT_PROBE_COST_NS);
 	with_return = measure(links, "lp_calibration_return", lp_calibration_return,
-			      skel->progs.sem_wait_exit, true, 2 * c->entry_ns[LP_TRAP_EMULATED]);
+			      skel->progs.calibration_exit, true,
+			      2 * c->entry_ns[LP_TRAP_EMULATED]);
 	c->return_ns = with_return > c->entry_ns[LP_TRAP_EMULATED]
 			       ? with_return - c->entry_ns[LP_TRAP_EMULATED]
 			       : 1.0;
