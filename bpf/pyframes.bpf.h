@@ -128,7 +128,7 @@ static long frame_walk_step(__u64 index, struct frame_walk *w)
 {
 	struct stack_scratch *sc = w->scratch;
 	__u32 size = py.frame_read_size;
-	__u64 code, instr;
+	__u64 code, instr, func, globals;
 	__u32 depth;
 
 	if (!w->frame)
@@ -156,7 +156,19 @@ static long frame_walk_step(__u64 index, struct frame_walk *w)
 	}
 	sc->ev.stack.frames[depth].code = code;
 	sc->ev.stack.frames[depth].instr = instr;
-	w->hash = mix64(mix64(w->hash, code), instr);
+	/*
+	 * A code object's address is reused once it is freed: keyed by code and instruction alone,
+	 * the waits of a later function at that address would count under the stack announced
+	 * (and named) for the earlier one. The function object and globals the frame runs with,
+	 * in the copy already made, tell most of those apart: a new stack is announced and user
+	 * space names it afresh. Not when the function object and globals dict were reused too
+	 * (same module, or a namespace dict from the freelist), nor before 3.11 in the same
+	 * module (the frame has no function pointer): then the stack id is the same.
+	 * f_funcobj is a tagged reference in 3.14, hence the mask; an absent field loads as 0.
+	 */
+	func = load_field(sc->frame_buf, py.frame_func, 8) & py.code_mask;
+	globals = load_field(sc->frame_buf, py.frame_globals, 8);
+	w->hash = mix64(mix64(mix64(mix64(w->hash, code), instr), func), globals);
 	w->depth = depth + 1;
 	return 0;
 }
