@@ -221,7 +221,9 @@ static struct code_info *resymbolize(struct lp_symbolizer *s, uint64_t code,
  * pointers and first line all equal the old one's: its name, file name and line-table objects
  * reused at the old ones' addresses too. And a stack the BPF side keys as an older one (same
  * code, instruction, function object and globals addresses) is not announced again at all.
- * Once the target is gone nothing can be read: the cache is served as it is.
+ * Code objects are read when user space takes the stack off the ring buffer, a moment after the
+ * wait: one replaced in that moment names the stack after its replacement. Once the target is
+ * gone nothing can be read: the cache is served as it is.
  */
 void symbolizer__frame(struct lp_symbolizer *s, uint64_t code, uint64_t instr,
 		       struct lp_frame_sym *out)
