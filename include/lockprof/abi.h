@@ -76,7 +76,11 @@ struct lp_py_offsets {
 	__s32 frame_instr_size; /* 4 or 8 */
 	__s32 frame_owner;	/* -1 when frames have no owner byte */
 	__s32 frame_owner_skip; /* frames whose owner is >= this are C-stack shims */
-	__s32 frame_read_size;	/* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
+	/* The function the frame runs, mixed into the stack id: a code object freed and another
+	 * made at its address then gives other stacks (user space names each new stack afresh). */
+	__s32 frame_func;      /* function object (3.11+), -1 when frames have none */
+	__s32 frame_globals;   /* globals dict */
+	__s32 frame_read_size; /* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
 	__s32 pad;
 };
 
@@ -208,7 +212,7 @@ struct lp_counters {
 #else
 #define LP_STATIC_ASSERT _Static_assert
 #endif
-LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
+LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 80, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
 LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
