@@ -116,7 +116,7 @@ for name in json.load(sys.stdin):
         continue
     path = resolve(name)
     if path is None:
-        result[name] = {"error": "not a source file name"}
+        result[name] = {"error": "no source file (%s)" % ("not an absolute path" if not name.startswith("<") else "no such frozen module")}
         continue
     try:
         with open(path, "rb") as f:
@@ -293,8 +293,11 @@ def result(name, passed, summary, figures, examples=()):
 
 
 def check_signal_waits(report, sources):
-    entries, waits, wait_ns, stacks = set(), 0, 0, 0
-    by_kind, examples = {}, []
+    entries, waits, wait_ns, stacks, contention = {}, 0, 0, 0, 0
+    by_kind = {}
+    for lock in report.get("locks") or []:
+        if lock.get("category") == "contention":
+            contention += 1
     for lock, stack in iter_stacks(report):
         if lock.get("category") != "contention" or stack.get("role") != "waiter":
             continue
@@ -309,21 +312,29 @@ def check_signal_waits(report, sources):
         kind = SIGNAL_WAITS.get(qual)
         if kind is None:
             continue
-        entries.add(lock.get("id"))
         stacks += 1
         waits += stack.get("count", 0)
         wait_ns += stack.get("wait_ns", 0)
         by_kind[kind] = by_kind.get(kind, 0) + stack.get("count", 0)
-        caller = " <- ".join(fmt_frame(frame_key(f)) for f in frames[1:3])
+        e = entries.setdefault(lock.get("id"), {"lock": lock, "stacks": 0, "waits": 0, "wait_ns": 0, "top": None})
+        e["stacks"] += 1
+        e["waits"] += stack.get("count", 0)
+        e["wait_ns"] += stack.get("wait_ns", 0)
+        if e["top"] is None or stack.get("wait_ns", 0) > e["top"][0]:
+            e["top"] = (stack.get("wait_ns", 0), qual, frames)
+    examples = []
+    for e in sorted(entries.values(), key=lambda e: -e["wait_ns"])[:EXAMPLES]:
+        lock, (_, qual, frames) = e["lock"], e["top"]
         examples.append(
-            (stack.get("wait_ns", 0), "%r %s: %d waits, %s: %s line %s <- %s"
-             % (lock.get("name"), lock.get("id"), stack.get("count", 0), fmt_s(stack.get("wait_ns", 0)),
-                qual, leaf.get("line"), caller))
-        )
-    examples = [e for _, e in sorted(examples, reverse=True)[:EXAMPLES]]
-    figures = {"entries": len(entries), "stacks": stacks, "waits": waits, "wait_ns": wait_ns, "by_kind": by_kind}
-    summary = "%d contention entries hold Condition/Event/join waits: %d stacks, %d waits, %s%s" % (
-        len(entries), stacks, waits, fmt_s(wait_ns),
+            "%r %s: %d of its %d waits (%s of %s) in %d stacks, e.g. %s:%s <- %s"
+            % (lock.get("name"), lock.get("id"), e["waits"], lock.get("waits", 0), fmt_s(e["wait_ns"]),
+               fmt_s(lock.get("wait_ns", 0)), e["stacks"], qual, frames[0].get("line"),
+               " <- ".join("%s:%s %s" % (os.path.basename(str(f.get("file"))), f.get("line"), f.get("function"))
+                           for f in frames[1:4])))
+    figures = {"entries": len(entries), "contention_entries": contention, "stacks": stacks, "waits": waits,
+               "wait_ns": wait_ns, "by_kind": by_kind}
+    summary = "%d of %d contention entries hold Condition/Event/join waits: %d stacks, %d waits, %s%s" % (
+        len(entries), contention, stacks, waits, fmt_s(wait_ns),
         (" (" + ", ".join("%s %d" % kv for kv in sorted(by_kind.items())) + ")") if by_kind else "")
     return result("signal waits not contention", not entries, summary, figures, examples)
 
