@@ -12,7 +12,9 @@ the report's file names are valid.
 Four checks, each printing the figures it found:
 
 1. signal waits: no ``contention`` entry has a waiter stack whose leaf frame is
-   a wait for a signal or a join in threading.py: ``Condition.wait`` (and so
+   a wait for a signal or a join in threading.py: ``Condition.wait`` (its
+   ``waiter.acquire`` lines; its ``_acquire_restore`` line takes the condition's
+   own lock back, contention by right, counted apart) (and so
    ``wait_for``, ``Event.wait``, ``Semaphore.acquire``, ``Barrier.wait`` and
    queue.py's get/put/join, which all block there), ``Event.wait``,
    ``Thread.join`` (3.13+: the join is a C call on that line) or
@@ -130,6 +132,8 @@ for name in json.load(sys.stdin):
     scopes = []
     walk(tree, "", scopes)
     result[name] = {"path": path, "nlines": len(lines), "blank": blank, "scopes": scopes}
+    if os.path.basename(path) == "threading.py":  # check 1 reads its waiting lines
+        result[name]["lines"] = lines
 json.dump(result, sys.stdout)
 """
 
@@ -177,6 +181,7 @@ class Source:
         self.nlines = info.get("nlines", 0)
         self.blank = set(info.get("blank", ()))
         self.scopes = [tuple(s) for s in info.get("scopes", ())]
+        self.lines = info.get("lines")
         self._defs = [s for s in self.scopes if s[0] in ("def", "class")]
 
     def _owned_by_nested(self, line, outer):
@@ -229,6 +234,12 @@ class Source:
         if self.scopes_named(function, line):
             return None
         return "line %d is not in the code of %s" % (line, function)
+
+    def text(self, line):
+        """The source line (only kept for threading.py), or None."""
+        if self.lines and isinstance(line, int) and 1 <= line <= len(self.lines):
+            return self.lines[line - 1].strip()
+        return None
 
     def qualname(self, function, line):
         """The qualified name of function at line (the report may give the bare name)."""
@@ -294,7 +305,7 @@ def result(name, passed, summary, figures, examples=()):
 
 def check_signal_waits(report, sources):
     entries, waits, wait_ns, stacks, contention = {}, 0, 0, 0, 0
-    by_kind = {}
+    by_kind, reacquire = {}, [0, 0, 0]
     for lock in report.get("locks") or []:
         if lock.get("category") == "contention":
             contention += 1
@@ -311,6 +322,14 @@ def check_signal_waits(report, sources):
         qual = src.qualname(leaf.get("function", ""), leaf.get("line")) if src and not src.error else leaf.get("function")
         kind = SIGNAL_WAITS.get(qual)
         if kind is None:
+            continue
+        text = src.text(leaf.get("line")) if src else None
+        if qual == "Condition.wait" and text and "_acquire_restore(" in text:
+            # Taking the condition's lock back after the signal (an RLock's C _acquire_restore):
+            # a wait for a lock its holder will release, contention by right.
+            reacquire[0] += 1
+            reacquire[1] += stack.get("count", 0)
+            reacquire[2] += stack.get("wait_ns", 0)
             continue
         stacks += 1
         waits += stack.get("count", 0)
@@ -332,10 +351,14 @@ def check_signal_waits(report, sources):
                " <- ".join("%s:%s %s" % (os.path.basename(str(f.get("file"))), f.get("line"), f.get("function"))
                            for f in frames[1:4])))
     figures = {"entries": len(entries), "contention_entries": contention, "stacks": stacks, "waits": waits,
-               "wait_ns": wait_ns, "by_kind": by_kind}
+               "wait_ns": wait_ns, "by_kind": by_kind, "reacquire_stacks": reacquire[0],
+               "reacquire_waits": reacquire[1], "reacquire_ns": reacquire[2]}
     summary = "%d of %d contention entries hold Condition/Event/join waits: %d stacks, %d waits, %s%s" % (
         len(entries), contention, stacks, waits, fmt_s(wait_ns),
         (" (" + ", ".join("%s %d" % kv for kv in sorted(by_kind.items())) + ")") if by_kind else "")
+    if reacquire[1]:
+        summary += "; not counted: %d waits (%s) re-taking the condition's lock in Condition.wait" % (
+            reacquire[1], fmt_s(reacquire[2]))
     return result("signal waits not contention", not entries, summary, figures, examples)
 
 

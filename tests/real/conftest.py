@@ -43,21 +43,21 @@ def pytest_terminal_summary(terminalreporter):
         return
     tr = terminalreporter
     tr.section("lockprof on CPython's test suites (%s)" % " ".join(SUITES))
-    fmt = "%-18s %-7s %-6s %-9s %7s %8s %-15s %-24s %-9s %-9s %s"
-    tr.write_line(fmt % ("interpreter", "version", "build", "lockprof", "stacks", "frames", "stale",
-                         "contention-signal waits", "names bad", "unknown", "failing tests"))
+    fmt = "%-18s %-7s %-13s %-7s %-8s %6s %6s %-11s %-19s %-9s %-7s %s"
+    tr.write_line(fmt % ("interpreter", "version", "build", "time s", "lockprof", "stacks", "frames", "stale",
+                         "signal as content.", "names bad", "unknown", "failing tests"))
     for label, (python, figures, checks, runs) in sorted(FIGURES.items(), key=lambda kv: kv[1][0].version):
         if figures is None:
-            tr.write_line(fmt % (label, python.version_str, python.build, runs.get("lockprof", "?"),
-                                 "-", "-", "-", "-", "-", "-", runs.get("failing", "?")))
+            tr.write_line(fmt % (label, python.version_str, python.build, runs.get("times", "-"),
+                                 runs.get("lockprof", "?"), "-", "-", "-", "-", "-", "-", runs.get("failing", "?")))
             continue
         c = {x["name"]: x["figures"] for x in checks}
         sig, stale = c["signal waits not contention"], c["no stale frames"]
         names, unk = c["lock names"], c["unknown frames"]
         tr.write_line(fmt % (
-            label, python.version_str, python.build, runs.get("lockprof", "?"), figures["stacks"], figures["frames"],
-            "%d (%d uniq)" % (stale["stale"], stale["stale_unique"]),
+            label, python.version_str, python.build, runs.get("times", "-"), runs.get("lockprof", "?"),
+            figures["stacks"], figures["frames"], "%d (%d uniq)" % (stale["stale"], stale["stale_unique"]),
             "%d e/%d w/%.2f s" % (sig["entries"], sig["waits"], sig["wait_ns"] / 1e9),
             "%d/%d" % (names["violations"], names["names"]), "%.2f%%" % unk["pct"], runs.get("failing", "?")))
-    tr.write_line("(details per interpreter: %s/LABEL/figures.txt; "
-                  "e = contention entries, w = waits)" % OUT)
+    tr.write_line("time s: plain/profiled run; signal as content.: contention entries (e) holding Condition/Event/"
+                  "join waits, their waits (w) and seconds; details: %s/LABEL/figures.txt" % OUT)

@@ -52,6 +52,7 @@ THREADING = textwrap.dedent(
             waiter = _allocate_lock()
             waiter.acquire()
             waiter.acquire()
+            self._acquire_restore(saved_state)
 
 
     class Thread:
@@ -156,11 +157,12 @@ def test_missing_file_and_pseudo_files(src, tmp_path):
 def test_signal_waits_as_contention(src):
     mod, thr = src
     cond_wait = [frame("Condition.wait", thr, 7), frame("Pool.take", mod, 13)]
-    old_join = [frame("_wait_for_tstate_lock", thr, 16), frame("join", thr, 13), frame("outer", mod, 20)]
+    old_join = [frame("_wait_for_tstate_lock", thr, 17), frame("join", thr, 14), frame("outer", mod, 20)]
     bare_wait = [frame("wait", thr, 8), frame("take", mod, 13)]  # 3.8-3.10: the class comes from the source
     mutex = [frame("Condition.__enter__", thr, 3), frame("Pool.take", mod, 13)]  # real contention
+    reacquire = [frame("Condition.wait", thr, 9), frame("Pool.take", mod, 13)]  # the condition's lock again
     locks = [
-        lock("self._lock", "contention", [stack(cond_wait, 3, 3 * 10 ** 9), stack(mutex, 5)]),
+        lock("self._lock", "contention", [stack(cond_wait, 3, 3 * 10 ** 9), stack(mutex, 5), stack(reacquire, 4)]),
         lock("lock", "contention", [stack(old_join, 2, 10 ** 9)]),
         lock("native lock in x.y", "contention", [stack(bare_wait, 1, 10 ** 8)], native=True),
         lock("Pool.take: Condition.wait", "idle", [stack(cond_wait, 7)]),  # right category
@@ -172,6 +174,7 @@ def test_signal_waits_as_contention(src):
     assert sig["figures"]["entries"] == 3 and sig["figures"]["waits"] == 6, sig
     assert sig["figures"]["wait_ns"] == 41 * 10 ** 8
     assert sig["figures"]["by_kind"] == {"Condition wait": 4, "join": 2}
+    assert sig["figures"]["reacquire_waits"] == 4
 
 
 @pytest.mark.parametrize(
@@ -237,3 +240,13 @@ def test_command_line(src, tmp_path):
     cp = subprocess.run([sys.executable, script, str(tmp_path / "none.json")], stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=60)
     assert cp.returncode == 2
+
+
+def test_signal_wait_stacks_are_valid_frames(src):
+    """The frames test_signal_waits_as_contention uses are themselves consistent with the sources."""
+    mod, thr = src
+    frames = [frame("Condition.wait", thr, 7), frame("wait", thr, 8), frame("Condition.wait", thr, 9),
+              frame("_wait_for_tstate_lock", thr, 17), frame("join", thr, 14), frame("Condition.__enter__", thr, 3),
+              frame("Pool.take", mod, 13), frame("outer", mod, 20)]
+    _, c = run(report([lock("x", "contention", [stack(frames)])]))
+    assert c["no stale frames"]["passed"], c["no stale frames"]

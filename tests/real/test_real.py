@@ -207,31 +207,37 @@ def outcome_for(python, pool):
     outdir = os.path.join(real.OUT, python.label)
     os.makedirs(outdir, exist_ok=True)
     start = time.monotonic()
-    for attempt in (1, 2):
-        plain = run_suites(pool, python, outdir, "plain-%d" % attempt, profiled=False)
-        prof = run_suites(pool, python, outdir, "lockprof-%d" % attempt, profiled=True)
-        out.runs.append((plain, prof))
-        if plain.error or prof.error or prof.lockprof_rc != 0 or out.matched():
-            break
-        fc._log("lockprof real tests: %s: failing tests differ (plain %s, lockprof %s); both once more" % (
-            python.label, sorted(plain.failing), sorted(prof.failing)))
-    out.wall = time.monotonic() - start
-    report = next((p.report for _, p in reversed(out.runs) if p.report is not None), None)
-    if report is not None:
-        try:
-            out.figures, out.checks = check_report.check(
-                report, python.path, python.launcher.root if python.launcher.name == "rootfs" else None)
-        except check_report.CheckError as e:
-            out.check_error = str(e)
-        else:
-            with open(os.path.join(outdir, "figures.txt"), "w") as f:
-                path = next(p.report_path for _, p in reversed(out.runs) if p.report is not None)
-                f.write(check_report.format_results(path, out.figures, out.checks) + "\n")
-    plain, prof = out.last
-    lp_state = "exit %s" % (prof.lockprof_rc if prof else "-")
-    failing = ("same (%d)" % len(prof.failing) if out.matched() else "DIFFER") + (
-        " after rerun" if len(out.runs) > 1 else "")
-    real.FIGURES[python.label] = (python, out.figures, out.checks, {"lockprof": lp_state, "failing": failing})
+    try:
+        for attempt in (1, 2):
+            plain = run_suites(pool, python, outdir, "plain-%d" % attempt, profiled=False)
+            out.runs.append((plain, None))
+            prof = run_suites(pool, python, outdir, "lockprof-%d" % attempt, profiled=True)
+            out.runs[-1] = (plain, prof)
+            if plain.error or prof.error or prof.lockprof_rc != 0 or out.matched():
+                break
+            fc._log("lockprof real tests: %s: failing tests differ (plain %s, lockprof %s); both once more" % (
+                python.label, sorted(plain.failing), sorted(prof.failing)))
+        out.wall = time.monotonic() - start
+        report = next((p.report for _, p in reversed(out.runs) if p and p.report is not None), None)
+        if report is not None:
+            try:
+                out.figures, out.checks = check_report.check(
+                    report, python.path, python.launcher.root if python.launcher.name == "rootfs" else None)
+            except check_report.CheckError as e:
+                out.check_error = str(e)
+            else:
+                with open(os.path.join(outdir, "figures.txt"), "w") as f:
+                    path = next(p.report_path for _, p in reversed(out.runs) if p and p.report is not None)
+                    f.write(check_report.format_results(path, out.figures, out.checks) + "\n")
+    finally:
+        # Even when lockprof did not start (start_lockprof fails the test): a row in the summary.
+        plain, prof = out.last
+        lp_state = "exit %s" % (prof.lockprof_rc if prof else "-")
+        failing = ("same (%d)" % len(prof.failing) if out.matched() else "DIFFER" if prof else "-") + (
+            " after rerun" if len(out.runs) > 1 else "")
+        times = "%s/%s" % ("%.0f" % plain.seconds if plain else "-", "%.0f" % prof.seconds if prof else "-")
+        real.FIGURES[python.label] = (python, out.figures, out.checks,
+                                      {"lockprof": lp_state, "failing": failing, "times": times})
     return out
 
 
@@ -246,8 +252,9 @@ def stage(root, lockprof, procs, real_python):
 def test_suites_under_lockprof(stage):
     """lockprof exits 0 with a report, and the profiled run fails the same tests as the plain one."""
     for n, (plain, prof) in enumerate(stage.runs, 1):
-        print("attempt %d: %s; %s" % (n, plain.describe(), prof.describe()))
+        print("attempt %d: %s; %s" % (n, plain.describe(), prof.describe() if prof else "no profiled run"))
     plain, prof = stage.last
+    assert prof is not None, "no profiled run"
     assert plain.error is None, "plain run of the suites failed: %s" % plain.error
     assert prof.error is None, "profiled run failed: %s\nlockprof stderr:\n%s" % (prof.error, prof.lockprof_stderr)
     assert prof.lockprof_rc == 0, "lockprof exited %s\n%s" % (prof.lockprof_rc, fc.clip(prof.lockprof_stderr))
