@@ -11,16 +11,16 @@ the report's file names are valid.
 
 Four checks, each printing the figures it found:
 
-1. signal waits: no ``contention`` entry has a waiter stack whose leaf frame is
-   a wait for a signal or a join in threading.py: ``Condition.wait`` (its
-   ``waiter.acquire`` lines; its ``_acquire_restore`` line takes the condition's
-   own lock back, contention by right, counted apart) (and so
+1. signal waits: no ``contention`` entry has a waiter stack whose leaf frame,
+   in threading.py, waits for a signal or a join: ``Condition.wait`` (where
    ``wait_for``, ``Event.wait``, ``Semaphore.acquire``, ``Barrier.wait`` and
-   queue.py's get/put/join, which all block there), ``Event.wait``,
-   ``Thread.join`` (3.13+: the join is a C call on that line) or
-   ``Thread._wait_for_tstate_lock`` (3.8-3.12's join).  On 3.8-3.10 the report
-   names functions without their class; the class is then taken from the
-   source.  Figures: entries, waits, seconds.
+   queue.py's get/put/join block), ``Event.wait``, ``Thread.join`` (3.13+: a C
+   call on that line) or ``Thread._wait_for_tstate_lock`` (3.8-3.12's join).
+   One line is left out: Condition.wait's ``_acquire_restore`` takes the
+   condition's own lock back, a wait for a lock its holder will release, so
+   contention by right (its figures are given apart).  On 3.8-3.10 the report
+   names functions without their class; the class is taken from the source.
+   Figures: entries, stacks, waits, seconds.
 2. stale frames: every frame's (file, line, function) is checked against the
    source: the line exists, holds code (not blank, not only a comment), and
    lies inside a def/class/lambda/comprehension of that name (the qualified
