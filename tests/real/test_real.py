@@ -13,7 +13,6 @@ stating its figures): no Condition/Event/join wait filed as contention, no
 stale frame, every lock name well formed, under 1% unknown frames.
 """
 
-import json
 import os
 import re
 import shutil
