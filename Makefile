@@ -165,7 +165,7 @@ soak: lockprof
 	$(Q)LOCKPROF_ATTACH_CYCLES=$(SOAK_CYCLES) $(PYTEST) -q tests/functional/test_faults.py \
 		-k attach_detach
 
-test: deps check-format lockprof check-unit check-unit-asan check-functional
+test: deps check-format lockprof check-unit check-unit-asan check-functional check-real-quick
 
 # Every C source and header in .clang-format's style (clang-format 14, as Debian 12 ships it:
 # other versions lay some constructs out differently). vmlinux/ is generated and stays out.
