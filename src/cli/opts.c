@@ -99,7 +99,7 @@ static const struct argp_option options[] = {
 	{ "min-wait", OPT_MIN_WAIT, "DURATION", 0, "Do not count waits shorter than DURATION "
 	  "(e.g. 10us, 5ms, 1s)", 0 },
 	{ NULL, 0, NULL, 0, "Output:", GROUP_OUTPUT },
-	{ "format", 'f', "FORMAT", 0, "Report format: text (default), json, collapsed or pprof; "
+	{ "format", 'f', "FORMAT", 0, "Report format: text (default), json, collapsed, pprof or html; "
 	  "repeat for several", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report of the preceding -f to FILE instead of "
 	  "stdout", 0 },
@@ -157,7 +157,8 @@ static void add_format(struct argp_state *state, struct parse_state *ps, const c
 	enum lp_format fmt;
 
 	if (report__format_from_name(arg, &fmt))
-		argp_error(state, "invalid format '%s': expected text, json, collapsed or pprof",
+		argp_error(state,
+			   "invalid format '%s': expected text, json, collapsed, pprof or html",
 			   arg);
 	for (int i = 0; i < ps->nformats; i++)
 		if (opts->outputs[i].format == fmt)
