@@ -96,13 +96,96 @@ static void strtab__free(struct strtab *t)
 	free(t->slots);
 }
 
-/* Writes the string's index; an allocation failure marks the table so the writer fails. */
-static void put_str(FILE *f, struct strtab *t, const char *s, int *err)
-{
-	long i = strtab__index(t, s);
+/* Every distinct frame (function, file, line) once, by index: a stack is then a list of small
+ * numbers, which keeps a 10,000-stack page small and the page's tree building cheap. */
+struct frame_key {
+	uint32_t fn, file;
+	int line;
+};
 
+struct frametab {
+	struct frame_key *frames;
+	size_t n, cap;
+	uint32_t *slots; /* index + 1, 0 empty */
+	size_t nslots;
+};
+
+static uint64_t hash_frame(const struct frame_key *k)
+{
+	uint64_t h = ((uint64_t)k->fn << 32 | k->file) * 0x9e3779b97f4a7c15ULL;
+
+	return (h ^ (h >> 29) ^ (uint64_t)(uint32_t)k->line * 0xbf58476d1ce4e5b9ULL);
+}
+
+static int frametab__grow(struct frametab *t)
+{
+	size_t nslots = t->nslots ? t->nslots * 2 : 1024;
+	uint32_t *slots = calloc(nslots, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t j = hash_frame(&t->frames[i]) & (nslots - 1);
+
+		while (slots[j])
+			j = (j + 1) & (nslots - 1);
+		slots[j] = (uint32_t)i + 1;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = nslots;
+	return 0;
+}
+
+/* The index of the frame, added when new; -ENOMEM. */
+static long frametab__index(struct frametab *t, const struct frame_key *k)
+{
+	size_t j;
+
+	if ((t->n + 1) * 2 > t->nslots && frametab__grow(t))
+		return -ENOMEM;
+	for (j = hash_frame(k) & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1)) {
+		const struct frame_key *o = &t->frames[t->slots[j] - 1];
+
+		if (o->fn == k->fn && o->file == k->file && o->line == k->line)
+			return t->slots[j] - 1;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct frame_key *frames = realloc(t->frames, cap * sizeof(*frames));
+
+		if (!frames)
+			return -ENOMEM;
+		t->frames = frames;
+		t->cap = cap;
+	}
+	t->frames[t->n] = *k;
+	t->slots[j] = (uint32_t)t->n + 1;
+	return (long)t->n++;
+}
+
+static void frametab__free(struct frametab *t)
+{
+	free(t->frames);
+	free(t->slots);
+}
+
+struct tables {
+	struct strtab strs;
+	struct frametab frames;
+	int err; /* the first allocation failure: the page is not written */
+};
+
+/* Writes the frame's index; an allocation failure is kept for the writer to return. */
+static void put_frame(FILE *f, struct tables *t, const char *fn, const char *file, int line)
+{
+	long fi = strtab__index(&t->strs, fn), fl = strtab__index(&t->strs, file), i = -ENOMEM;
+
+	if (fi >= 0 && fl >= 0)
+		i = frametab__index(&t->frames,
+				    &(struct frame_key){ (uint32_t)fi, (uint32_t)fl, line });
 	if (i < 0) {
-		*err = (int)i;
+		t->err = t->err ? t->err : (int)i;
 		i = 0;
 	}
 	fprintf(f, "%ld", i);
@@ -143,36 +226,30 @@ static void write_hist(FILE *f, const uint64_t hist[LP_HIST_SLOTS])
 	fputc(']', f);
 }
 
-/* One stack: [role, count, ns, max_ns, truncated, [fn, file, line, ...] leaf first]; a stack
- * never announced (lost) or left out by the stack budget is one pseudo-frame saying so. */
-static void write_stack(FILE *f, struct strtab *t, const struct lp_lock_stack *ls, int *err)
+/* One stack: [role, count, ns, max_ns, truncated, [frame, ...] leaf first]; a stack never
+ * announced (lost) or left out by the stack budget is one pseudo-frame saying so. */
+static void write_stack(FILE *f, struct tables *t, const struct lp_lock_stack *ls)
 {
 	const struct lp_stack_sym *st = ls->stack;
 
 	fprintf(f, "[%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d,[", (int)ls->role, ls->count,
 		ls->wait_ns, ls->max_ns, st && st->truncated ? 1 : 0);
 	if (!st || !st->depth) {
-		put_str(f, t,
-			!st ? (ls->stack_id == LP_STACK_UNSAMPLED ? "<stack not sampled>"
-								  : "<stack lost>")
-			    : "<no Python frames>",
-			err);
-		fputs(",", f);
-		put_str(f, t, "", err);
-		fputs(",0", f);
+		put_frame(f, t,
+			  !st ? (ls->stack_id == LP_STACK_UNSAMPLED ? "<stack not sampled>"
+								    : "<stack lost>")
+			      : "<no Python frames>",
+			  "", 0);
 	}
 	for (uint32_t i = 0; st && i < st->depth; i++) {
 		if (i)
 			fputc(',', f);
-		put_str(f, t, st->frames[i].function, err);
-		fputc(',', f);
-		put_str(f, t, st->frames[i].file, err);
-		fprintf(f, ",%d", st->frames[i].line);
+		put_frame(f, t, st->frames[i].function, st->frames[i].file, st->frames[i].line);
 	}
 	fputs("]]", f);
 }
 
-static void write_lock(FILE *f, struct strtab *t, const struct lp_lock *lock, bool full, int *err)
+static void write_lock(FILE *f, struct tables *t, const struct lp_lock *lock, bool full)
 {
 	const struct lp_lock_stack *h = profile__top_stack(lock, LP_ROLE_HOLDER);
 	const struct lp_frame_sym *hf = h ? code_frame(h->stack) : NULL;
@@ -208,7 +285,7 @@ static void write_lock(FILE *f, struct strtab *t, const struct lp_lock *lock, bo
 	for (size_t s = 0; s < lock->nstacks; s++) {
 		if (s)
 			fputc(',', f);
-		write_stack(f, t, &lock->stacks[s], err);
+		write_stack(f, t, &lock->stacks[s]);
 	}
 	fputs("]}", f);
 }
@@ -239,14 +316,14 @@ static void write_gil(FILE *f, const struct lp_profile *p)
 	fputs("]}", f);
 }
 
-/* The data object; its strings table comes last, once every stack has added to it. */
+/* The data object; its frames and strings come last, once every stack has added to them. */
 static int write_data(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
 {
 	const struct lp_counters *c = &p->counters;
-	struct strtab t = {};
+	struct tables t = {};
 	char note[512];
 	bool first = true;
-	int err = 0;
+	int err;
 
 	fprintf(f, "{\"lockprof\":\"%s\",\"pid\":%d,\"python\":", LOCKPROF_VERSION, (int)p->pid);
 	json__write_string(f, p->python);
@@ -285,16 +362,23 @@ static int write_data(FILE *f, const struct lp_profile *p, const struct lp_repor
 		if (!first)
 			fputs(",\n", f);
 		first = false;
-		write_lock(f, &t, &p->locks[i], p->full.measured, &err);
+		write_lock(f, &t, &p->locks[i], p->full.measured);
 	}
+	/* Frames as a flat [function, file, line, ...] over the strings. */
+	fputs("],\n\"frames\":[", f);
+	for (size_t i = 0; i < t.frames.n; i++)
+		fprintf(f, "%s%u,%u,%d", i ? "," : "", t.frames.frames[i].fn,
+			t.frames.frames[i].file, t.frames.frames[i].line);
 	fputs("],\n\"strings\":[", f);
-	for (size_t i = 0; i < t.n; i++) {
+	for (size_t i = 0; i < t.strs.n; i++) {
 		if (i)
 			fputc(',', f);
-		json__write_string(f, t.strs[i]);
+		json__write_string(f, t.strs.strs[i]);
 	}
 	fputs("]}", f);
-	strtab__free(&t);
+	err = t.err;
+	strtab__free(&t.strs);
+	frametab__free(&t.frames);
 	return err;
 }
 
