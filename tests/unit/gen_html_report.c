@@ -60,8 +60,8 @@ int main(int argc, char **argv)
 		/* Root first: a node's children are a few of the functions "after" it. */
 		for (uint32_t d = 0; d < depth; d++) {
 			node = (node * 7 + 1 + rnd(d < 4 ? 3 : 40)) % NFUNCS;
-			frames[depth - 1 - d] =
-				(struct lp_frame_sym){ fn[node], file[node], 10 + (int)(node % 400) };
+			frames[depth - 1 - d] = (struct lp_frame_sym){ fn[node], file[node],
+								       10 + (int)(node % 400) };
 		}
 		if ((err = stacktab__insert(st, key.stack_id, frames, depth, false)))
 			goto fail;
