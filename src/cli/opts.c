@@ -30,7 +30,7 @@ static const char doc[] =
 	"COMMANDS (one engine, four faces; the first word, profile when omitted):\n"
 	"  profile   profile a process and write reports at the end (and every -i)\n"
 	"  serve     always on, served to Prometheus and pprof scrapers (planned)\n"
-	"  top       a live view of the locks waited on (planned)\n"
+	"  top       a live view of the locks waited on, refreshed every second\n"
 	"  dump      who waits on which lock held by whom, in a stuck process\n"
 	"            (planned)\n"
 	"\n"

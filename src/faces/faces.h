@@ -10,6 +10,10 @@
  * reports (with -i, also at the end of every interval). */
 int face_profile__run(const struct lp_opts *opts);
 
+/* `lockprof top -p PID`: a live view refreshed every span (1 s, or -i): full-screen on a
+ * terminal, plain tables otherwise; until q, a signal, -d or the target's exit. */
+int face_top__run(const struct lp_opts *opts);
+
 /* The faces the command line knows but this build does not have yet: says so. */
 int face_planned__run(const struct lp_opts *opts);
 
