@@ -154,7 +154,7 @@ check-unit-asan: $(ASAN_UNIT_TESTS) $(ELF_FIXTURE)
 	$(Q)set -e; for t in $(ASAN_UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
 		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
-check-functional: lockprof
+check-functional: lockprof $(OUTPUT)/tests/gen_html_report
 	$(Q)$(PYTEST) -q tests/functional
 
 # Real code (tests/real): lockprof on CPython's test_threading, test_queue and test_logging, run
