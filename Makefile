@@ -208,7 +208,7 @@ demo: deps lockprof
 # Overhead and accuracy beside in-process wrapper references, one table (run as root; under
 # 10 minutes). BENCH_PYTHON=path[:path] picks the interpreters, BENCH_ROUNDS the rounds.
 .PHONY: bench
-bench: lockprof
+bench: lockprof $(OUTPUT)/tests/gen_html_report
 	$(Q)/usr/bin/python3 tools/bench/bench.py
 
 vmlinux:

@@ -110,8 +110,43 @@ def check_page(report, check_js, workdir, timeout=60):
     return json.loads(html.unescape(m.group(1))), wall
 
 
-def screenshot(page, png, width=1280, height=900, timeout=60):
-    """Saves a screenshot of page (a file) to png."""
-    proc = _run(["--hide-scrollbars", "--screenshot=" + png, "file://" + os.path.abspath(page)], timeout, (width, height))
+def screenshot(page, png, width=1280, height=900, timeout=60, fragment=""):
+    """Saves a screenshot of page (a file, with an optional #fragment) to png."""
+    url = "file://" + os.path.abspath(page) + fragment
+    proc = _run(["--hide-scrollbars", "--screenshot=" + png, url], timeout, (width, height))
     if not os.path.exists(png):
         raise RuntimeError("chromium wrote no screenshot (exit %s)\n%s" % (proc.returncode, proc.stderr[-3000:]))
+
+
+_SGR_RE = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def terminal_png(ansi_text, png, cols=200, rows=50):
+    """A screenshot of a terminal screen: tmux capture-pane -e text (bold, dim and reverse
+    video kept) drawn in a <pre> by Chromium."""
+    out, attrs, pos = [], set(), 0
+    for m in _SGR_RE.finditer(ansi_text + "\x1b[0m"):
+        text = ansi_text[pos : m.start()]
+        if text:
+            cls = " ".join(sorted(attrs))
+            out.append('<span class="%s">%s</span>' % (cls, html.escape(text)) if cls else html.escape(text))
+        pos = m.end()
+        for code in (m.group(1) or "0").split(";"):
+            code = int(code or 0)
+            if code == 0:
+                attrs.clear()
+            elif code in (1, 2, 7):
+                attrs.add({1: "b", 2: "d", 7: "r"}[code])
+            elif code in (22, 27):
+                attrs.difference_update({22: ("b", "d"), 27: ("r",)}[code])
+    page = (
+        "<!DOCTYPE html><meta charset=utf-8><style>body{margin:0;background:#1e1e1e}"
+        "pre{margin:0;padding:8px;color:#d8d8d8;font:13px/16px monospace;white-space:pre}"
+        ".b{font-weight:bold;color:#fff}.d{color:#8a8a8a}.r{background:#d8d8d8;color:#1e1e1e}</style>"
+        "<pre>%s</pre>" % "".join(out)
+    )
+    src = png + ".html"
+    with open(src, "w", encoding="utf-8") as f:
+        f.write(page)
+    screenshot(src, png, int(cols * 7.85) + 16, rows * 16 + 16)
+    os.unlink(src)

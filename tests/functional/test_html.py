@@ -129,7 +129,7 @@ def test_html_report_in_chromium(any_python, run_profiled, chromium, tmp_path):
 
     os.makedirs(ARTIFACTS, exist_ok=True)
     png = os.path.join(ARTIFACTS, "html-report-%s.png" % any_python.label)
-    browser.screenshot(str(html), png, 1100, 560)
+    browser.screenshot(str(html), png, 1100, 560, fragment="#search=" + fn.split(".")[-1])
     assert os.path.getsize(png) > 1000
 
 

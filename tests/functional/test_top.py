@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+import browser
 from conftest import EXIT_TIMEOUT, LOCKPROF, REPO, start_target
 
 ARTIFACTS = os.path.join(REPO, ".output", "artifacts")
@@ -41,8 +42,8 @@ class Tmux:
     def keys(self, *keys):
         self.run("send-keys", "-t", "t", *keys)
 
-    def screen(self):
-        return self.run("capture-pane", "-p", "-t", "t")
+    def screen(self, escapes=False):
+        return self.run("capture-pane", "-p", "-t", "t", *(["-e"] if escapes else []))
 
     def alternate(self):
         return self.run("display-message", "-p", "-t", "t", "#{alternate_on}").strip() == "1"
@@ -139,6 +140,8 @@ def test_top_in_tmux(any_python, root, procs, tmux):
     os.makedirs(ARTIFACTS, exist_ok=True)
     with open(os.path.join(ARTIFACTS, "top-%s.txt" % any_python.label), "w") as f:
         f.write(s)
+    if browser.chromium():
+        browser.terminal_png(tmux.screen(escapes=True), os.path.join(ARTIFACTS, "top-%s.png" % any_python.label), 200, 30)
 
     tmux.keys("q")
     check_restored(tmux, 1, "q")
