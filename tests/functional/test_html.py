@@ -57,6 +57,8 @@ if (frames.length) {
   document.getElementById('reset').click();
   r.reset = L.state().zoom === L.state().root;
 }
+L.select(1, li);
+r.holder_frames = L.frames().map(function (f) { return f.name; });
 r.rows = document.querySelectorAll('#locks tbody tr').length;
 r.summary = document.getElementById('summary').textContent;
 window.lpResult = r;
@@ -126,11 +128,47 @@ def test_html_report_in_chromium(any_python, run_profiled, chromium, tmp_path):
     assert fn in r["crumbs"] and r["callers_dimmed"] >= 1, show
     assert r["reset"], show
     assert "pid %d" % run.target.pid in r["summary"] or str(report["target"]["pid"]) in r["summary"], show
+    # The blame view: the holder's function, as the JSON report's holder stacks name it.
+    holders = {fr["function"] for st in lock["stacks"] if st["role"] == "holder" for fr in st["frames"]}
+    assert holders and holders & set(r["holder_frames"]), "holder view %s, JSON holders %s\n%s" % (
+        r["holder_frames"],
+        holders,
+        show,
+    )
 
     os.makedirs(ARTIFACTS, exist_ok=True)
     png = os.path.join(ARTIFACTS, "html-report-%s.png" % any_python.label)
     browser.screenshot(str(html), png, 1100, 560, fragment="#search=" + fn.split(".")[-1])
     assert os.path.getsize(png) > 1000
+
+
+VIEWS_JS = r"""
+var L = lockprof, r = {};
+r.views = [].map.call(document.querySelectorAll('#view option'), function (o) { return o.textContent; });
+r.gil_rows = document.getElementById('gil-sec').hidden ? 0 : document.querySelectorAll('#gil tbody tr').length;
+r.hists = document.querySelectorAll('#hists .hist').length;
+r.columns = [].map.call(document.querySelectorAll('#locks th'), function (t) { return t.textContent; });
+if (r.views.indexOf('hold times') >= 0) { L.select(2, -1); r.hold_frames = L.frames().length; }
+window.lpResult = r;
+"""
+
+
+@pytest.mark.parametrize("mode", ["contention,gil", "full"])
+def test_html_views(any_python, run_profiled, chromium, tmp_path, mode):
+    """-m gil: the GIL's table; -m full: hold columns and the hold-time flame graph; -H: histograms."""
+    html = tmp_path / "r.html"
+    run = run_profiled(
+        any_python, "holder_waiter.py", ["--waits", "30", "--hold-ms", "10"], ["-m", mode, "-H", "-f", "html", "-o", str(html)]
+    )
+    assert run.returncode == 0, run.describe()
+    r, _ = browser.check_page(str(html), VIEWS_JS, str(tmp_path))
+    show = "%s\n%s" % (json.dumps(r, indent=1), run.describe())
+    assert r["errors"] == [], show
+    assert r["hists"] >= 1, show
+    if mode == "full":
+        assert "Held" in r["columns"] and "hold times" in r["views"] and r.get("hold_frames", 0) > 0, show
+    else:
+        assert r["gil_rows"] >= 1, show
 
 
 def test_html_large_report(chromium, tmp_path):
