@@ -28,14 +28,18 @@
 #define EXPAND_FRAMES 8 /* frames of each */
 #define EXPAND_LINES 48
 #define TEXT 192
+#define PLAIN_COLS 200 /* plain tables' layout width: read by people and scripts, not cut */
 
 enum top_sort { SORT_RATE, SORT_SHARE, SORT_AVG, SORT_MAX, SORT_COUNT_ };
 
 static const char *const sort_names[SORT_COUNT_] = { "waits/s", "wait %", "avg", "max" };
 
+/* A row is a lock across spans: by address (and generation); waits for a signal by their site,
+ * since each of them waits on a fresh lock (profile.h) and only the site stays the same. */
+#define KEY 48
+
 struct top_row {
-	uint64_t id;
-	unsigned int generation;
+	char key[KEY];
 	char label[TEXT];
 	double rate, share; /* waits/s; share of the span's wall time waited (per thread summed) */
 	uint64_t waits, wait_ns, max_ns;
@@ -50,9 +54,8 @@ struct top_view {
 	size_t n, cap;
 	enum top_sort sort;
 	bool paused, curses;
-	size_t sel;	 /* selected row (curses) */
-	uint64_t exp_id; /* the expanded lock, or 0 */
-	unsigned int exp_gen;
+	size_t sel;	       /* selected row (curses) */
+	char exp_key[KEY];     /* the expanded lock's key, or "" */
 	char title[TEXT * 2];  /* pid, CPython, mode */
 	char status[TEXT * 2]; /* the last span: when, how long, overhead, lost */
 	char gil[TEXT * 2];    /* -m gil: the GIL's line, else "" */
@@ -106,9 +109,10 @@ static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 
 	if (profile__is_signal_category(lock->category) && lock->site)
 		at = lock->site;
+	/* The name first: a narrow column cuts the path, not the name. */
 	if (at)
-		snprintf(buf, len, "%s:%d %s", report__short_path(at->file), at->line,
-			 report__lock_name(lock, id, sizeof(id)));
+		snprintf(buf, len, "%s (%s:%d)", report__lock_name(lock, id, sizeof(id)),
+			 report__short_path(at->file), at->line);
 	else
 		snprintf(buf, len, "lock %s", report__lock_name(lock, id, sizeof(id)));
 }
@@ -202,23 +206,45 @@ static int cmp_rows(const void *a, const void *b)
 
 static void sort_rows(struct top_view *v)
 {
-	uint64_t sel_id = v->sel < v->n ? v->rows[v->sel].id : 0;
-	unsigned int sel_gen = v->sel < v->n ? v->rows[v->sel].generation : 0;
+	char sel[KEY] = "";
 
+	if (v->sel < v->n)
+		memcpy(sel, v->rows[v->sel].key, KEY);
 	sort_key = v->sort;
 	qsort(v->rows, v->n, sizeof(*v->rows), cmp_rows);
 	/* The selection follows its lock, not its position. */
 	for (size_t i = 0; i < v->n; i++)
-		if (v->rows[i].id == sel_id && v->rows[i].generation == sel_gen)
+		if (!strcmp(v->rows[i].key, sel))
 			v->sel = i;
 	if (v->sel >= v->n)
 		v->sel = v->n ? v->n - 1 : 0;
 }
 
-static struct top_row *find_row(struct top_view *v, uint64_t id, unsigned int gen)
+static uint64_t hash_str(uint64_t h, const char *s)
 {
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static void row_key(const struct lp_lock *lock, char *key)
+{
+	const struct lp_frame_sym *s = lock->site;
+
+	if (profile__is_signal_category(lock->category) && s)
+		snprintf(key, KEY, "s%d:%016" PRIx64 ":%d", (int)lock->category,
+			 hash_str(hash_str(0xcbf29ce484222325ULL, s->function), s->file), s->line);
+	else
+		snprintf(key, KEY, "l%" PRIx64 ".%u", lock->id, lock->generation);
+}
+
+static struct top_row *find_row(struct top_view *v, const struct lp_lock *lock)
+{
+	char key[KEY];
+
+	row_key(lock, key);
 	for (size_t i = 0; i < v->n; i++)
-		if (v->rows[i].id == id && v->rows[i].generation == gen)
+		if (!strcmp(v->rows[i].key, key))
 			return &v->rows[i];
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 16;
@@ -230,8 +256,7 @@ static struct top_row *find_row(struct top_view *v, uint64_t id, unsigned int ge
 		v->cap = cap;
 	}
 	memset(&v->rows[v->n], 0, sizeof(v->rows[v->n]));
-	v->rows[v->n].id = id;
-	v->rows[v->n].generation = gen;
+	memcpy(v->rows[v->n].key, key, KEY);
 	return &v->rows[v->n++];
 }
 
@@ -257,7 +282,7 @@ static int update_view(struct top_view *v, const struct lp_profile *p, const str
 
 		if (!report__lock_included(lock, &opts->report) || !lock->waits)
 			continue;
-		r = find_row(v, lock->id, lock->generation);
+		r = find_row(v, lock);
 		if (!r || fill_row(r, lock, span_s))
 			return -ENOMEM;
 	}
@@ -298,19 +323,38 @@ static int update_view(struct top_view *v, const struct lp_profile *p, const str
 	return 0;
 }
 
-static void row_text(const struct top_row *r, char *buf, size_t len)
-{
-	char avg[32], max[32];
+#define NUM_COLS 41 /* the four figures' columns and their gaps */
 
-	units__duration(r->waits ? r->wait_ns / r->waits : 0, avg, sizeof(avg));
-	units__duration(r->max_ns, max, sizeof(max));
-	snprintf(buf, len, "%9.1f %7.1f%% %9s %9s  %-44.44s %-40.40s %s", r->rate, 100 * r->share,
-		 avg, max, r->label, r->waiter, r->holder);
+/* The text columns' widths for a screen `cols` wide: the lock gets the most, the holder the
+ * rest (at least 30 each for a narrow terminal). */
+static void widths(int cols, int *lock, int *waiter)
+{
+	int text = cols - NUM_COLS - 4;
+
+	*lock = text * 2 / 5 > 30 ? text * 2 / 5 : 30;
+	*waiter = text * 3 / 10 > 30 ? text * 3 / 10 : 30;
 }
 
-static const char header[] =
-	"  WAITS/S  WAIT %       AVG       MAX  LOCK                                         "
-	"TOP WAITING FUNCTION                     TOP HOLDER";
+static void row_text(const struct top_row *r, int cols, char *buf, size_t len)
+{
+	char avg[32], max[32];
+	int lw, ww;
+
+	widths(cols, &lw, &ww);
+	units__duration(r->waits ? r->wait_ns / r->waits : 0, avg, sizeof(avg));
+	units__duration(r->max_ns, max, sizeof(max));
+	snprintf(buf, len, "%9.1f %7.1f%% %9s %9s  %-*.*s %-*.*s %s", r->rate, 100 * r->share, avg,
+		 max, lw, lw, r->label, ww, ww, r->waiter, r->holder);
+}
+
+static void header_text(int cols, char *buf, size_t len)
+{
+	int lw, ww;
+
+	widths(cols, &lw, &ww);
+	snprintf(buf, len, "  WAITS/S  WAIT %%       AVG       MAX  %-*s %-*s %s", lw, "LOCK", ww,
+		 "TOP WAITING FUNCTION", "TOP HOLDER");
+}
 
 /* Not a terminal: one plain table per span, like top -b. */
 static void print_plain(const struct top_view *v)
@@ -324,9 +368,10 @@ static void print_plain(const struct top_view *v)
 	       sort_names[v->sort]);
 	if (v->gil[0])
 		printf("%s\n", v->gil);
-	printf("%s\n", header);
+	header_text(PLAIN_COLS, line, sizeof(line));
+	printf("%s\n", line);
 	for (size_t i = 0; i < v->n; i++) {
-		row_text(&v->rows[i], line, sizeof(line));
+		row_text(&v->rows[i], PLAIN_COLS, line, sizeof(line));
 		printf("%s\n", line);
 	}
 	if (!v->n)
@@ -349,14 +394,14 @@ static void draw(const struct top_view *v)
 		mvprintw(y++, 0, "%.*s", COLS, v->gil);
 	y++;
 	attron(A_REVERSE);
-	snprintf(line, sizeof(line), "%s", header);
+	header_text(COLS, line, sizeof(line));
 	mvprintw(y++, 0, "%-*.*s", COLS, COLS, line);
 	attroff(A_REVERSE);
 	for (size_t i = 0; i < v->n && y < rows - 1; i++) {
 		const struct top_row *r = &v->rows[i];
-		bool expanded = r->id == v->exp_id && r->generation == v->exp_gen;
+		bool expanded = !strcmp(r->key, v->exp_key);
 
-		row_text(r, line, sizeof(line));
+		row_text(r, COLS, line, sizeof(line));
 		if (i == v->sel)
 			attron(A_REVERSE);
 		if (r->stale)
@@ -420,13 +465,10 @@ static bool handle_keys(struct top_view *v)
 		case KEY_LEFT:
 			if (v->sel >= v->n)
 				break;
-			if (v->exp_id == v->rows[v->sel].id &&
-			    v->exp_gen == v->rows[v->sel].generation)
-				v->exp_id = 0;
-			else if (ch != KEY_LEFT) {
-				v->exp_id = v->rows[v->sel].id;
-				v->exp_gen = v->rows[v->sel].generation;
-			}
+			if (!strcmp(v->exp_key, v->rows[v->sel].key))
+				v->exp_key[0] = '\0';
+			else if (ch != KEY_LEFT)
+				memcpy(v->exp_key, v->rows[v->sel].key, KEY);
 			break;
 		default:
 			break;

@@ -26,7 +26,8 @@ from conftest import EXIT_TIMEOUT, LOCKPROF, REPO, start_target
 
 ARTIFACTS = os.path.join(REPO, ".output", "artifacts")
 APPEAR_TIMEOUT = 10.0
-ROW_RE = re.compile(r"^[ +-]\s*(?P<rate>\d+\.\d)\s+(?P<share>\d+\.\d)%\s+\S+ \S+\s+\S+ \S+\s+(?P<label>\S+ \S+)")
+# A lock's row: waits/s, wait %, avg, max, then the lock ("NAME (file:line)") and the rest.
+ROW_RE = re.compile(r"^[ +-]\s*(?P<rate>\d+\.\d)\s+(?P<share>\d+\.\d)%\s+\S+ \S+\s+\S+ \S+\s+(?P<label>\S.*)$")
 
 
 class Tmux:
@@ -82,7 +83,7 @@ def rows(screen):
 
 def index_of(table, name):
     for i, (label, _) in enumerate(table):
-        if label.endswith(" " + name):
+        if label.startswith(name + " "):
             return i
     return None
 
