@@ -188,6 +188,9 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 	struct lp_opts *opts = ps->opts;
 	int on_stdout = 0;
 
+	if (opts->face == LP_FACE_TOP && (ps->nformats || ps->first_path))
+		argp_error(state, "top shows the profile live and writes no report: drop "
+				  "-f and -o (reports come from lockprof profile)");
 	if (!ps->nformats) {
 		opts->outputs[0].format = LP_FORMAT_TEXT;
 		opts->outputs[0].path = ps->first_path;
