@@ -313,8 +313,8 @@ static int update_view(struct top_view *v, const struct lp_profile *p, const str
 			snprintf(v->gil, sizeof(v->gil), "GIL: no waits");
 	}
 	snprintf(v->status, sizeof(v->status),
-		 "span %s, %" PRIu64 " waits, %s waited; overhead %.2f%% of a CPU; lost %" PRIu64
-		 " events",
+		 "span %s, %" PRIu64
+		 " contended waits, %s waited; overhead %.2f%% of a CPU; lost %" PRIu64 " events",
 		 units__duration(p->duration_ns, d1, sizeof(d1)), p->total_waits,
 		 units__duration(p->total_wait_ns, d2, sizeof(d2)),
 		 p->overhead.measured ? p->overhead.estimated_pct : 0.0,

@@ -44,7 +44,10 @@ r.search_text = document.getElementById('match').textContent;
 r.highlighted = L.frames().filter(function (f) { return f.match; }).map(function (f) { return f.name; });
 frames = named(L.frames()); /* search drew the graph again: new elements */
 if (frames.length) {
-  var before = frames[0].el.getBoundingClientRect().width;
+  var box = frames[0].el.getBoundingClientRect();
+  frames[0].el.dispatchEvent(new MouseEvent('mousemove', { bubbles: true, clientX: box.left + 5, clientY: box.top + 5 }));
+  r.tooltip = document.getElementById('tip').style.display === 'block' ? document.getElementById('tip').textContent : null;
+  var before = box.width;
   frames[0].el.click();
   var z = L.state().zoom;
   var after = named(L.frames());
@@ -122,6 +125,8 @@ def test_html_report_in_chromium(any_python, run_profiled, chromium, tmp_path):
     assert fn in r["highlighted"], show
     assert abs(r["search"]["share"] - expected) <= 0.01, show
     assert "Matched" in r["search_text"], show
+    # Hover: the tooltip names the frame, its wait, its count and its share.
+    assert r["tooltip"] and fn in r["tooltip"] and "waited in" in r["tooltip"] and "%" in r["tooltip"], show
     # Click: zoomed to it, now as wide as the graph; reset zooms back out.
     assert r["zoomed_to"] == fn, show
     assert r["width_after"] >= r["flame_width"] - 2 and r["width_after"] >= r["width_before"] - 2, show

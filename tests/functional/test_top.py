@@ -127,6 +127,12 @@ def test_top_in_tmux(any_python, root, procs, tmux):
             orders.append(f < sl)
     assert rates and all(orders), "by waits/s the fast lock is first: %s\n%s" % (orders, tmux.screen())
 
+    # p pauses the display, p again resumes it.
+    tmux.keys("p")
+    tmux.wait_for(lambda s: "[PAUSED]" in s, 5, "[PAUSED]")
+    tmux.keys("p")
+    tmux.wait_for(lambda s: "[PAUSED]" not in s, 5, "the display resumed")
+
     # s, s: sorted by average wait, the slow lock comes first.
     tmux.keys("s")
     tmux.wait_for(lambda s: "sort: wait %" in s, 5, "sort: wait %")
@@ -187,3 +193,18 @@ def test_top_plain_tables(any_python, root, procs):
     assert len(tables) >= 1, lp.describe()
     assert any(index_of(rows(b), "the_lock") is not None for b in tables), lp.describe()
     assert "exited" in lp.stderr, lp.describe()
+
+
+def test_top_gil_line(any_python, root, procs):
+    """-m contention,gil: the GIL's line over the table, and the GIL's row in it."""
+    t = start_target(procs, any_python, "gil_busy.py", ["--seconds", "4"])
+    lp = procs.spawn([LOCKPROF, "top", "-p", str(t.pid), "-m", "contention,gil"], stdin=False)
+    assert lp.wait_line("stderr", lambda l: l.startswith("lockprof: pid"), 30), lp.describe()
+    t.send("go\n")
+    t.close_stdin()
+    assert t.wait(60) is not None, t.describe()
+    assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
+    tables = [b for b in lp.stdout.split("\n\n") if "WAITS/S" in b]
+    gil = [l for b in tables for l in b.splitlines() if l.startswith("GIL: ") and "waits/s" in l]
+    assert gil, lp.describe()
+    assert any(index_of(rows(b), "GIL") is not None for b in tables), lp.describe()
