@@ -206,6 +206,10 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			if (out->path && opts->outputs[j].path &&
 			    !strcmp(out->path, opts->outputs[j].path))
 				argp_error(state, "-o %s given for two formats", out->path);
+		if (out->format == LP_FORMAT_HTML && opts->interval_s > 0)
+			argp_error(state,
+				   "-i cannot be used with -f html: a page shows one profile "
+				   "(use -d, or lockprof top for a live view)");
 		if (out->format != LP_FORMAT_PPROF)
 			continue;
 		if (opts->interval_s > 0)
