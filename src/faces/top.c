@@ -557,12 +557,55 @@ static int run(struct lp_engine *e, struct top_view *v, const char **why)
 	return err;
 }
 
+/* While the screen is ncurses', a diagnostic would be drawn over it and gone with it: stderr
+ * goes to a temporary file meanwhile, copied to the real one once the terminal is restored. */
+struct held_stderr {
+	int saved; /* the real stderr, or -1 when not held */
+	FILE *tmp;
+};
+
+static void hold_stderr(struct held_stderr *h)
+{
+	h->saved = -1;
+	h->tmp = tmpfile();
+	if (!h->tmp)
+		return; /* then diagnostics land on the screen: seen, if briefly */
+	fflush(stderr);
+	h->saved = dup(STDERR_FILENO);
+	if (h->saved >= 0 && dup2(fileno(h->tmp), STDERR_FILENO) < 0) {
+		close(h->saved);
+		h->saved = -1;
+	}
+	if (h->saved < 0) {
+		fclose(h->tmp);
+		h->tmp = NULL;
+	}
+}
+
+static void release_stderr(struct held_stderr *h)
+{
+	char buf[4096];
+	size_t n;
+
+	if (h->saved < 0)
+		return;
+	fflush(stderr);
+	dup2(h->saved, STDERR_FILENO);
+	close(h->saved);
+	rewind(h->tmp);
+	while ((n = fread(buf, 1, sizeof(buf), h->tmp)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(h->tmp);
+	h->saved = -1;
+}
+
 int face_top__run(const struct lp_opts *cli)
 {
 	/* Spans as -i makes them: each profile covers only its span (the collector resets). */
 	struct lp_opts top_opts = *cli, *opts = &top_opts;
 	struct lp_engine engine;
 	struct top_view view = {};
+	struct held_stderr held = { .saved = -1 };
 	const char *why = "signal";
 	int err;
 
@@ -589,9 +632,13 @@ int face_top__run(const struct lp_opts *cli)
 				getenv("TERM") ? getenv("TERM") : "unset");
 			view.curses = false;
 		}
-		err = run(&engine, &view, &why);
 		if (view.curses)
+			hold_stderr(&held);
+		err = run(&engine, &view, &why);
+		if (view.curses) {
 			endwin(); /* the terminal as it was, before anything else is printed */
+			release_stderr(&held);
+		}
 		engine__detach(&engine, clock__monotonic_ns());
 		lp_info("stopped: %s", why);
 		if (!strcmp(why, "target exited"))
