@@ -3,9 +3,9 @@
 
 (a) Under tmux on two_locks.py (a fast lock with many short waits, a slow one with few long
     ones): both locks appear within 10 s, the fast lock's waits/s is within 20% of the rate the
-    workload counted itself, 's' changes the sort and with it the order, Enter expands a lock
-    to its stacks, and q, Ctrl-C and SIGTERM each leave the terminal as it was (alternate
-    screen off, the shell's lines back) with exit code 0. A screen capture is kept as an
+    workload counted itself, 'p' pauses, 's' changes the sort and with it the order, Enter
+    expands a lock to its stacks, and q, Ctrl-C, SIGTERM and the target's exit each leave the
+    terminal as it was (alternate screen off, the shell's lines back) with exit code 0. A screen capture is kept as an
     artifact (.output/artifacts/).
 (b) stdout not a terminal: one plain table per second, no escape sequences, and lockprof
     exits 0 when the target exits.
@@ -105,7 +105,7 @@ def check_restored(tmux, n, how):
 
 
 def test_top_in_tmux(any_python, root, procs, tmux):
-    t = start_target(procs, any_python, "two_locks.py", ["--seconds", "25"])
+    t = start_target(procs, any_python, "two_locks.py", ["--seconds", "30"])
     start_top(tmux, t.pid, 1)
     t.send("go\n")
     t.close_stdin()
@@ -163,6 +163,13 @@ def test_top_in_tmux(any_python, root, procs, tmux):
     assert len(pids) == 1, "lockprof top's pid: %r" % out.stdout
     os.kill(pids[0], signal.SIGTERM)
     check_restored(tmux, 3, "SIGTERM")
+
+    # And the target's exit ends it the same way.
+    assert t.alive(), "two_locks.py ended before the last run of top\n%s" % t.describe()
+    start_top(tmux, t.pid, 4)
+    done = re.compile(r"^TOP-EXIT-4=\d+$", re.M)
+    tmux.wait_for(lambda s: done.search(s), 60, "lockprof top's exit when the target exits")
+    check_restored(tmux, 4, "the target's exit")
 
     if t.wait(60) is None:
         pytest.fail("two_locks.py did not finish\n%s" % t.describe())
