@@ -176,6 +176,45 @@ def test_html_views(any_python, run_profiled, chromium, tmp_path, mode):
         assert r["gil_rows"] >= 1, show
 
 
+TABLE_JS = r"""
+var L = lockprof, D = L.data, r = {};
+function order() {
+  return [].map.call(document.querySelectorAll('#locks tbody tr'), function (tr) { return D.locks[+tr.dataset.lock].label; });
+}
+function click(title) {
+  [].forEach.call(document.querySelectorAll('#locks th'), function (th) { if (th.textContent === title) th.click(); });
+  return order();
+}
+r.by_waits = click('Waits');
+r.by_avg = click('Avg');
+L.select(0, -1);
+r.all_frames = L.frames().map(function (f) { return f.name; });
+window.lpResult = r;
+"""
+
+
+def test_html_table_sorts(any_python, run_profiled, chromium, tmp_path):
+    """two_locks.py: a column header sorts the lock table (fast_lock has more waits, slow_lock
+    the longer ones), and the all-locks flame graph holds both waiting functions."""
+    html = tmp_path / "r.html"
+    run = run_profiled(any_python, "two_locks.py", ["--seconds", "2"], ["-f", "html", "-o", str(html)])
+    assert run.returncode == 0, run.describe()
+    r, _ = browser.check_page(str(html), TABLE_JS, str(tmp_path))
+    show = "%s\n%s" % (json.dumps(r, indent=1), run.describe())
+    assert r["errors"] == [], show
+
+    def pos(labels, name):
+        return next(i for i, label in enumerate(labels) if re.search(r"\b%s$" % name, label))
+
+    assert pos(r["by_waits"], "fast_lock") < pos(r["by_waits"], "slow_lock"), show
+    assert pos(r["by_avg"], "slow_lock") < pos(r["by_avg"], "fast_lock"), show
+    assert "enter_fast" in r["all_frames"] and "enter_slow" in r["all_frames"], show
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    browser.screenshot(
+        str(html), os.path.join(ARTIFACTS, "html-two-locks-%s.png" % any_python.label), 1100, 860, fragment="#search=enter_fast"
+    )
+
+
 def test_html_large_report(chromium, tmp_path):
     if not os.access(GEN, os.X_OK):
         subprocess.run(["make", "-C", REPO, ".output/tests/gen_html_report"], check=True, capture_output=True)
