@@ -36,6 +36,7 @@ class Tmux:
     def __init__(self, name):
         self.sock = "lockprof-test-%d-%s" % (os.getpid(), name)
         self.run("new-session", "-d", "-s", "t", "-x", "200", "-y", "50", "env PS1='$ ' bash --norc --noprofile")
+        self.path = self.run("display-message", "-p", "#{socket_path}").strip()
 
     def run(self, *args):
         return subprocess.run(["tmux", "-L", self.sock] + list(args), check=True, capture_output=True, text=True).stdout
@@ -60,6 +61,8 @@ class Tmux:
 
     def kill(self):
         subprocess.run(["tmux", "-L", self.sock, "kill-server"], capture_output=True)
+        if self.path and os.path.exists(self.path):  # kill-server leaves the socket file
+            os.unlink(self.path)
 
 
 @pytest.fixture
