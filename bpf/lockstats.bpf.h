@@ -126,6 +126,9 @@ struct pending_blame {
 	__u32 pad;
 };
 
+/* A release this soon after the same thread's uncharged one reuses its stack (note_release). */
+#define REWALK_NS 1000000ULL
+
 /* A pending wait older than this is not charged to a release: it was woken otherwise. */
 #define PENDING_BLAME_NS 20000000ULL
 
@@ -269,7 +272,7 @@ static __always_inline void add_waiter(__u64 lock, __s64 delta, __u64 now)
 
 /* Charges a pending wait of lock to the release rel, unless it is stale or the other side
  * charged it first: the side whose delete of the entry succeeds charges it. */
-static __always_inline void claim_pending(__u64 lock, const struct lp_release *rel)
+static __always_inline bool claim_pending(__u64 lock, const struct lp_release *rel)
 {
 	struct pending_blame *pending = bpf_map_lookup_elem(&pending_blame, &lock);
 	struct lp_stat_key key = {
@@ -281,13 +284,14 @@ static __always_inline void claim_pending(__u64 lock, const struct lp_release *r
 	__u64 ns, end_ns;
 
 	if (!pending || (__s64)(rel->time_ns - pending->end_ns) >= (__s64)PENDING_BLAME_NS)
-		return;
+		return false;
 	ns = pending->ns;
 	end_ns = pending->end_ns;
 	key.source = (__u16)pending->source;
 	if (bpf_map_delete_elem(&pending_blame, &lock))
-		return;
+		return false;
 	record_stat(&key, ns, true, rel->threshold, end_ns);
+	return true;
 }
 
 /* A thread's release of a lock woke (or is about to wake) a waiter: it is charged with the wait
@@ -299,6 +303,20 @@ static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_
 	struct lp_release rel = { .tid = tid, .threshold = stack_sample_ns }, *slot;
 	__u64 now = bpf_ktime_get_ns();
 
+	slot = bpf_map_lookup_elem(&last_release, &lock);
+	/* A thread that releases again, a moment later, a lock whose last release (its own) woke a
+	 * waiter that has not ended its wait yet (it lost the race for the lock and sleeps again
+	 * inside the same sem_wait): the same release site, most likely, and no walk. Where one
+	 * thread takes and releases a hot lock in a loop, glibc wakes a waiter at nearly every
+	 * release and few of those wakes end a wait (55 per wait in the bench's "4 threads 1
+	 * lock"), each of them walking the releaser's stack. */
+	if (slot && slot->tid == tid && !slot->charged && now - slot->time_ns < REWALK_NS) {
+		*(volatile __u64 *)&slot->time_ns = now;
+		rel = *slot;
+		if (claim_pending(lock, &rel))
+			slot->charged = 1;
+		return;
+	}
 	/* The stack budget, by how long the lock has had a waiter (about the wait this ends). */
 	if (stack_sampled(now - waiters->since_ns, rel.threshold))
 		rel.stack_id = capture_stack(tid);
@@ -308,8 +326,8 @@ static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_
 	/* Written in place when the lock has an entry: an LRU update takes a free node and the
 	 * LRU's lock at every release. The time goes last (volatile: in this order): a waiter that
 	 * reads the new time after it (x86 keeps stores and loads in order) sees the new fields. */
-	slot = bpf_map_lookup_elem(&last_release, &lock);
 	if (slot) {
+		slot->charged = 0;
 		slot->stack_id = rel.stack_id;
 		slot->threshold = rel.threshold;
 		slot->tid = rel.tid;
@@ -317,7 +335,8 @@ static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_
 	} else {
 		bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
 	}
-	claim_pending(lock, &rel);
+	if (claim_pending(lock, &rel) && slot)
+		slot->charged = 1;
 }
 
 /* The stack is walked when the wait ends, not when it begins: the thread's frames cannot change
@@ -407,6 +426,7 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 		return true;
 	rel = bpf_map_lookup_elem(&last_release, &key.lock);
 	if (rel && rel->time_ns >= start_ns) {
+		rel->charged = 1;
 		key.stack_id = rel->stack_id;
 		key.tid = rel->tid;
 		key.kind = LP_KIND_HOLDER;
@@ -418,8 +438,8 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	bpf_map_update_elem(&pending_blame, &key.lock, &pending, BPF_ANY);
 	/* The release may have been published meanwhile, and looked for this entry too early. */
 	rel = bpf_map_lookup_elem(&last_release, &key.lock);
-	if (rel && rel->time_ns >= start_ns)
-		claim_pending(key.lock, rel);
+	if (rel && rel->time_ns >= start_ns && claim_pending(key.lock, rel))
+		rel->charged = 1;
 	return true;
 }
 

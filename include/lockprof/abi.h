@@ -190,7 +190,7 @@ struct lp_release {
 	__u64 stack_id;	 /* LP_STACK_UNSAMPLED: the stack budget left it out */
 	__u64 threshold; /* stack_sample_ns the stack was sampled under */
 	__u32 tid;
-	__u32 pad;
+	__u32 charged; /* a wait was charged to it: the next release walks its own stack */
 };
 
 /* Counters in the BPF object's .bss, printed by the report. */

@@ -867,6 +867,12 @@ def program_costs(python, lockprof, workloads, configs, cython_dir):
     return lines
 
 
+def target_programs(report):
+    """The report's BPF programs but lockprof's calibration ones, which run in lockprof's own
+    process at start-up (timing a probe hit), never for the target or anyone else."""
+    return [p for p in report.get("bpf_programs", {}).get("programs", []) if not p["name"].startswith("calibration_")]
+
+
 def program_lines(python, lockprof, w, config, cython_dir):
     """One workload's lines of program_costs()."""
     try:
@@ -874,7 +880,7 @@ def program_lines(python, lockprof, w, config, cython_dir):
     except RunError as e:
         return ["  %-20s n/a (%s)" % (w.label, str(e)[:100])]
     rep, ops = m["report"], float(m["result"]["ops"])
-    programs = rep.get("bpf_programs", {}).get("programs", [])
+    programs = target_programs(rep)
     ran = [p for p in programs if p["runs"]]
     waits = (rep.get("waits") or 0) + (rep.get("idle_waits") or 0)
     total_ns = sum(p["run_ns"] for p in ran)
@@ -923,7 +929,7 @@ def neighbor(python, lockprof, rounds=NEIGHBOR_ROUNDS):
                     prof.wait(EXIT_TIMEOUT)
                     try:
                         rep = json.loads("".join(prof.out))
-                        runs += sum(p["runs"] for p in rep.get("bpf_programs", {}).get("programs", []))
+                        runs += sum(p["runs"] for p in target_programs(rep))
                     except ValueError:
                         pass
     except (OSError, subprocess.SubprocessError) as e:
