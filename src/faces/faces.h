@@ -10,6 +10,10 @@
  * reports (with -i, also at the end of every interval). */
 int face_profile__run(const struct lp_opts *opts);
 
+/* `lockprof dump -p PID`: one snapshot of the threads, the locks they wait for and hold, and
+ * the deadlocks, read from the target's memory and /proc with nothing attached. */
+int face_dump__run(const struct lp_opts *opts);
+
 /* The faces the command line knows but this build does not have yet: says so. */
 int face_planned__run(const struct lp_opts *opts);
 
