@@ -76,6 +76,7 @@ struct dump_thread {
 	pid_t tid;	/* as lockprof's /proc numbers it; 0 when not found */
 	pid_t ns_tid;	/* as the target numbers it */
 	char os_name[32];
+	char py_name[DUMP_NAME_MAX]; /* threading.Thread.name; "" when not known */
 	struct dump_task task;
 	struct dump_frame *frames; /* leaf first */
 	int nframes;

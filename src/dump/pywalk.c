@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dump/dump.h"
+#include "dump/threadname.h"
 #include "target/interp.h"
 #include "target/pyobj.h"
 #include "target/pyversion.h"
@@ -251,6 +252,16 @@ static void scan_stack(struct walker *w, struct dump_thread *t, int fi, uint64_t
 	}
 }
 
+/* Thread._bootstrap_inner(self): self is the thread's Thread object. */
+static bool is_bootstrap_inner(const struct lp_frame_sym *s)
+{
+	const char *base = strrchr(s->file, '/');
+
+	return !strcmp(base ? base + 1 : s->file, "threading.py") &&
+	       (!strcmp(s->function, "Thread._bootstrap_inner") ||
+		!strcmp(s->function, "_bootstrap_inner"));
+}
+
 static int walk_frames(struct walker *w, struct dump_thread *t, uint64_t frame)
 {
 	const struct lp_py_offsets *o = &w->info->offsets.walk;
@@ -284,6 +295,9 @@ static int walk_frames(struct walker *w, struct dump_thread *t, uint64_t frame)
 		f->instr = instr;
 		symbolizer__frame(w->sym, code, instr, &f->sym);
 		scan_stack(w, t, t->nframes, frame, code);
+		if (!t->py_name[0] && is_bootstrap_inner(&f->sym))
+			dump__thread_name(w->pid, &w->info->offsets, frame, t->py_name,
+					  sizeof(t->py_name));
 		t->nframes++;
 		frame = prev;
 	}

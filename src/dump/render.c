@@ -21,7 +21,10 @@ static const char *lock_label(const struct dump_lock *l, char *buf, size_t len)
 
 static const char *thread_label(const struct dump_thread *t, char *buf, size_t len)
 {
-	snprintf(buf, len, "thread %d (%s)", t->tid ? t->tid : t->ns_tid, t->os_name);
+	if (t->py_name[0])
+		snprintf(buf, len, "thread %d \"%s\"", t->tid ? t->tid : t->ns_tid, t->py_name);
+	else
+		snprintf(buf, len, "thread %d (%s)", t->tid ? t->tid : t->ns_tid, t->os_name);
 	return buf;
 }
 
@@ -67,7 +70,7 @@ static void text_stack(FILE *f, const struct dump_thread *t, const char *indent)
 
 static void text_holders(FILE *f, const struct dump *d, const struct dump_lock *l)
 {
-	char tb[96], at[512];
+	char tb[192], at[512];
 	int found = 0;
 
 	for (int j = 0; j < d->nthreads; j++) {
@@ -89,7 +92,7 @@ static void text_holders(FILE *f, const struct dump *d, const struct dump_lock *
 
 void dump__render_text(const struct dump *d, FILE *f)
 {
-	char lb[512], tb[96], at[512];
+	char lb[512], tb[192], at[512];
 	int blocked = 0;
 
 	for (int i = 0; i < d->nthreads; i++)
@@ -130,7 +133,10 @@ void dump__render_text(const struct dump *d, FILE *f)
 
 		if (t->gone)
 			continue;
-		fprintf(f, "\nThread %d (%s): ", t->tid, t->os_name);
+		if (t->py_name[0])
+			fprintf(f, "\nThread %d \"%s\" (%s): ", t->tid, t->py_name, t->os_name);
+		else
+			fprintf(f, "\nThread %d (%s): ", t->tid, t->os_name);
 		if (t->state == DUMP_LOCK && l)
 			fprintf(f, "blocked acquiring %s %s\n",
 				l->kind == DUMP_KIND_RLOCK ? "RLock" : "Lock",
@@ -200,6 +206,7 @@ void dump__render_json(const struct dump *d, FILE *f)
 			t->tid, t->ns_tid, t->ident);
 		first = 0;
 		json_str_field(f, "os_name", t->os_name, true);
+		json_str_field(f, "python_name", t->py_name, true);
 		json_str_field(f, "state", dump__state_name(t->state), true);
 		json_str_field(f, "detail", t->detail, true);
 		fputs(",\"waiting_for\":", f);

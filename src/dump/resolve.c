@@ -150,6 +150,33 @@ static void name_locks(struct dump *d, struct lp_sources *src)
 				 (unsigned long long)d->locks[i].obj);
 }
 
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* "waiting for a signal in Queue.get (queue.py), called at app.py:12": the outermost frame of the
+ * threading machinery says what the thread waits in, the next one who asked. */
+static void describe_signal_wait(struct dump_thread *t)
+{
+	int k = 0;
+
+	if (!t->nframes || !annotate__is_threading_file(t->frames[0].sym.file))
+		return;
+	while (k + 1 < t->nframes && annotate__is_threading_file(t->frames[k + 1].sym.file))
+		k++;
+	if (k + 1 < t->nframes)
+		snprintf(t->detail, sizeof(t->detail),
+			 "waiting for a signal in %s (%s), called at %s:%d",
+			 t->frames[k].sym.function, base_name(t->frames[k].sym.file),
+			 base_name(t->frames[k + 1].sym.file), t->frames[k + 1].sym.line);
+	else
+		snprintf(t->detail, sizeof(t->detail), "waiting for a signal in %s (%s)",
+			 t->frames[k].sym.function, base_name(t->frames[k].sym.file));
+}
+
 bool dump__holds(const struct dump_thread *t, uint64_t lock)
 {
 	for (int h = 0; h < t->nheld; h++)
@@ -170,6 +197,9 @@ int dump__resolve(struct dump *d, struct lp_sources *src, uint64_t gil_lo, uint6
 
 		if (t->gone)
 			continue;
+		/* The main thread runs no Thread._bootstrap_inner: threading's default name. */
+		if (!t->py_name[0] && t->tid == d->pid)
+			snprintf(t->py_name, sizeof(t->py_name), "MainThread");
 		lock = waited_lock(d, t);
 		if (t->nframes) {
 			leaf.file = t->frames[0].sym.file;
@@ -179,6 +209,8 @@ int dump__resolve(struct dump *d, struct lp_sources *src, uint64_t gil_lo, uint6
 		}
 		t->state = dump__classify(&t->task, &leaf, gil_lo, gil_hi, lock != 0, t->detail,
 					  sizeof(t->detail));
+		if (t->state == DUMP_SIGNAL)
+			describe_signal_wait(t);
 		if (t->state != DUMP_LOCK)
 			continue;
 		t->waits_for = lock;
