@@ -210,3 +210,18 @@ def test_dump_other_user(root, lockprof, procs, any_python):
         pytest.skip("user nobody cannot execute %s" % lockprof)
     t, _ = stuck(procs, any_python, "waits")
     assert_error(run_lockprof(["dump", "-p", t.pid], prefix=NOBODY), 6, "dump as user nobody")
+
+
+def test_dump_busy_process(root, lockprof, procs, any_python):
+    """Dumps of a busy 100-thread process leave it working correctly (its own self-check), and
+    each sees every thread."""
+    t = start_target(procs, any_python, "busy_threads.py", ["--threads", 100, "--seconds", 4])
+    seen = []
+    for _ in range(3):
+        report = dump_json(t.pid)
+        seen.append(len(report["threads"]) + report["threads_exited_during_dump"])
+        time.sleep(0.3)
+    assert t.wait(30) == 0, "target failed\n%s" % t.describe()
+    result = json.loads([l for l in t.out_lines if l.startswith("{")][-1])
+    assert result["ok"], "the target's self-check failed after dumps: %s" % result
+    assert seen == [101] * 3, "threads seen per dump: %s" % seen
