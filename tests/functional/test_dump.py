@@ -132,6 +132,23 @@ def test_dump_acquire_owner_unknown(root, lockprof, procs, python):
     assert "DEADLOCK" not in text, whole
 
 
+def test_dump_rlock_acquire_cycle(root, lockprof, procs, python):
+    """RLocks taken by acquire() without a with block: their owner field still closes the cycle,
+    and the line where each was taken is said to be unknown."""
+    t, tids = stuck(procs, python, "rlock-acquire")
+    report = dump_json(t.pid)
+    text = dump(t.pid)
+    whole = "json:\n%s\ntext:\n%s" % (show_json(report), clip(text))
+    threads = by_tid(report)
+    for role, waits, holds in (("ab", "lock_b", "lock_a"), ("ba", "lock_a", "lock_b")):
+        th = threads[tids[role]]
+        assert th["state"] == "lock" and th["waiting_for"]["name"] == waits, whole
+        assert [(h["name"], h["how"], h["taken_at"]) for h in th["holds"]] == [(holds, "rlock_owner", None)], whole
+    assert len(report["deadlocks"]) == 1, whole
+    assert {p["tid"] for p in report["deadlocks"][0]["threads"]} == {tids["ab"], tids["ba"]}, whole
+    assert "took it outside a with block (line unknown)" in text, whole
+
+
 def test_dump_waits_sleep_running(root, lockprof, procs, python):
     t, tids = stuck(procs, python, "waits")
     report = dump_json(t.pid)

@@ -6,6 +6,7 @@ thread has reached the state the test dumps, then the process stays until killed
   deadlock   two threads take two Locks in opposite orders through `with`
   rlock      the same with RLocks
   acquire    the same, the first lock of each thread taken by acquire() (no with)
+  rlock-acquire  the same with RLocks (their owner field still shows the cycle)
   waits      one thread in queue.get(), one in Event.wait(), one in time.sleep(),
              one CPU-bound; no deadlock
 
@@ -101,6 +102,9 @@ def main():
         fns = deadlock(a, b)
     elif args.scenario == "acquire":
         lock_a, lock_b = threading.Lock(), threading.Lock()
+        fns = acquire_deadlock(lock_a, lock_b)
+    elif args.scenario == "rlock-acquire":
+        lock_a, lock_b = threading.RLock(), threading.RLock()
         fns = acquire_deadlock(lock_a, lock_b)
     elif args.scenario == "waits":
         q = queue.Queue()
