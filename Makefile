@@ -49,8 +49,8 @@ Q = @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all clean test check-unit check-unit-asan check-functional check-format format soak demo \
-	deps vmlinux fuzz install uninstall
+.PHONY: all clean test check-unit check-unit-asan check-functional check-real check-real-quick check-format \
+	format soak demo deps vmlinux fuzz install uninstall
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -148,13 +148,24 @@ check-unit-asan: $(ASAN_UNIT_TESTS) $(ELF_FIXTURE)
 check-functional: lockprof
 	$(Q)$(PYTEST) -q tests/functional
 
+# Real code (tests/real): lockprof on CPython's test_threading, test_queue and test_logging, run
+# in one process plain and profiled (same failing tests), the JSON report's invariants checked
+# (tests/real/check_report.py). REAL_SELECT=all: every interpreter found, about 1.5 min each;
+# quick: the newest shared build and the newest static one (Debian's), about 4 min in all.
+REAL_SELECT ?= all
+check-real: lockprof
+	$(Q)LOCKPROF_REAL_SELECT=$(REAL_SELECT) $(PYTEST) -q tests/real
+
+check-real-quick: lockprof
+	$(Q)LOCKPROF_REAL_SELECT=quick $(PYTEST) -q tests/real
+
 # Long fault runs kept out of check-functional: 100 attach/detach cycles on a busy target.
 SOAK_CYCLES ?= 100
 soak: lockprof
 	$(Q)LOCKPROF_ATTACH_CYCLES=$(SOAK_CYCLES) $(PYTEST) -q tests/functional/test_faults.py \
 		-k attach_detach
 
-test: deps check-format lockprof check-unit check-unit-asan check-functional
+test: deps check-format lockprof check-unit check-unit-asan check-functional check-real-quick
 
 # Every C source and header in .clang-format's style (clang-format 14, as Debian 12 ships it:
 # other versions lay some constructs out differently). vmlinux/ is generated and stays out.

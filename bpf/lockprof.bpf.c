@@ -50,7 +50,7 @@ out:
 
 /* Return of a blocking call of `source` (sem_wait_exit, park_wait_exit): ends the thread's wait,
  * and with -m full a wait that ended with the lock opens its hold. */
-static __always_inline void wait_exit(__u32 source, bool acquired)
+static __always_inline void wait_exit(void *ctx, __u32 source, bool acquired)
 {
 	__u64 lock = 0, stack_id = 0, t0;
 	struct lp_inflight *w;
@@ -75,7 +75,7 @@ static __always_inline void wait_exit(__u32 source, bool acquired)
 SEC("uretprobe")
 int BPF_KRETPROBE(sem_wait_exit, long ret)
 {
-	wait_exit(LP_WAIT_SEM, (int)ret == 0);
+	wait_exit(ctx, LP_WAIT_SEM, (int)ret == 0);
 	return 0;
 }
 
@@ -201,7 +201,7 @@ out:
 SEC("uretprobe")
 int BPF_KRETPROBE(park_wait_exit, long ret)
 {
-	wait_exit(LP_WAIT_PARK, (int)ret == 0);
+	wait_exit(ctx, LP_WAIT_PARK, (int)ret == 0);
 	return 0;
 }
 
@@ -335,5 +335,28 @@ int BPF_KRETPROBE(gil_cond_wait_exit, long ret)
 	t0 = hit_begin();
 	gil_wait_exit(tid);
 	hit_end(t0);
+	return 0;
+}
+
+/* Calibration (src/probes/calibrate.c): probes on functions in lockprof's own process, which
+ * is never the target, so each hit costs what a target's hit costs before its work. Programs
+ * of their own, so that the run counts of the others are the target's alone. */
+SEC("uprobe")
+int BPF_KPROBE(calibration_enter)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(calibration_exit)
+{
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
 	return 0;
 }

@@ -68,27 +68,26 @@ static __always_inline __u64 hit_begin(void)
 	return bpf_ktime_get_ns();
 }
 
-static __always_inline void hit_end(__u64 t0)
+/* Counted per probe site too (its attach cookie, src/probes/sites.h): what a hit's trap costs
+ * depends on the instruction its breakpoint sits on. */
+static __always_inline void count_hit(void *ctx, __u64 t0, bool full)
 {
 	struct lp_self_cost *c = self_cost_here();
+	__u64 site = bpf_get_attach_cookie(ctx);
 
-	if (c) {
-		c->runs++;
-		c->run_ns += bpf_ktime_get_ns() - t0;
-	}
-}
-
-/* -m full's probes: counted apart too, for their duty cycle. */
-static __always_inline void hit_end_full(__u64 t0)
-{
-	struct lp_self_cost *c = self_cost_here();
-
-	if (c) {
-		c->runs++;
+	if (!c)
+		return;
+	c->runs++;
+	if (full)
 		c->full_runs++;
-		c->run_ns += bpf_ktime_get_ns() - t0;
-	}
+	if (site < LP_MAX_SITES)
+		c->site_hits[site]++;
+	c->run_ns += bpf_ktime_get_ns() - t0;
 }
+
+#define hit_end(t0) count_hit(ctx, t0, false)
+/* -m full's probes: counted apart too, for their duty cycle. */
+#define hit_end_full(t0) count_hit(ctx, t0, true)
 
 /* The stack budget: whether to capture the stack of a wait that has lasted ns. Weighted, as a
  * heap profiler samples allocations: a wait of stack_sample_ns or more always, a shorter one

@@ -18,7 +18,7 @@ struct {
 /* Per-CPU scratch for building a stack and reading frames: too big for the 512-byte BPF stack. */
 struct stack_scratch {
 	struct lp_stack_event ev;
-	__u8 frame_buf[LP_FRAME_READ_MAX];
+	__u8 frame_buf[LP_FRAME_READ_MAX] __attribute__((aligned(8)));
 };
 
 struct {
@@ -96,18 +96,18 @@ static __always_inline __u64 find_tstate(__u32 tid)
 	return w.ts;
 }
 
+/* One load per field, run for every field of every frame: pointer fields sit at 8-byte offsets
+ * of the aligned buffer (and x86-64 loads any other offset too), where a memcpy would be eight
+ * byte loads. */
 static __always_inline __u64 load_field(const __u8 *buf, __s32 off, __s32 size)
 {
-	__u64 v = 0;
-
 	if (off < 0 || off > LP_FRAME_READ_MAX - 8)
 		return 0;
 	if (size == 4)
 		return *(const __u32 *)(buf + off);
 	if (size == 1)
 		return buf[off];
-	__builtin_memcpy(&v, buf + off, 8);
-	return v;
+	return *(const __u64 *)(buf + off);
 }
 
 /* A cheap 64-bit mix: stacks are keyed by it, so equal stacks must hash equal. */
@@ -128,7 +128,7 @@ static long frame_walk_step(__u64 index, struct frame_walk *w)
 {
 	struct stack_scratch *sc = w->scratch;
 	__u32 size = py.frame_read_size;
-	__u64 code, instr;
+	__u64 code, instr, func, globals;
 	__u32 depth;
 
 	if (!w->frame)
@@ -156,7 +156,19 @@ static long frame_walk_step(__u64 index, struct frame_walk *w)
 	}
 	sc->ev.stack.frames[depth].code = code;
 	sc->ev.stack.frames[depth].instr = instr;
-	w->hash = mix64(mix64(w->hash, code), instr);
+	/*
+	 * A code object's address is reused once it is freed: keyed by code and instruction alone,
+	 * the waits of a later function at that address would count under the stack announced
+	 * (and named) for the earlier one. The function object and globals the frame runs with,
+	 * in the copy already made, tell most of those apart: a new stack is announced and user
+	 * space names it afresh. Not when the function object and globals dict were reused too
+	 * (same module, or a namespace dict from the freelist), nor before 3.11 in the same
+	 * module (the frame has no function pointer): then the stack id is the same.
+	 * f_funcobj is a tagged reference in 3.14, hence the mask; an absent field loads as 0.
+	 */
+	func = load_field(sc->frame_buf, py.frame_func, 8) & py.code_mask;
+	globals = load_field(sc->frame_buf, py.frame_globals, 8);
+	w->hash = mix64(mix64(mix64(mix64(w->hash, code), instr), func), globals);
 	w->depth = depth + 1;
 	return 0;
 }

@@ -10,6 +10,10 @@ set -euo pipefail
 packages=(make gcc clang clang-format llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest
 	python3-sqlalchemy
 	golang-go debootstrap libclang-rt-14-dev)
+# libpython3.X-testsuite: CPython's own test suites (test_threading, ...) for the distribution's
+# python3 (the python3.X it depends on), which make check-real profiles; pyenv builds ship theirs.
+minor=$(apt-cache depends python3 2>/dev/null | sed -n 's/^ *Depends: python3\.\([0-9][0-9]*\)$/\1/p' | head -1 || true)
+[ -n "$minor" ] && packages+=("libpython3.$minor-testsuite")
 # bpftool is its own package on Debian; Ubuntu ships it in linux-tools.
 if apt-cache show bpftool >/dev/null 2>&1 || ! command -v apt-cache >/dev/null; then
 	packages+=(bpftool)

@@ -13,6 +13,7 @@
 #define LP_FRAME_ITERS 96     /* frames visited per walk, shims included */
 #define LP_MAX_THREADS 256    /* thread states visited to find the current one */
 #define LP_FRAME_READ_MAX 128 /* bytes of one frame struct read in a single copy */
+#define LP_MAX_SITES 64	      /* probe sites counted apart (attach cookies 0..63) */
 #define LP_HIST_SLOTS 40      /* log2(ns) buckets: the last holds everything >= 2^39 ns (9 min) */
 
 /* What a stats entry measures. */
@@ -75,7 +76,11 @@ struct lp_py_offsets {
 	__s32 frame_instr_size; /* 4 or 8 */
 	__s32 frame_owner;	/* -1 when frames have no owner byte */
 	__s32 frame_owner_skip; /* frames whose owner is >= this are C-stack shims */
-	__s32 frame_read_size;	/* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
+	/* The function the frame runs, mixed into the stack id: a code object freed and another
+	 * made at its address then gives other stacks (user space names each new stack afresh). */
+	__s32 frame_func;      /* function object (3.11+), -1 when frames have none */
+	__s32 frame_globals;   /* globals dict */
+	__s32 frame_read_size; /* bytes that cover all frame fields above, <= LP_FRAME_READ_MAX */
 	__s32 pad;
 };
 
@@ -176,6 +181,7 @@ struct lp_self_cost {
 	__u64 waits_unsampled; /* of those, waits whose stack the budget left out */
 	__u64 wait_ns;	       /* the waits' total duration */
 	__u64 full_runs;       /* of runs, -m full's probes' (their duty cycle's hit count) */
+	__u64 site_hits[LP_MAX_SITES]; /* runs per probe site (its attach cookie), for pricing */
 };
 
 /* The last release of a lock that had waiters: the wait it ends is charged to this stack. */
@@ -206,12 +212,12 @@ struct lp_counters {
 #else
 #define LP_STATIC_ASSERT _Static_assert
 #endif
-LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 72, "lp_py_offsets layout");
+LP_STATIC_ASSERT(sizeof(struct lp_py_offsets) == 80, "lp_py_offsets layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack layout");
 LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 72 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 40, "lp_inflight layout");
-LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 64, "lp_self_cost layout");
+LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 64 + 8 * LP_MAX_SITES, "lp_self_cost layout");
 
 #endif

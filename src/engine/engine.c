@@ -94,7 +94,7 @@ int engine__attach(struct lp_engine *e)
 	budget__prepare(&e->budget, e->skel, e->opts->max_overhead_pct);
 	if (full)
 		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts,
-					e->budget.trap_ns);
+					&e->budget.costs);
 	if (!err)
 		err = probes__attach(&e->probes, e->skel, &e->target, &e->interp.version,
 				     e->opts->modes, e->opts->creation_sites);

@@ -10,6 +10,7 @@
 
 #include "probes/budget.h"
 #include "probes/calibrate.h"
+#include "probes/sites.h"
 #include "probes/stackbudget.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -69,9 +70,12 @@ void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_
 	memset(b, 0, sizeof(*b));
 	b->skel = skel;
 	b->max_overhead = max_overhead_pct / 100.0;
-	b->trap_ns = calibrate__probe_cost_ns(skel, &b->calibration);
-	lp_info("one probe hit's trap costs %.0f ns; overhead bound %g%% of a CPU", b->trap_ns,
-		max_overhead_pct);
+	calibrate__trap_costs(skel, &b->calibration, &b->costs);
+	b->trap_ns = b->costs.entry_ns[LP_TRAP_EMULATED];
+	lp_info("a probe hit's trap costs %.0f ns (emulated instruction), %.0f ns (nop), %.0f ns "
+		"(single-stepped), %.0f ns more for a return probe; overhead bound %g%% of a CPU",
+		b->costs.entry_ns[LP_TRAP_EMULATED], b->costs.entry_ns[LP_TRAP_NOP],
+		b->costs.entry_ns[LP_TRAP_STEPPED], b->costs.return_ns, max_overhead_pct);
 }
 
 void budget__start(struct lp_budget *b, struct lp_probes *probes, const struct lp_timing_plan *plan,
@@ -104,6 +108,9 @@ static void window_decide(struct lp_budget *b, uint64_t now_ns)
 	if (budget__read_self_cost(b->skel, &now))
 		return;
 	self_cost_since(&now, &b->window_start, &d);
+	double full_trap, timing_trap;
+
+	sites__trap_split(&b->costs, d.site_hits, &full_trap, &timing_trap);
 	w = (struct lp_budget_window){
 		.elapsed_ns = now_ns - b->window_start_ns,
 		.hits = d.runs,
@@ -113,7 +120,7 @@ static void window_decide(struct lp_budget *b, uint64_t now_ns)
 		.waits = d.waits,
 		.sampled = d.waits - d.waits_unsampled,
 		.wait_ns = d.wait_ns,
-		.trap_ns = b->trap_ns,
+		.trap_ns = d.runs ? (full_trap + timing_trap) / (double)d.runs : b->trap_ns,
 	};
 	next = stackbudget__next(threshold, &w, b->max_overhead);
 	if (next != threshold) {
@@ -125,8 +132,9 @@ static void window_decide(struct lp_budget *b, uint64_t now_ns)
 		b->skel->bss->stack_sample_ns = next;
 	}
 	/* What a hit costs apart from walks, which the stack budget answers for. */
-	if (d.runs)
-		b->dc.probe_cost_ns = b->trap_ns + (double)(d.run_ns - d.walk_ns) / (double)d.runs;
+	if (d.runs > d.full_runs)
+		b->dc.probe_cost_ns = timing_trap / (double)(d.runs - d.full_runs) +
+				      (double)(d.run_ns - d.walk_ns) / (double)d.runs;
 	b->window_start = now;
 	b->window_start_ns = now_ns;
 }
@@ -185,7 +193,10 @@ void budget__span(struct lp_budget *b, uint64_t now_ns, struct lp_overhead *o)
 	o->walks = d.walks;
 	o->walk_ns = d.walk_ns;
 	o->trap_ns = b->trap_ns;
-	o->estimated_ns = (double)d.runs * b->trap_ns + (double)d.run_ns;
+	o->costs = b->costs;
+	sites__hits_by_kind(d.site_hits, o->hits_by_kind);
+	o->trap_total_ns = sites__trap_ns(&b->costs, d.site_hits);
+	o->estimated_ns = o->trap_total_ns + (double)d.run_ns;
 	o->estimated_pct = elapsed > 0 ? 100.0 * o->estimated_ns / elapsed : 0;
 	o->max_pct = 100.0 * b->max_overhead;
 	o->waits = d.waits;

@@ -16,6 +16,7 @@
 #include "probes/dutycycle.h"
 #include "probes/links.h"
 #include "probes/probes.h"
+#include "probes/sites.h"
 #include "profile/profile.h"
 #include "target/pyversion.h"
 #include "target/target.h"
@@ -34,8 +35,9 @@ struct lp_budget {
 	struct lockprof_bpf *skel;
 	struct lp_probes *probes; /* the timing probes, attached by the caller first */
 	struct lp_timing_plan plan;
-	double max_overhead; /* fraction of one CPU */
-	double trap_ns;	     /* calibrated */
+	double max_overhead;	    /* fraction of one CPU */
+	struct lp_trap_costs costs; /* calibrated */
+	double trap_ns;		    /* of those, an emulated entry's */
 	struct lp_links calibration;
 	/* the stack budget's window */
 	uint64_t window_start_ns;

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The cost of one probe hit on this machine, measured on lockprof's own process: -m full's
- * duty cycle divides its overhead bound by it. */
+/* The cost of probe hits on this machine, measured on lockprof's own process: the overhead
+ * estimate and bound price every hit with it. */
 #ifndef LOCKPROF_SRC_CALIBRATE_H
 #define LOCKPROF_SRC_CALIBRATE_H
 
 #include "probes/links.h"
+#include "probes/sites.h"
 
 struct lockprof_bpf;
 
-/* Nanoseconds one hit of an entry uprobe running one of skel's programs costs: trap, uprobe
- * dispatch, BPF run, return. The probe (on lockprof itself) is left in *links: removing it waits
- * for a kernel grace period, which need not delay the start. Never fails: an assumed cost, with
- * a warning, when it cannot measure. */
-double calibrate__probe_cost_ns(struct lockprof_bpf *skel, struct lp_links *links);
+/* What a probe hit costs on this machine apart from its BPF run, per kind of instruction its
+ * breakpoint sits on and for a return probe (sites.h): uprobes on lockprof's own functions,
+ * timed against the same calls unprobed. The probes stay in *links: removing them waits for a
+ * kernel grace period, which need not delay the start. Never fails: assumed costs, with a
+ * warning, where it cannot measure. */
+void calibrate__trap_costs(struct lockprof_bpf *skel, struct lp_links *links,
+			   struct lp_trap_costs *costs);
 
 /* The calibration's probe target inside lockprof itself; exported so .symtab names it. */
 int lp_calibration_target(int x);

@@ -17,7 +17,7 @@
 
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const struct lp_target *t,
 		      const struct lp_interp *info, const struct lp_opts *opts,
-		      double probe_cost_ns)
+		      const struct lp_trap_costs *costs)
 {
 	int err;
 
@@ -28,19 +28,34 @@ int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const s
 	err = full_sites__find(&fm->sites, t, info);
 	if (err)
 		return err;
-	fm->probe_cost_ns = probe_cost_ns;
+	fm->costs = costs;
+	/* Until hits say otherwise: a single-stepped site's (sem_trywait, sem_post). */
+	fm->probe_cost_ns = costs->entry_ns[LP_TRAP_STEPPED];
 	lp_info("-m full: one probe hit costs %.0f ns; capture %u%%, overhead bound %g%%",
 		fm->probe_cost_ns, fm->capture_pct, opts->full_overhead_pct);
 	dutycycle__init(&fm->dc, opts->full_overhead_pct, fm->probe_cost_ns, 0, 0);
 	return 0;
 }
 
-/* Hits of the full-mode probes so far (the programs count them per CPU). */
-static uint64_t full_hits(const struct lp_fullmode *fm)
+/* Hits of the full-mode probes so far (the programs count them per CPU). Once a second, the
+ * cost of a hit is priced again from the hits per site (a single-stepped sem_trywait costs
+ * several emulated branches) and the programs' mean BPF time. */
+static uint64_t full_hits(struct lp_fullmode *fm)
 {
 	struct lp_self_cost sum;
+	double full_trap, other_trap;
 
-	return budget__read_self_cost(fm->skel, &sum) ? 0 : sum.full_runs;
+	if (budget__read_self_cost(fm->skel, &sum))
+		return 0;
+	if (sum.full_runs > fm->priced_hits + 1000) {
+		sites__trap_split(fm->costs, sum.site_hits, &full_trap, &other_trap);
+		fm->probe_cost_ns =
+			full_trap / (double)sum.full_runs +
+			(sum.runs ? (double)(sum.run_ns - sum.walk_ns) / (double)sum.runs : 0);
+		fm->dc.probe_cost_ns = fm->probe_cost_ns;
+		fm->priced_hits = sum.full_runs;
+	}
+	return sum.full_runs;
 }
 
 static int attach(struct lp_fullmode *fm)
@@ -81,6 +96,9 @@ static int attach(struct lp_fullmode *fm)
 			continue;
 		err = uprobes__attach(&fm->links, probes[i].prog, false, t->pid,
 				      probes[i].mod->open_path, &probes[i].offset, 1);
+		if (!err)
+			sites__mark_full(sites__register(probes[i].mod->open_path, probes[i].offset,
+							 false));
 		if (err) {
 			lp_err("failed to attach uprobe to %s (%s): %s", probes[i].what,
 			       probes[i].mod->path, strerror(-err));

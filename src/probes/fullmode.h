@@ -12,6 +12,7 @@
 #include "cli/opts.h"
 #include "probes/dutycycle.h"
 #include "probes/full_sites.h"
+#include "probes/sites.h"
 #include "probes/links.h"
 #include "profile/profile.h"
 #include "target/interp.h"
@@ -28,16 +29,18 @@ struct lp_fullmode {
 	bool attached;
 	uint32_t epoch;
 	unsigned int capture_pct;
-	double probe_cost_ns;
+	double probe_cost_ns;		   /* per hit, trap and BPF, priced again as hits come */
+	const struct lp_trap_costs *costs; /* calibrated (budget.h) */
+	uint64_t priced_hits;		   /* hits when probe_cost_ns was last priced */
 	struct lp_dutycycle dc;
 	uint64_t attach_failures;
 };
 
 /* After the BPF object is loaded: finds the probe sites (full_sites.h) for the build info
- * describes; probe_cost_ns is a hit's calibrated cost (budget.h). 0 or an LP_EXIT_* code after printing why. */
+ * describes; costs are the calibrated trap costs (budget.h), which must outlive fm. 0 or an LP_EXIT_* code after printing why. */
 int fullmode__prepare(struct lp_fullmode *fm, struct lockprof_bpf *skel, const struct lp_target *t,
 		      const struct lp_interp *info, const struct lp_opts *opts,
-		      double probe_cost_ns);
+		      const struct lp_trap_costs *costs);
 
 /* Starts the duty cycle (attaches the probes for the first period). */
 int fullmode__start(struct lp_fullmode *fm, uint64_t now_ns);

@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "probes/sites.h"
 #include "probes/uprobes.h"
 #include "util/log.h"
 
@@ -39,7 +40,7 @@ struct link_create_uprobe_multi {
 static bool use_multi;
 
 static int link_create_uprobe_multi(int prog_fd, bool retprobe, pid_t pid, const char *path,
-				    const uint64_t *offsets, int n)
+				    const uint64_t *offsets, const uint64_t *cookies, int n)
 {
 	struct link_create_uprobe_multi attr;
 	int fd;
@@ -49,6 +50,7 @@ static int link_create_uprobe_multi(int prog_fd, bool retprobe, pid_t pid, const
 	attr.attach_type = ATTACH_UPROBE_MULTI;
 	attr.path = (uint64_t)(uintptr_t)path;
 	attr.offsets = (uint64_t)(uintptr_t)offsets;
+	attr.cookies = (uint64_t)(uintptr_t)cookies;
 	attr.cnt = (uint32_t)n;
 	attr.multi_flags = retprobe ? UPROBE_MULTI_RETURN : 0;
 	attr.pid = (uint32_t)pid;
@@ -72,7 +74,7 @@ static bool multi_supported(void)
 	prog_fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &load_opts);
 	if (prog_fd < 0)
 		return false;
-	link_fd = link_create_uprobe_multi(prog_fd, false, 0, "/", &offset, 1);
+	link_fd = link_create_uprobe_multi(prog_fd, false, 0, "/", &offset, NULL, 1);
 	close(prog_fd);
 	if (link_fd >= 0) {
 		close(link_fd);
@@ -120,19 +122,27 @@ void uprobes__prepare(struct bpf_object *obj)
 int uprobes__attach(struct lp_links *ls, struct bpf_program *prog, bool retprobe, pid_t pid,
 		    const char *path, const uint64_t *offsets, int n)
 {
+	uint64_t cookies[MAX_OFFSETS_PER_LINK];
 	int first = ls->n, err = 0;
 
 	if (n <= 0 || n > MAX_OFFSETS_PER_LINK)
 		return -EINVAL;
+	/* Each site's number is its cookie: the programs count hits per site (sites.h). */
+	for (int i = 0; i < n; i++) {
+		int site = sites__register(path, offsets[i], retprobe);
+
+		cookies[i] = site < 0 ? LP_MAX_SITES : (uint64_t)site;
+	}
 	if (use_multi) {
 		int fd = link_create_uprobe_multi(bpf_program__fd(prog), retprobe, pid, path,
-						  offsets, n);
+						  offsets, cookies, n);
 
 		return fd < 0 ? fd : links__add_fd(ls, fd);
 	}
 	for (int i = 0; i < n && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = cookies[i]);
 		struct bpf_link *link =
-			bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offsets[i]);
+			bpf_program__attach_uprobe_opts(prog, pid, path, (size_t)offsets[i], &opts);
 
 		err = link ? links__add_bpf(ls, link) : -errno;
 	}

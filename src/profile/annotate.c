@@ -193,6 +193,8 @@ void annotate__locks(struct lp_profile *p, struct lp_sources *sources)
 		annotate_lock(&p->locks[i], p, sources);
 }
 
+#define SIGNAL_KEY "(signal)" /* waited_name() of every signal wait: no lock expression */
+
 /* What a waiting stack calls the lock it waits on, for telling locks at one address apart: the
  * name the naming rule gives (annotate_lock), "native CALL" for a C-internal lock, one key for
  * every signal wait (they wait on a fresh lock each, merged by site). */
@@ -203,7 +205,7 @@ static void waited_name(const struct lp_stack_sym *st, struct lp_sources *c, cha
 
 	sources__line(c, leaf->file, leaf->line, line, sizeof(line));
 	if (annotate__is_idle_wait(leaf, line))
-		snprintf(out, len, "signal");
+		snprintf(out, len, SIGNAL_KEY);
 	else if (lockname__from_source(line, out, len))
 		return;
 	else if (lockname__call_on_line(line, call, sizeof(call)))
@@ -273,11 +275,16 @@ static int split_lock_if_reused(struct lp_profile *p, size_t i, struct lp_source
 	}
 	if (nspans < 2)
 		goto keep;
-	/* Names whose lifetimes overlap are one lock's; a gap between them, a new lock. */
+	/* Names whose lifetimes overlap are one lock's; a gap between them, a new lock. Signal
+	 * waits are never the same object as a named lock, whenever they were: each waits on a lock
+	 * of its own (a Condition's per-wait lock, a thread's end-of-life lock), which only reuses
+	 * an address some named lock had or will have. */
 	for (unsigned int k = 0; k < nspans; k++)
 		order[k] = &spans[k];
 	qsort(order, nspans, sizeof(order[0]), by_first);
 	for (unsigned int k = 0; k < nspans; k++) {
+		if (!strcmp(order[k]->name, SIGNAL_KEY))
+			continue;
 		if (nclusters && order[k]->first_ns <= clast[nclusters - 1]) {
 			if (order[k]->last_ns > clast[nclusters - 1])
 				clast[nclusters - 1] = order[k]->last_ns;
@@ -287,6 +294,13 @@ static int split_lock_if_reused(struct lp_profile *p, size_t i, struct lp_source
 			nclusters++;
 		}
 		order[k]->cluster = nclusters - 1;
+	}
+	for (unsigned int k = 0; k < nspans; k++) {
+		if (strcmp(order[k]->name, SIGNAL_KEY))
+			continue;
+		cfirst[nclusters] = order[k]->first_ns;
+		clast[nclusters] = order[k]->last_ns;
+		order[k]->cluster = nclusters++;
 	}
 	if (nclusters < 2)
 		goto keep;

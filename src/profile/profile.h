@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include "collect/threadnames.h"
+#include "probes/sites.h"
 #include "lockprof/abi.h"
 #include "profile/kinds.h"
 #include "profile/stacktab.h"
@@ -79,15 +80,18 @@ struct lp_full_info {
  * it under --max-overhead shaped the figures (probes/budget.c). */
 struct lp_overhead {
 	bool measured;
-	uint64_t probe_hits;	  /* every probe run for the target, of every mode */
-	uint64_t bpf_ns;	  /* the programs' time, measured in them */
-	uint64_t walks;		  /* Python stack walks */
-	uint64_t walk_ns;	  /* their share of bpf_ns */
-	double trap_ns;		  /* calibrated cost of one hit besides its BPF time */
-	double estimated_ns;	  /* probe_hits * trap_ns + bpf_ns */
-	double estimated_pct;	  /* of one CPU over the span */
-	double max_pct;		  /* --max-overhead, percent of one CPU */
-	uint64_t waits;		  /* contended waits the probes recorded */
+	uint64_t probe_hits;	    /* every probe run for the target, of every mode */
+	uint64_t bpf_ns;	    /* the programs' time, measured in them */
+	uint64_t walks;		    /* Python stack walks */
+	uint64_t walk_ns;	    /* their share of bpf_ns */
+	double trap_ns;		    /* calibrated cost of an emulated entry probe's hit */
+	struct lp_trap_costs costs; /* calibrated, per kind of site (probes/sites.h) */
+	uint64_t hits_by_kind[LP_TRAP_KINDS + 1]; /* emulated, nop, single-stepped; returns */
+	double trap_total_ns;			  /* the hits priced by their sites */
+	double estimated_ns;			  /* trap_total_ns + bpf_ns */
+	double estimated_pct;			  /* of one CPU over the span */
+	double max_pct;				  /* --max-overhead, percent of one CPU */
+	uint64_t waits;				  /* contended waits the probes recorded */
 	uint64_t waits_unsampled; /* of those, the ones whose stack the budget left out */
 	uint64_t sample_ns;	  /* the stack budget's threshold at the span's end (0: all) */
 	double timing_duty;	  /* share of the span the timing probes were attached (1: all) */

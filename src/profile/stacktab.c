@@ -50,6 +50,23 @@ static int keep(struct lp_stacktab *t, struct lp_stack_sym *st)
 	return 0;
 }
 
+/* 3.12+ pushes the interpreter's own _Py_InitCleanup code (named "__init__", file "__init__",
+ * no line) below a class's __init__ frame to check its result: not the program's code, and no
+ * source line to show, so it is left out as the C-stack shims are in BPF. */
+static void drop_shims(struct lp_stack_sym *st)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t i = 0; i < st->depth; i++) {
+		const struct lp_frame_sym *f = &st->frames[i];
+
+		if (!strcmp(f->file, "__init__") && !strcmp(f->function, "__init__"))
+			continue;
+		st->frames[kept++] = *f;
+	}
+	st->depth = kept;
+}
+
 int stacktab__add(struct lp_stacktab *t, const struct lp_stack *raw, struct lp_symbolizer *s)
 {
 	struct lp_stack_sym *st;
@@ -62,6 +79,7 @@ int stacktab__add(struct lp_stacktab *t, const struct lp_stack *raw, struct lp_s
 	/* Now, while the target is alive: its code objects may be gone by report time. */
 	for (uint32_t i = 0; i < st->depth; i++)
 		symbolizer__frame(s, raw->frames[i].code, raw->frames[i].instr, &st->frames[i]);
+	drop_shims(st);
 	return keep(t, st);
 }
 

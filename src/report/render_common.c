@@ -130,10 +130,12 @@ const char *report__overhead_note(const struct lp_profile *p, char *buf, size_t 
 	if (!o->measured)
 		return buf;
 	n = (size_t)snprintf(buf, len,
-			     "lockprof's estimated cost: %.2f%% of a CPU (%" PRIu64
-			     " probe hits at %.0f ns per trap, %.1f ms in BPF of which %.1f ms "
-			     "walking %" PRIu64 " stacks; bound %g%%).",
-			     o->estimated_pct, o->probe_hits, o->trap_ns, (double)o->bpf_ns / 1e6,
+			     "lockprof's estimated cost: %.2f%% of a CPU (%" PRIu64 " probe hits: "
+			     "traps %.1f ms, %" PRIu64 " of them single-stepped at %.0f ns; BPF "
+			     "%.1f ms, of which %.1f ms walking %" PRIu64 " stacks; bound %g%%).",
+			     o->estimated_pct, o->probe_hits, o->trap_total_ns / 1e6,
+			     o->hits_by_kind[LP_TRAP_STEPPED] + o->hits_by_kind[LP_TRAP_NOP],
+			     o->costs.entry_ns[LP_TRAP_STEPPED], (double)o->bpf_ns / 1e6,
 			     (double)o->walk_ns / 1e6, o->walks, o->max_pct);
 	if (n < len && report__stacks_sampled(p))
 		n += (size_t)snprintf(buf + n, len - n,

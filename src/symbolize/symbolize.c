@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Code object reading and caching for symbolization. Code objects can be freed and their address
- * reused; lockprof symbolizes a stack as soon as BPF announces it, which keeps that window short. */
+ * reused: a cached symbolization is served only after the header at its address was read again
+ * and still identifies the same code object (one read per frame of each new stack). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,9 +14,14 @@
 
 #define PYOBJECT_TYPE_OFF 8 /* PyObject.ob_type */
 #define PYTYPE_NAME_OFF 24  /* PyTypeObject.tp_name */
+/* The 8 bytes after a code object's PyObject header: ob_size, its length in code units (3.11+),
+ * or co_argcount and co_posonlyargcount (3.8-3.10). Set at creation, compared on reuse. */
+#define CODE_SIZE_WORD_OFF 16
 #define CODE_HDR_MAX 256
 
 struct code_info {
+	struct code_info *older; /* earlier code objects at this address: stacks name them */
+	struct lp_code_ident ident;
 	bool valid;
 	int firstlineno;
 	char *function;
@@ -45,6 +51,14 @@ struct lp_symbolizer *symbolizer__new(pid_t pid, const struct lp_pyoffsets *o)
 	return s;
 }
 
+static void free_code_info(struct code_info *ci)
+{
+	free(ci->function);
+	free(ci->file);
+	free(ci->linetable);
+	free(ci);
+}
+
 void symbolizer__free(struct lp_symbolizer *s)
 {
 	if (!s)
@@ -52,10 +66,12 @@ void symbolizer__free(struct lp_symbolizer *s)
 	u64map__for_each(&s->codes, i) {
 		struct code_info *ci = s->codes.values[i];
 
-		free(ci->function);
-		free(ci->file);
-		free(ci->linetable);
-		free(ci);
+		while (ci) {
+			struct code_info *older = ci->older;
+
+			free_code_info(ci);
+			ci = older;
+		}
 	}
 	u64map__free(&s->codes);
 	free(s);
@@ -70,8 +86,32 @@ static uint64_t load_ptr(const uint8_t *hdr, int off)
 {
 	uint64_t v;
 
+	if (off < 0)
+		return 0;
 	memcpy(&v, hdr + off, sizeof(v));
 	return v;
+}
+
+void symbolize__code_ident(const struct lp_code_offsets *co, const uint8_t *hdr,
+			   struct lp_code_ident *id)
+{
+	int32_t firstlineno;
+
+	id->type = load_ptr(hdr, PYOBJECT_TYPE_OFF);
+	id->size_word = load_ptr(hdr, CODE_SIZE_WORD_OFF);
+	id->name = load_ptr(hdr, co->name);
+	id->qualname = load_ptr(hdr, co->qualname);
+	id->filename = load_ptr(hdr, co->filename);
+	id->linetable = load_ptr(hdr, co->linetable);
+	memcpy(&firstlineno, hdr + co->firstlineno, sizeof(firstlineno));
+	id->firstlineno = firstlineno;
+}
+
+bool symbolize__same_code(const struct lp_code_ident *a, const struct lp_code_ident *b)
+{
+	return a->type == b->type && a->size_word == b->size_word && a->name == b->name &&
+	       a->qualname == b->qualname && a->filename == b->filename &&
+	       a->linetable == b->linetable && a->firstlineno == b->firstlineno;
 }
 
 /* True when type is PyCode_Type (f_executable may be None or another object in 3.13+). */
@@ -100,7 +140,7 @@ static int max_int(int a, int b)
  * end of a mapping; more than CODE_HDR_MAX means offsets we do not believe. */
 static size_t code_hdr_len(const struct lp_code_offsets *co)
 {
-	int n = max_int(PYOBJECT_TYPE_OFF + 8, co->firstlineno + 4);
+	int n = max_int(CODE_SIZE_WORD_OFF + 8, co->firstlineno + 4);
 
 	n = max_int(n, max_int(co->filename, max_int(co->name, co->qualname)) + 8);
 	n = max_int(n, co->linetable + 8);
@@ -110,29 +150,25 @@ static size_t code_hdr_len(const struct lp_code_offsets *co)
 		       : (size_t)n;
 }
 
-static void read_code(struct lp_symbolizer *s, uint64_t code, struct code_info *ci)
+/* Symbolizes the code object whose header, identified by `ident`, was just read. */
+static void read_code(struct lp_symbolizer *s, const struct lp_code_ident *ident,
+		      struct code_info *ci)
 {
-	const struct lp_code_offsets *co = &s->o->code;
-	size_t hdr_len = code_hdr_len(co);
-	uint8_t hdr[CODE_HDR_MAX];
 	char buf[LP_PYSTR_MAX];
-	int32_t firstlineno;
-	uint64_t name_ptr;
 
-	if (!hdr_len || remote_read(s->pid, code, hdr, hdr_len) ||
-	    !is_code_type(s, load_ptr(hdr, PYOBJECT_TYPE_OFF)))
+	ci->ident = *ident;
+	if (!is_code_type(s, ident->type))
 		return;
-	memcpy(&firstlineno, hdr + co->firstlineno, sizeof(firstlineno));
-	ci->firstlineno = firstlineno;
-	name_ptr = load_ptr(hdr, co->qualname >= 0 ? co->qualname : co->name);
-	if (pyobj__read_str(s->pid, name_ptr, s->o, buf, sizeof(buf)))
+	ci->firstlineno = ident->firstlineno;
+	if (pyobj__read_str(s->pid, s->o->code.qualname >= 0 ? ident->qualname : ident->name, s->o,
+			    buf, sizeof(buf)))
 		return;
 	ci->function = strdup(buf);
-	if (pyobj__read_str(s->pid, load_ptr(hdr, co->filename), s->o, buf, sizeof(buf)))
+	if (pyobj__read_str(s->pid, ident->filename, s->o, buf, sizeof(buf)))
 		return;
 	ci->file = strdup(buf);
 	/* Without a line table the frame still names its function, at co_firstlineno. */
-	pyobj__read_bytes(s->pid, load_ptr(hdr, co->linetable), &ci->linetable, &ci->linetable_len);
+	pyobj__read_bytes(s->pid, ident->linetable, &ci->linetable, &ci->linetable_len);
 	ci->valid = ci->function && ci->file;
 }
 
@@ -154,29 +190,62 @@ int64_t symbolize__byte_offset(const struct lp_pyoffsets *o, uint64_t code, uint
 	return -1;
 }
 
+/* Symbolizes the code object now at `code` (ident: its header) and makes it the cached one; the
+ * entry it replaces is kept, as stacks symbolized earlier point to its strings. NULL when it
+ * cannot be read: that is not cached, it may be transient (an object being set up). */
+static struct code_info *resymbolize(struct lp_symbolizer *s, uint64_t code,
+				     const struct lp_code_ident *ident, struct code_info *old)
+{
+	struct code_info *ci = calloc(1, sizeof(*ci));
+
+	if (!ci)
+		return NULL;
+	read_code(s, ident, ci);
+	if (!ci->valid || u64map__put(&s->codes, code, ci)) {
+		free_code_info(ci);
+		return NULL;
+	}
+	ci->older = old;
+	if (old) {
+		/* Only its names are still referenced. */
+		free(old->linetable);
+		old->linetable = NULL;
+	}
+	return ci;
+}
+
+/*
+ * The cache is checked against the header at the address each time, which costs one read: a
+ * code object freed and another made at its address is then symbolized afresh. What can still
+ * fool it is a new code object whose type, size word, name, qualname, filename and line-table
+ * pointers and first line all equal the old one's: its name, file name and line-table objects
+ * reused at the old ones' addresses too. And a stack the BPF side keys as an older one (same
+ * code, instruction, function object and globals addresses) is not announced again at all.
+ * Code objects are read when user space takes the stack off the ring buffer, a moment after the
+ * wait: one replaced in that moment names the stack after its replacement. Once the target is
+ * gone nothing can be read: the cache is served as it is.
+ */
 void symbolizer__frame(struct lp_symbolizer *s, uint64_t code, uint64_t instr,
 		       struct lp_frame_sym *out)
 {
+	const struct lp_code_offsets *co = &s->o->code;
 	struct code_info *ci = u64map__get(&s->codes, code);
+	size_t hdr_len = code_hdr_len(co);
+	uint8_t hdr[CODE_HDR_MAX];
+	struct lp_code_ident now;
 	int64_t offset;
 	int line = -1;
+	int err;
 
-	if (!ci) {
-		ci = calloc(1, sizeof(*ci));
-		if (ci) {
-			read_code(s, code, ci);
-			/* A failed read is not kept: it may be transient (an object being set up, a
-			 * page out of reach), and the address may hold a live code object later. */
-			if (!ci->valid || u64map__put(&s->codes, code, ci)) {
-				free(ci->function);
-				free(ci->file);
-				free(ci->linetable);
-				free(ci);
-				ci = NULL;
-			}
-		}
+	err = hdr_len ? remote_read(s->pid, code, hdr, hdr_len) : -EINVAL;
+	if (!err) {
+		symbolize__code_ident(co, hdr, &now);
+		if (!ci || !symbolize__same_code(&ci->ident, &now))
+			ci = resymbolize(s, code, &now, ci);
+	} else if (err != -ESRCH) {
+		ci = NULL; /* nothing to check it against: no code object lives there now */
 	}
-	if (!ci || !ci->valid) {
+	if (!ci) {
 		s->failures++;
 		out->function = unknown;
 		out->file = unknown;

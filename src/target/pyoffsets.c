@@ -18,7 +18,8 @@ static const struct lp_pyoffsets tables[] = {
 			  .interp_threads_head = 8, .tstate_next = 8, .tstate_thread_id = 176,
 			  .tstate_frame = 24, .cframe_frame = -1, .frame_previous = 24,
 			  .frame_code = 32, .frame_instr = 104, .frame_instr_size = 4,
-			  .frame_owner = -1, .frame_read_size = 112 },
+			  .frame_owner = -1, .frame_func = -1,
+			  .frame_globals = 48, .frame_read_size = 112 },
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_LNOTAB,
 			  .instr_kind = LP_INSTR_BYTES },
@@ -31,7 +32,8 @@ static const struct lp_pyoffsets tables[] = {
 			  .interp_threads_head = 8, .tstate_next = 8, .tstate_thread_id = 176,
 			  .tstate_frame = 24, .cframe_frame = -1, .frame_previous = 24,
 			  .frame_code = 32, .frame_instr = 104, .frame_instr_size = 4,
-			  .frame_owner = -1, .frame_read_size = 112 },
+			  .frame_owner = -1, .frame_func = -1,
+			  .frame_globals = 48, .frame_read_size = 112 },
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_LNOTAB,
 			  .instr_kind = LP_INSTR_BYTES },
@@ -44,7 +46,8 @@ static const struct lp_pyoffsets tables[] = {
 			  .interp_threads_head = 8, .tstate_next = 8, .tstate_thread_id = 176,
 			  .tstate_frame = 24, .cframe_frame = -1, .frame_previous = 24,
 			  .frame_code = 32, .frame_instr = 96, .frame_instr_size = 4,
-			  .frame_owner = -1, .frame_read_size = 104 },
+			  .frame_owner = -1, .frame_func = -1,
+			  .frame_globals = 48, .frame_read_size = 104 },
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_310,
 			  .instr_kind = LP_INSTR_UNITS },
@@ -57,7 +60,8 @@ static const struct lp_pyoffsets tables[] = {
 			  .interp_threads_head = 16, .tstate_next = 8, .tstate_thread_id = 152,
 			  .tstate_frame = 56, .cframe_frame = 8, .frame_previous = 48,
 			  .frame_code = 32, .frame_instr = 56, .frame_instr_size = 8,
-			  .frame_owner = -1, .frame_read_size = 64 },
+			  .frame_owner = -1, .frame_func = 0,
+			  .frame_globals = 8, .frame_read_size = 64 },
 		.code = { .firstlineno = 72, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 184,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
@@ -70,7 +74,8 @@ static const struct lp_pyoffsets tables[] = {
 			  .interp_threads_head = 72, .tstate_next = 8, .tstate_thread_id = 136,
 			  .tstate_frame = 56, .cframe_frame = 0, .frame_previous = 8,
 			  .frame_code = 0, .frame_instr = 56, .frame_instr_size = 8,
-			  .frame_owner = 70, .frame_owner_skip = 3, .frame_read_size = 72 },
+			  .frame_owner = 70, .frame_owner_skip = 3, .frame_func = 16,
+			  .frame_globals = 24, .frame_read_size = 72 },
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 192,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
@@ -83,7 +88,8 @@ static const struct lp_pyoffsets tables[] = {
 			  .interp_threads_head = 7344, .tstate_next = 8, .tstate_thread_id = 152,
 			  .tstate_frame = 72, .cframe_frame = -1, .frame_previous = 8,
 			  .frame_code = 0, .frame_instr = 56, .frame_instr_size = 8,
-			  .frame_owner = 70, .frame_owner_skip = 3, .frame_read_size = 72 },
+			  .frame_owner = 70, .frame_owner_skip = 3, .frame_func = 16,
+			  .frame_globals = 24, .frame_read_size = 72 },
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 200,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
@@ -92,12 +98,13 @@ static const struct lp_pyoffsets tables[] = {
 		.has_debug_offsets = true,
 	},
 	{
-		.minor = 14, /* f_executable is a tagged _PyStackRef; owners >= 3 are not Python frames */
+		.minor = 14, /* f_executable, f_funcobj: tagged _PyStackRefs; owners >= 3: no Python frame */
 		.walk = { .code_mask = ~3ULL, .runtime_interp_head = 808,
 			  .interp_threads_head = 7344, .tstate_next = 8, .tstate_thread_id = 152,
 			  .tstate_frame = 72, .cframe_frame = -1, .frame_previous = 8,
 			  .frame_code = 0, .frame_instr = 56, .frame_instr_size = 8,
-			  .frame_owner = 74, .frame_owner_skip = 3, .frame_read_size = 80 },
+			  .frame_owner = 74, .frame_owner_skip = 3, .frame_func = 16,
+			  .frame_globals = 24, .frame_read_size = 80 },
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 208,
 			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
@@ -191,8 +198,20 @@ int pyoffsets__apply_debug_offsets(struct lp_pyoffsets *o, const void *buf, size
 	err |= debug_field(v, m->imports_modules, &n.interp_modules);
 	if (err)
 		return -EINVAL;
+	/* _Py_DebugOffsets has no f_funcobj nor f_globals: the table's are only believed in the
+	 * frame layout the table knows. Without them stacks are keyed as before, by code alone. */
+	if (n.walk.frame_previous != o->walk.frame_previous ||
+	    n.walk.frame_code != o->walk.frame_code || n.walk.frame_instr != o->walk.frame_instr ||
+	    n.walk.frame_owner != o->walk.frame_owner) {
+		n.walk.frame_func = -1;
+		n.walk.frame_globals = -1;
+	}
 	/* The BPF side reads each frame in one copy: every field must fit in it. */
 	n.walk.frame_read_size = n.walk.frame_owner + 1;
+	if (n.walk.frame_func + 8 > n.walk.frame_read_size)
+		n.walk.frame_read_size = n.walk.frame_func + 8;
+	if (n.walk.frame_globals + 8 > n.walk.frame_read_size)
+		n.walk.frame_read_size = n.walk.frame_globals + 8;
 	if (n.walk.frame_previous + 8 > n.walk.frame_read_size)
 		n.walk.frame_read_size = n.walk.frame_previous + 8;
 	if (n.walk.frame_instr + 8 > n.walk.frame_read_size)

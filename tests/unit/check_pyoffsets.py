@@ -97,6 +97,8 @@ def check_read_size(c, what, t):
         t["walk.frame_code"] + 8,
         t["walk.frame_instr"] + t["walk.frame_instr_size"],
         t["walk.frame_owner"] + 1,
+        t["walk.frame_func"] + 8,
+        t["walk.frame_globals"] + 8,
     )
     size = t["walk.frame_read_size"]
     c.check(

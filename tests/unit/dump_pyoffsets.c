@@ -35,6 +35,8 @@
 	X(walk.frame_instr_size)                                                                   \
 	X(walk.frame_owner)                                                                        \
 	X(walk.frame_owner_skip)                                                                   \
+	X(walk.frame_func)                                                                         \
+	X(walk.frame_globals)                                                                      \
 	X(walk.frame_read_size)                                                                    \
 	X(code.firstlineno)                                                                        \
 	X(code.filename)                                                                           \

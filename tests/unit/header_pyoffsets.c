@@ -43,16 +43,24 @@ typedef PyFrameObject frame_t; /* 3.8-3.10: the frame chain is PyFrameObjects */
 #define FRAME_BACK f_back
 #define FRAME_CODE f_code
 #define FRAME_INSTR f_lasti
+#elif PY_VERSION_HEX < 0x030C0000
+typedef _PyInterpreterFrame frame_t;
+#define FRAME_BACK previous
+#define FRAME_CODE f_code
+#define FRAME_INSTR prev_instr
+#define FRAME_FUNC f_func
 #elif PY_VERSION_HEX < 0x030D0000
 typedef _PyInterpreterFrame frame_t;
 #define FRAME_BACK previous
 #define FRAME_CODE f_code
 #define FRAME_INSTR prev_instr
+#define FRAME_FUNC f_funcobj
 #else
 typedef _PyInterpreterFrame frame_t;
 #define FRAME_BACK previous
 #define FRAME_CODE f_executable
 #define FRAME_INSTR instr_ptr
+#define FRAME_FUNC f_funcobj
 #endif
 
 int main(void)
@@ -81,6 +89,12 @@ int main(void)
 	P("walk.frame_code", offsetof(frame_t, FRAME_CODE));
 	P("walk.frame_instr", offsetof(frame_t, FRAME_INSTR));
 	P("walk.frame_instr_size", SIZEOF_MEMBER(frame_t, FRAME_INSTR));
+#ifdef FRAME_FUNC
+	P("walk.frame_func", offsetof(frame_t, FRAME_FUNC));
+#else
+	P("walk.frame_func", -1); /* 3.8-3.10 frames do not point to their function */
+#endif
+	P("walk.frame_globals", offsetof(frame_t, f_globals));
 #if PY_VERSION_HEX < 0x030C0000
 	/* 3.11 has an owner byte but no shim frames: lockprof reads no owner before 3.12. */
 	P("walk.frame_owner", -1);
