@@ -242,3 +242,18 @@ def test_dump_busy_process(root, lockprof, procs, any_python):
     result = json.loads([l for l in t.out_lines if l.startswith("{")][-1])
     assert result["ok"], "the target's self-check failed after dumps: %s" % result
     assert seen == [101] * 3, "threads seen per dump: %s" % seen
+
+
+def test_dump_threads_coming_and_going(root, lockprof, procs, any_python):
+    """Threads that exit while they are read are left out (and counted), never a failure."""
+    t = start_target(procs, any_python, "churn_threads.py", ["--workers", 4, "--seconds", 4])
+    for _ in range(10):
+        cp = run_lockprof(["dump", "-p", t.pid, "-f", "json"], timeout=DUMP_TIMEOUT)
+        out, err = cp.stdout.decode(errors="replace"), cp.stderr.decode(errors="replace")
+        assert cp.returncode == 0, "exit %d\n%s\n%s" % (cp.returncode, clip(out), clip(err))
+        report = json.loads(out)
+        gone = report["threads_exited_during_dump"]
+        assert len(report["threads"]) >= 5 or gone, show_json(report)
+        if gone:
+            assert "exited during the dump" in err, err
+    assert t.wait(30) == 0, t.describe()
