@@ -10,7 +10,8 @@
  * semaphore is the futex address; for a PyMutex lock (3.13.1+), the topmost one with parked
  * waiters. Who holds L: an RLock's owner field; for any lock, the threads with a frame inside a
  * `with` block on L (the frame's value stack keeps the bound __exit__ of L, or on 3.14 the
- * __exit__ descriptor with L beside it; every candidate slot's type and reference count are
+ * __exit__ descriptor with L beside it; `with cond:` a Condition's bound __exit__, L being its
+ * _lock); every candidate slot's type and reference count are
  * checked, since below 3.14 a running frame's stack depth is not recorded). */
 #ifndef LOCKPROF_SRC_DUMP_H
 #define LOCKPROF_SRC_DUMP_H

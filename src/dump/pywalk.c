@@ -44,6 +44,9 @@ enum obj_kind {
 	KIND_CFUNC,	/* builtin_function_or_method: a bound C method */
 	KIND_METHDESCR, /* method_descriptor: an unbound C method */
 	KIND_CODE,
+	KIND_METHOD,	/* a bound Python method */
+	KIND_FUNCTION,	/* a Python function */
+	KIND_CONDITION, /* threading.Condition (checked by its __exit__'s file too) */
 };
 
 struct walker {
@@ -73,6 +76,9 @@ static enum obj_kind kind_of(struct walker *w, uint64_t obj)
 		{ "builtin_function_or_method", KIND_CFUNC },
 		{ "method_descriptor", KIND_METHDESCR },
 		{ "code", KIND_CODE },
+		{ "method", KIND_METHOD },
+		{ "function", KIND_FUNCTION },
+		{ "Condition", KIND_CONDITION },
 	};
 	uint64_t type, tp_name;
 	char name[64] = "";
@@ -138,6 +144,55 @@ static bool is_exit_descr(struct walker *w, uint64_t descr)
 
 	return kind_of(w, descr) == KIND_METHDESCR && !read_u64(w->pid, descr + 24, &d_name) &&
 	       is_exit_name(w, descr, d_name, true);
+}
+
+/* Whether a Python function is threading.py's Condition.__exit__ (cached by function). */
+static bool is_condition_exit(struct walker *w, uint64_t func)
+{
+	const struct lp_code_offsets *co = &w->info->offsets.code;
+	uint64_t code, name, file;
+	char buf[256];
+	void *known = u64map__get(&w->exit_names, func);
+	bool yes = false;
+	size_t n;
+
+	if (known)
+		return (uintptr_t)known == 2;
+	if (kind_of(w, func) == KIND_FUNCTION &&
+	    !read_u64(w->pid, func + (w->lay->minor <= 9 ? 16 : 48), &code) &&
+	    kind_of(w, code) == KIND_CODE && !read_u64(w->pid, code + co->name, &name) &&
+	    !read_u64(w->pid, code + co->filename, &file) &&
+	    !pyobj__read_str(w->pid, name, &w->info->offsets, buf, sizeof(buf)) &&
+	    !strcmp(buf, "__exit__") &&
+	    !pyobj__read_str(w->pid, file, &w->info->offsets, buf, sizeof(buf))) {
+		n = strlen(buf);
+		yes = n >= 12 && !strcmp(buf + n - 12, "threading.py");
+	}
+	u64map__put(&w->exit_names, func, (void *)(uintptr_t)(yes ? 2 : 1));
+	return yes;
+}
+
+/* The lock of a Condition whose `with` block a frame is in, or 0: <=3.13 keep the bound
+ * Condition.__exit__, 3.14 the function beside the Condition. */
+static uint64_t condition_lock(struct walker *w, uint64_t cond)
+{
+	uint64_t lock;
+	enum obj_kind k;
+
+	if (dump__instance_attr(w->pid, &w->info->offsets, cond, "_lock", &lock))
+		return 0;
+	k = kind_of(w, lock);
+	return k == KIND_LOCK || k == KIND_RLOCK ? lock : 0;
+}
+
+static uint64_t exit_pymethod_lock(struct walker *w, uint64_t meth)
+{
+	uint64_t head[4]; /* refcnt, type, im_func, im_self */
+
+	if (remote_read(w->pid, meth, head, sizeof(head)) || (uint32_t)head[0] == 0 ||
+	    kind_of(w, head[3]) != KIND_CONDITION || !is_condition_exit(w, head[2]))
+		return 0;
+	return condition_lock(w, head[3]);
 }
 
 static struct dump_lock *note_lock(struct walker *w, uint64_t obj, enum obj_kind k)
@@ -241,6 +296,15 @@ static void scan_stack(struct walker *w, struct dump_thread *t, int fi, uint64_t
 				add_held(t, fi, i, lock);
 		} else if (k == KIND_CFUNC) {
 			lock = exit_method_self(w, v);
+			if (lock)
+				add_held(t, fi, i, lock);
+		} else if (k == KIND_METHOD && lay->minor <= 13) {
+			lock = exit_pymethod_lock(w, v);
+			if (lock)
+				add_held(t, fi, i, lock);
+		} else if (k == KIND_CONDITION && lay->minor >= 14 && i > 0 &&
+			   is_condition_exit(w, slots[i - 1] & lay->ref_mask)) {
+			lock = condition_lock(w, v);
 			if (lock)
 				add_held(t, fi, i, lock);
 		}

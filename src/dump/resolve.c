@@ -194,6 +194,7 @@ int dump__resolve(struct dump *d, struct lp_sources *src, uint64_t gil_lo, uint6
 		struct dump_leaf leaf = { .file = "", .function = "", .source = "" };
 		char text[1024] = "";
 		uint64_t lock;
+		int entering;
 
 		if (t->gone)
 			continue;
@@ -214,9 +215,11 @@ int dump__resolve(struct dump *d, struct lp_sources *src, uint64_t gil_lo, uint6
 		if (t->state != DUMP_LOCK)
 			continue;
 		t->waits_for = lock;
-		/* The with block being entered is on the stack already: it is not held yet. */
+		/* The with block being entered is on the stack already: it is not held yet (in the
+		 * caller's frame when Condition.__enter__ takes the lock for it). */
+		entering = naming_frame(t) == &t->frames[0].sym ? 0 : 1;
 		for (int h = t->nheld - 1; lock && h >= 0; h--)
-			if (t->held[h].frame == 0 && t->held[h].lock == lock) {
+			if (t->held[h].frame == entering && t->held[h].lock == lock) {
 				drop_held(t, h);
 				break;
 			}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A Python thread's name (threading.Thread.name) read from the target: `self` of its
+/* Attributes of Python objects read from the target (a thread's Thread.name, a Condition's
+ * lock). A Python thread's name (threading.Thread.name): `self` of its
  * Thread._bootstrap_inner frame is the Thread, whose `_name` attribute is looked up in the
  * instance's dict or, from 3.11, its dict-less attribute values and the class's shared keys.
  * Layouts read off each version with ctypes (see the table); every string is type-checked by
@@ -32,13 +33,13 @@ static int rd(pid_t pid, uint64_t addr, uint64_t *v)
 	return addr ? remote_read(pid, addr, v, sizeof(*v)) : -EFAULT;
 }
 
-/* The index of key "_name" among a keys object's entries (3.11+ layout), or -1. */
+/* The index of key `attr` among a keys object's entries, or -1. */
 static int find_key(pid_t pid, const struct lp_pyoffsets *o, uint64_t keys, bool old_layout,
-		    uint64_t *entries, int *entry_size)
+		    const char *attr, uint64_t *entries, int *entry_size)
 {
 	uint64_t nentries, size;
 	uint8_t hdr[16];
-	char key[8];
+	char key[32];
 
 	if (old_layout) {
 		/* dk_refcnt, dk_size, dk_lookup, dk_usable, dk_nentries, dk_indices[] */
@@ -59,21 +60,21 @@ static int find_key(pid_t pid, const struct lp_pyoffsets *o, uint64_t keys, bool
 
 		if (rd(pid, *entries + i * (uint64_t)*entry_size + (*entry_size == 24 ? 8 : 0), &k))
 			return -1;
-		if (k && !pyobj__read_str(pid, k, o, key, sizeof(key)) && !strcmp(key, "_name"))
+		if (k && !pyobj__read_str(pid, k, o, key, sizeof(key)) && !strcmp(key, attr))
 			return (int)i;
 	}
 	return -1;
 }
 
 static int dict_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
-		       uint64_t dict, uint64_t *value)
+		       uint64_t dict, const char *attr, uint64_t *value)
 {
 	uint64_t keys, values, entries;
 	int size, i;
 
 	if (rd(pid, dict + 32, &keys) || rd(pid, dict + 40, &values))
 		return -EFAULT;
-	i = find_key(pid, o, keys, l->minor <= 10, &entries, &size);
+	i = find_key(pid, o, keys, l->minor <= 10, attr, &entries, &size);
 	if (i < 0)
 		return -ENOENT;
 	if (values) /* a split table: the values apart, in key order */
@@ -83,21 +84,21 @@ static int dict_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct nam
 
 /* 3.11+ without a materialized dict: the values array and the class's shared keys. */
 static int values_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
-			 uint64_t type, uint64_t values, uint64_t *value)
+			 uint64_t type, uint64_t values, const char *attr, uint64_t *value)
 {
 	uint64_t keys, entries;
 	int size, i;
 
 	if (rd(pid, type + (uint64_t)l->ht_cached_keys, &keys) || !keys)
 		return -EFAULT;
-	i = find_key(pid, o, keys, false, &entries, &size);
+	i = find_key(pid, o, keys, false, attr, &entries, &size);
 	if (i < 0)
 		return -ENOENT;
 	return rd(pid, values + (uint64_t)l->values_prefix + 8 * (uint64_t)i, value);
 }
 
-static int name_attr(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
-		     uint64_t obj, uint64_t *value)
+static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
+			 uint64_t obj, const char *attr, uint64_t *value)
 {
 	uint64_t type, p, basicsize;
 	uint8_t valid;
@@ -110,43 +111,59 @@ static int name_attr(pid_t pid, const struct lp_pyoffsets *o, const struct name_
 		if (rd(pid, type + TP_DICTOFFSET, (uint64_t *)&off) || off <= 0 || off > 4096 ||
 		    rd(pid, obj + (uint64_t)off, &p) || !p)
 			return -ENOENT;
-		return dict_lookup(pid, o, l, p, value);
+		return dict_lookup(pid, o, l, p, attr, value);
 	}
 	if (rd(pid, obj - 24, &p)) /* the managed dict (3.12: dict or tagged values) */
 		return -EFAULT;
 	if (l->minor == 11) {
 		if (p)
-			return dict_lookup(pid, o, l, p, value);
+			return dict_lookup(pid, o, l, p, attr, value);
 		return rd(pid, obj - 32, &p) || !p ? -ENOENT
-						   : values_lookup(pid, o, l, type, p, value);
+						   : values_lookup(pid, o, l, type, p, attr, value);
 	}
 	if (l->minor == 12)
 		return !p      ? -ENOENT
-		       : p & 1 ? values_lookup(pid, o, l, type, p + 1, value)
-			       : dict_lookup(pid, o, l, p, value);
+		       : p & 1 ? values_lookup(pid, o, l, type, p + 1, attr, value)
+			       : dict_lookup(pid, o, l, p, attr, value);
 	if (p)
-		return dict_lookup(pid, o, l, p, value);
+		return dict_lookup(pid, o, l, p, attr, value);
 	/* 3.13+: values inline after the object, valid unless a dict took them over */
 	if (rd(pid, type + TP_BASICSIZE, &basicsize) || basicsize > 4096 ||
 	    remote_read(pid, obj + basicsize + 3, &valid, 1) || !valid)
 		return -ENOENT;
-	return values_lookup(pid, o, l, type, obj + basicsize, value);
+	return values_lookup(pid, o, l, type, obj + basicsize, attr, value);
+}
+
+static const struct name_layout *layout_for(int minor)
+{
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (layouts[i].minor == minor)
+			return &layouts[i];
+	return NULL;
+}
+
+int dump__instance_attr(pid_t pid, const struct lp_pyoffsets *o, uint64_t obj, const char *attr,
+			uint64_t *value)
+{
+	const struct name_layout *l = layout_for(o->minor);
+
+	*value = 0;
+	if (!l || !obj)
+		return -EINVAL;
+	return instance_attr(pid, o, l, obj, attr, value) ? -ENOENT : (*value ? 0 : -ENOENT);
 }
 
 int dump__thread_name(pid_t pid, const struct lp_pyoffsets *o, uint64_t frame, char *out,
 		      size_t len)
 {
-	const struct name_layout *l = NULL;
+	const struct name_layout *l = layout_for(o->minor);
 	uint64_t self, name;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == o->minor)
-			l = &layouts[i];
 	if (!l || rd(pid, frame + (uint64_t)l->frame_locals, &self))
 		return -EFAULT;
 	self &= o->walk.code_mask; /* 3.14: a tagged _PyStackRef, like f_executable */
-	if (!self || name_attr(pid, o, l, self, &name) || !name)
+	if (!self || dump__instance_attr(pid, o, self, "_name", &name))
 		return -ENOENT;
 	return pyobj__read_str(pid, name, o, out, len);
 }

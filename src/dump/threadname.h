@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* A Python thread's name (threading.Thread.name), read from the target's memory. */
+/* Attributes of Python objects read from the target's memory: a thread's name
+ * (threading.Thread.name), a Condition's lock. */
 #ifndef LOCKPROF_SRC_DUMP_THREADNAME_H
 #define LOCKPROF_SRC_DUMP_THREADNAME_H
 
@@ -8,6 +9,11 @@
 #include <sys/types.h>
 
 #include "target/pyoffsets.h"
+
+/* The attribute `attr` of a Python object (an instance of a class defined in Python) from its
+ * dict or dict-less attribute values. 0, or -errno. */
+int dump__instance_attr(pid_t pid, const struct lp_pyoffsets *o, uint64_t obj, const char *attr,
+			uint64_t *value);
 
 /* The name of the Thread whose Thread._bootstrap_inner frame is at `frame` (its `self`).
  * 0, or -errno with out set to "" when it cannot be read. */

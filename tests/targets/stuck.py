@@ -7,6 +7,7 @@ thread has reached the state the test dumps, then the process stays until killed
   rlock      the same with RLocks
   acquire    the same, the first lock of each thread taken by acquire() (no with)
   rlock-acquire  the same with RLocks (their owner field still shows the cycle)
+  condition  deadlock: the first "lock" of each thread is a Condition on a Lock
   waits      one thread in queue.get(), one in Event.wait(), one in time.sleep(),
              one CPU-bound; no deadlock
 
@@ -103,6 +104,9 @@ def main():
     elif args.scenario == "acquire":
         lock_a, lock_b = threading.Lock(), threading.Lock()
         fns = acquire_deadlock(lock_a, lock_b)
+    elif args.scenario == "condition":
+        a, b = threading.Condition(threading.Lock()), threading.Condition(threading.Lock())
+        fns = deadlock(a, b)
     elif args.scenario == "rlock-acquire":
         lock_a, lock_b = threading.RLock(), threading.RLock()
         fns = acquire_deadlock(lock_a, lock_b)
