@@ -167,8 +167,9 @@ struct lp_interp;
 struct lp_symbolizer;
 
 /* Reads every thread state of the main interpreter, their frames (symbolized with sym) and the
- * lock objects on their value stacks: d->threads and d->locks. Returns 0 or -errno (-ESRCH
- * when the process went away). */
+ * lock objects on their value stacks: d->threads and d->locks. Returns 0 or -errno: -EAGAIN
+ * when the thread list changed under the walk (a thread exited: read again), -ESRCH when the
+ * process went away. */
 int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_symbolizer *sym);
 
 /* --- tasks.c: /proc --- */

@@ -3,6 +3,8 @@
  * interpreter, its frames, and the lock objects on each frame's value stack (see dump.h for what
  * they tell). Every object is type-checked through its ob_type->tp_name before it is believed. */
 #include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -401,6 +403,14 @@ static int read_thread(struct walker *w, uint64_t ts, uint64_t *next)
 	return 0;
 }
 
+static bool target_alive_hint(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
+}
+
 int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_symbolizer *sym)
 {
 	const struct lp_py_offsets *o = &info->offsets.walk;
@@ -428,6 +438,9 @@ int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_s
 	}
 	u64map__free(&w.types);
 	u64map__free(&w.exit_names);
-	/* A thread state that vanished mid-walk ends the list early, not the dump. */
-	return err == -ENOMEM || (err && !d->nthreads) ? err : 0;
+	/* A thread state freed mid-walk (its thread exited) ends the list early: the caller reads
+	 * again rather than show part of the threads. */
+	if (err && err != -ENOMEM && d->nthreads && target_alive_hint(d->pid))
+		return -EAGAIN;
+	return err;
 }

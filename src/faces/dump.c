@@ -19,7 +19,8 @@
 #include "util/exitcode.h"
 #include "util/log.h"
 
-#define GIL_STATE_SIZE 208 /* struct _gil_runtime_state, default builds */
+#define GIL_STATE_SIZE 208
+#define READ_ATTEMPTS 5 /* struct _gil_runtime_state, default builds */
 
 /* A zombie has no memory left to read: say so rather than "not a CPython process". */
 static int check_target(pid_t pid)
@@ -114,13 +115,25 @@ int face_dump__run(const struct lp_opts *opts)
 		err = LP_EXIT_ERROR;
 		goto out;
 	}
-	err = dump__read_threads(&d, &info, sym);
+	/* A thread that exits mid-walk breaks the list: read it again, a few times. */
+	for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+		err = dump__read_threads(&d, &info, sym);
+		if (err != -EAGAIN)
+			break;
+		dump__free(&d);
+		d.pid = opts->pid;
+	}
 	if (!err)
 		err = dump__read_tasks(&d);
 	if (err) {
 		if (!target__alive(opts->pid) || err == -ESRCH) {
 			lp_err("pid %d: the process exited during the dump", opts->pid);
 			err = LP_EXIT_NO_PROCESS;
+		} else if (err == -EAGAIN) {
+			lp_err("pid %d: its list of threads changed under every one of %d reads "
+			       "(threads exiting): try again",
+			       opts->pid, READ_ATTEMPTS);
+			err = LP_EXIT_ERROR;
 		} else {
 			lp_err("pid %d: cannot read its threads: %s", opts->pid, strerror(-err));
 			err = lp_exit_for_errno(err, LP_EXIT_ERROR);

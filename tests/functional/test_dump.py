@@ -261,7 +261,9 @@ def test_dump_threads_coming_and_going(root, lockprof, procs, any_python):
         assert cp.returncode == 0, "exit %d\n%s\n%s" % (cp.returncode, clip(out), clip(err))
         report = json.loads(out)
         gone = report["threads_exited_during_dump"]
-        assert len(report["threads"]) >= 5 or gone, show_json(report)
+        # The main thread and the four spawners live throughout: a thread that exits while the
+        # list is walked makes lockprof read it again, never show part of it.
+        assert len(report["threads"]) >= 5, show_json(report)
         if gone:
             assert "exited during the dump" in err, err
     assert t.wait(30) == 0, t.describe()
