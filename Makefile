@@ -26,7 +26,10 @@ WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wimplicit-fallthrough -Wmissing-p
 CFLAGS ?= -g -O2
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DLOCKPROF_VERSION='"$(VERSION)"' \
 	-Iinclude -Isrc -I$(OUTPUT) $(LIBBPF_CFLAGS)
-LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread
+# ncurses: the top face's terminal (pkg-config knows whether Debian splits out tinfo).
+NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread $(NCURSES_LIBS)
 
 # clang -target bpf does not see the host's multiarch include dirs; add them after its own.
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -141,11 +144,17 @@ $(ASAN_OUTPUT)/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) | $(ASAN_OUTPUT)/tests
 	$(call msg,CC-ASAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Itests/unit -MMD -MP $< $(ASAN_LIB_OBJS) $(LDLIBS) -o $@
 
+# Only the top face includes curses.h.
+$(OUTPUT)/faces/top.o $(ASAN_OUTPUT)/faces/top.o: ALL_CFLAGS += $(NCURSES_CFLAGS)
+
+# report_html.c embeds the page with .incbin, which -MMD does not see.
+$(OUTPUT)/report/report_html.o $(ASAN_OUTPUT)/report/report_html.o: src/report/report_html.html
+
 check-unit-asan: $(ASAN_UNIT_TESTS) $(ELF_FIXTURE)
 	$(Q)set -e; for t in $(ASAN_UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
 		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
-check-functional: lockprof
+check-functional: lockprof $(OUTPUT)/tests/gen_html_report
 	$(Q)$(PYTEST) -q tests/functional
 
 # Real code (tests/real): lockprof on CPython's test_threading, test_queue and test_logging, run
@@ -199,7 +208,7 @@ demo: deps lockprof
 # Overhead and accuracy beside in-process wrapper references, one table (run as root; under
 # 10 minutes). BENCH_PYTHON=path[:path] picks the interpreters, BENCH_ROUNDS the rounds.
 .PHONY: bench
-bench: lockprof
+bench: lockprof $(OUTPUT)/tests/gen_html_report
 	$(Q)/usr/bin/python3 tools/bench/bench.py
 
 vmlinux:

@@ -26,6 +26,9 @@ int main(int argc, char **argv)
 	case LP_FACE_DUMP:
 		err = face_dump__run(&opts);
 		break;
+	case LP_FACE_TOP:
+		err = face_top__run(&opts);
+		break;
 	default:
 		err = face_planned__run(&opts);
 		break;

@@ -30,7 +30,7 @@ static const char doc[] =
 	"COMMANDS (one engine, four faces; the first word, profile when omitted):\n"
 	"  profile   profile a process and write reports at the end (and every -i)\n"
 	"  serve     always on, served to Prometheus and pprof scrapers (planned)\n"
-	"  top       a live view of the locks waited on (planned)\n"
+	"  top       a live view of the locks waited on, refreshed every second\n"
 	"  dump      who waits on which lock held by whom, and deadlocks, in a stuck\n"
 	"            process: one snapshot, nothing attached (-p PID [-f text|json])\n"
 	"\n"
@@ -99,7 +99,7 @@ static const struct argp_option options[] = {
 	{ "min-wait", OPT_MIN_WAIT, "DURATION", 0, "Do not count waits shorter than DURATION "
 	  "(e.g. 10us, 5ms, 1s)", 0 },
 	{ NULL, 0, NULL, 0, "Output:", GROUP_OUTPUT },
-	{ "format", 'f', "FORMAT", 0, "Report format: text (default), json, collapsed or pprof; "
+	{ "format", 'f', "FORMAT", 0, "Report format: text (default), json, collapsed, pprof or html; "
 	  "repeat for several", 0 },
 	{ "output", 'o', "FILE", 0, "Write the report of the preceding -f to FILE instead of "
 	  "stdout", 0 },
@@ -157,7 +157,8 @@ static void add_format(struct argp_state *state, struct parse_state *ps, const c
 	enum lp_format fmt;
 
 	if (report__format_from_name(arg, &fmt))
-		argp_error(state, "invalid format '%s': expected text, json, collapsed or pprof",
+		argp_error(state,
+			   "invalid format '%s': expected text, json, collapsed, pprof or html",
 			   arg);
 	for (int i = 0; i < ps->nformats; i++)
 		if (opts->outputs[i].format == fmt)
@@ -187,6 +188,9 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 	struct lp_opts *opts = ps->opts;
 	int on_stdout = 0;
 
+	if (opts->face == LP_FACE_TOP && (ps->nformats || ps->first_path))
+		argp_error(state, "top shows the profile live and writes no report: drop "
+				  "-f and -o (reports come from lockprof profile)");
 	if (!ps->nformats) {
 		opts->outputs[0].format = LP_FORMAT_TEXT;
 		opts->outputs[0].path = ps->first_path;
@@ -202,6 +206,10 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			if (out->path && opts->outputs[j].path &&
 			    !strcmp(out->path, opts->outputs[j].path))
 				argp_error(state, "-o %s given for two formats", out->path);
+		if (out->format == LP_FORMAT_HTML && opts->interval_s > 0)
+			argp_error(state,
+				   "-i cannot be used with -f html: a page shows one profile "
+				   "(use -d, or lockprof top for a live view)");
 		if (out->format != LP_FORMAT_PPROF)
 			continue;
 		if (opts->interval_s > 0)

@@ -9,7 +9,7 @@
 
 #include "report/report_opts.h"
 
-#define LP_MAX_OUTPUTS 4 /* one per format */
+#define LP_MAX_OUTPUTS 5 /* one per format */
 /* --max-overhead's defaults, percent of one CPU. The estimate counts the CPU time of every probe
  * hit, which for a handoff overlaps the woken thread's wake-up: `make bench`'s worst row (lock
  * ping-pong, every operation a contended handoff) is estimated at about 30% of a CPU while it

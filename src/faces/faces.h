@@ -14,6 +14,10 @@ int face_profile__run(const struct lp_opts *opts);
  * the deadlocks, read from the target's memory and /proc with nothing attached. */
 int face_dump__run(const struct lp_opts *opts);
 
+/* `lockprof top -p PID`: a live view refreshed every span (1 s, or -i): full-screen on a
+ * terminal, plain tables otherwise; until q, a signal, -d or the target's exit. */
+int face_top__run(const struct lp_opts *opts);
+
 /* The faces the command line knows but this build does not have yet: says so. */
 int face_planned__run(const struct lp_opts *opts);
 

@@ -16,6 +16,8 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 int report_json__write(FILE *f, const struct lp_profile *p);
 int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
 int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
+/* A self-contained page: summary, lock table, flame graph, histograms (report_html.html). */
+int report_html__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
 
 /* Prints a log2 histogram of waits in libbpf-tools' print_log2_hist layout (range, count, bar of
  * stars), from the first to the last non-empty bucket, each line prefixed by indent. */

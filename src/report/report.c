@@ -8,12 +8,15 @@
 #include "report/report.h"
 #include "util/names.h"
 
+// clang-format off
 static const char *const format_names[] = {
 	[LP_FORMAT_TEXT] = "text",
 	[LP_FORMAT_JSON] = "json",
 	[LP_FORMAT_COLLAPSED] = "collapsed",
 	[LP_FORMAT_PPROF] = "pprof",
+	[LP_FORMAT_HTML] = "html",
 };
+// clang-format on
 
 const char *report__format_name(enum lp_format fmt)
 {
@@ -46,6 +49,8 @@ int report__write(FILE *f, enum lp_format fmt, const struct lp_profile *p,
 		return report_collapsed__write(f, p, o);
 	case LP_FORMAT_PPROF:
 		return report_pprof__write(f, p, o);
+	case LP_FORMAT_HTML:
+		return report_html__write(f, p, o);
 	}
 	return -EINVAL;
 }

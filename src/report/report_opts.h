@@ -14,6 +14,7 @@ enum lp_format {
 	LP_FORMAT_JSON,
 	LP_FORMAT_COLLAPSED,
 	LP_FORMAT_PPROF,
+	LP_FORMAT_HTML,
 };
 
 /* Order of the text report's lock table, largest first. */
@@ -40,7 +41,7 @@ struct lp_report_opts {
 	enum lp_role pprof_role; /* pprof: whose stacks the samples carry */
 };
 
-/* "text", "json", "collapsed", "pprof"; and back (0 or -ENOENT). */
+/* "text", "json", "collapsed", "pprof", "html"; and back (0 or -ENOENT). */
 const char *report__format_name(enum lp_format fmt);
 int report__format_from_name(const char *name, enum lp_format *fmt);
 

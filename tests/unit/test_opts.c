@@ -204,6 +204,13 @@ static void test_faces(void)
 	CHECK_EQ_INT(parse_status((const char *const[]){ "-p", "1", "top", NULL }), LP_EXIT_USAGE,
 		     "a command after the options");
 	CHECK_EQ_STR(opts__face_name(LP_FACE_TOP), "top", "face name");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "top", "-p", "1", "-f", "json", NULL }),
+		     LP_EXIT_USAGE, "top writes no report");
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "-p", "1", "-f", "html", NULL }), 0, "html");
+	CHECK_EQ_INT(o.outputs[0].format, LP_FORMAT_HTML, "-f html");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "-p", "1", "-f", "html", "-i", "5",
+							 NULL }),
+		     LP_EXIT_USAGE, "a page holds one profile: not with -i");
 }
 
 /* One errno -> exit code rule for every stage. */

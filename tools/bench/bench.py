@@ -19,7 +19,8 @@ and prints per workload and configuration the median and min-max over the rounds
   wait        lockprof's wait at the workload's timed blocking calls over the time the
               workload measured around those calls itself (1.00 = the same)
 
-then the targets of DESIGN.md section 5, each with a mark: met, missed or n/a. It exits 0
+then the targets of DESIGN.md section 5, each with a mark: met, missed or n/a, and -f html at
+scale (a 10,000-stack page's size and its render time in headless Chromium). It exits 0
 whatever the figures are: a benchmark reports, it is not a test. Python 3.9+ stdlib only
 (the workloads run on the interpreter under test, 3.8+); run as root for lockprof.
 
@@ -993,6 +994,47 @@ def link_latency(python, lockprof, rounds=LINK_ROUNDS):
     return lines
 
 
+HTML_STACKS = 10000
+HTML_ROUNDS = 5
+HTML_MAX_BYTES = 5 * 1024 * 1024
+HTML_MAX_S = 2.0
+
+
+def html_render(rounds=HTML_ROUNDS):
+    """-f html at scale: the page of a synthetic 10,000-stack profile (tests/unit/gen_html_report.c),
+    its size, and the time headless Chromium takes from navigation start to the page's flame graph
+    drawn (performance.now() after the page's own script), median over rounds. Returns (lines, raw)."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "functional"))
+    import browser  # noqa: E402 (the tests' Chromium driver, stdlib only)
+
+    head = "HTML report, %s distinct stacks (synthetic, 40 locks, 8-40 frames):" % format(HTML_STACKS, ",")
+    gen = os.path.join(REPO, ".output", "tests", "gen_html_report")
+    if not browser.chromium():
+        return [head + " n/a (chromium not installed)"], None
+    if not os.access(gen, os.X_OK):
+        return [head + " n/a (%s not built: make %s)" % (gen, os.path.relpath(gen, REPO))], None
+    os.makedirs(BUILD_DIR, exist_ok=True)
+    page = os.path.join(BUILD_DIR, "html-10k.html")
+    subprocess.run([gen, str(HTML_STACKS), page], check=True)
+    size = os.path.getsize(page)
+    drawn, walls = [], []
+    for _ in range(rounds):
+        r, wall = browser.check_page(page, "window.lpResult = {drawn: lockprof.frames().length};", BUILD_DIR)
+        if r.get("errors"):
+            return [head + " the page failed: %s" % r["errors"]], None
+        drawn.append(r["rendered_ms"] / 1000.0)
+        walls.append(wall)
+    mr, wr = med_range(drawn), med_range(walls)
+    lines = [
+        head,
+        "  file        %s MB    target < %d MiB: %s" % (fmt_num(size / 1e6, 2), HTML_MAX_BYTES // 2**20, mark(size < HTML_MAX_BYTES)),
+        "  rendered    %s s     target < %g s: %s  (navigation start to flame graph drawn; median [min-max] of %d: %s)"
+        % (fmt_num(mr[0], 2), HTML_MAX_S, mark(mr[0] < HTML_MAX_S), rounds, fmt_mr(mr, 2)),
+        "  browser     %s s     (headless Chromium start to exit, median)" % fmt_num(wr[0], 2),
+    ]
+    return lines, {"bytes": size, "rendered_s": drawn, "browser_s": walls}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -1036,6 +1078,12 @@ def main():
         print("\n".join(link_latency(pythons[0], args.lockprof)))
         print("")
         print("\n".join(neighbor(pythons[0], args.lockprof)))
+    try:
+        lines, raw["html"] = html_render()
+    except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+        lines = ["HTML report: cannot measure: %s" % e]
+    print("")
+    print("\n".join(lines))
     print("\n%.0f s in all" % (time.monotonic() - started))
 
     try:
