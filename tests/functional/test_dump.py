@@ -240,12 +240,14 @@ def test_dump_other_user(root, lockprof, procs, any_python):
 def test_dump_busy_process(root, lockprof, procs, any_python):
     """Dumps of a busy 100-thread process leave it working correctly (its own self-check), and
     each sees every thread."""
-    t = start_target(procs, any_python, "busy_threads.py", ["--threads", 100, "--seconds", 4])
+    t = start_target(procs, any_python, "busy_threads.py", ["--threads", 100, "--seconds", 0])
     seen = []
     for _ in range(3):
         report = dump_json(t.pid)
         seen.append(len(report["threads"]) + report["threads_exited_during_dump"])
         time.sleep(0.3)
+    t.send("stop\n")
+    t.close_stdin()
     assert t.wait(30) == 0, "target failed\n%s" % t.describe()
     result = json.loads([l for l in t.out_lines if l.startswith("{")][-1])
     assert result["ok"], "the target's self-check failed after dumps: %s" % result

@@ -1,13 +1,15 @@
 """A busy process for `lockprof dump`: --threads threads increment a shared counter under one
 Lock (and their own under an RLock) for --seconds, then check that nothing was lost.
 
-Prints "ready" once every thread runs, then the JSON line
+With --seconds 0 it runs until a line on stdin. Prints "ready" once every thread runs, then
+the JSON line
   {"ok": true/false, "ops": N, "threads": T}
 at the end: ok is the self-check (the shared counter equals the sum of the threads' own).
 """
 
 import argparse
 import json
+import sys
 import threading
 import time
 
@@ -40,7 +42,10 @@ for t in threads:
     t.start()
 started.wait()
 print("ready", flush=True)
-time.sleep(args.seconds)
+if args.seconds > 0:
+    time.sleep(args.seconds)
+else:
+    sys.stdin.readline()
 stop.set()
 for t in threads:
     t.join()
