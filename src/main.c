@@ -23,6 +23,9 @@ int main(int argc, char **argv)
 	case LP_FACE_PROFILE:
 		err = face_profile__run(&opts);
 		break;
+	case LP_FACE_DUMP:
+		err = face_dump__run(&opts);
+		break;
 	case LP_FACE_TOP:
 		err = face_top__run(&opts);
 		break;

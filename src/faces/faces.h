@@ -10,6 +10,10 @@
  * reports (with -i, also at the end of every interval). */
 int face_profile__run(const struct lp_opts *opts);
 
+/* `lockprof dump -p PID`: one snapshot of the threads, the locks they wait for and hold, and
+ * the deadlocks, read from the target's memory and /proc with nothing attached. */
+int face_dump__run(const struct lp_opts *opts);
+
 /* `lockprof top -p PID`: a live view refreshed every span (1 s, or -i): full-screen on a
  * terminal, plain tables otherwise; until q, a signal, -d or the target's exit. */
 int face_top__run(const struct lp_opts *opts);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The faces the command line reserves for what is coming (serve, dump): one clear line. */
+/* The faces the command line reserves for what is coming (serve): one clear line. */
 #include "faces/faces.h"
 #include "util/log.h"
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "engine/engine.h"
+#include "engine/engine_order.h"
 #include "faces/faces.h"
 #include "report/outputs.h"
 #include "util/clock.h"
@@ -47,13 +48,19 @@ static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_report
 /* The report of the span ending at now. */
 static int write_report(struct lp_engine *e, struct lp_outputs *out, uint64_t now, bool last)
 {
+	struct lp_lockorder order = {};
 	struct lp_profile profile;
 	int err = engine__profile(e, now, last, &profile);
 
 	if (err)
 		return err;
+	/* -m full: the lock-order graph of the whole run, in the last report. */
+	if (last && (e->opts->modes & LP_MODE_FULL) &&
+	    !engine__lock_order(e, profile.stacks, &order))
+		profile.lockorder = &order;
 	err = outputs__write(out, &profile);
 	profile__free(&profile);
+	lockorder__free(&order);
 	return err;
 }
 

@@ -16,6 +16,8 @@
 #include "profile/kinds.h"
 #include "profile/stacktab.h"
 
+struct lp_lockorder;
+
 /* One thread's waits for the GIL. */
 struct lp_gil_thread {
 	uint32_t tid;
@@ -138,6 +140,7 @@ struct lp_profile {
 	struct lp_overhead overhead;		   /* set before the stats are added */
 	const struct lp_stacktab *stacks;	   /* borrowed: outlives the profile */
 	const struct lp_threadnames *thread_names; /* borrowed, may be NULL */
+	const struct lp_lockorder *lockorder;	   /* borrowed: -m full's last report, else NULL */
 	/* private */
 	void *locks_by_id;
 	size_t locks_cap;

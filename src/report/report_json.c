@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "report/render.h"
+#include "report/report_inversions.h"
 
 static void write_frames(FILE *f, const struct lp_stack_sym *st)
 {
@@ -266,6 +267,8 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		fputs(i ? ",\n" : "\n", f);
 		write_lock(f, &p->locks[i], p->thread_names, p->full.measured);
 	}
-	fputs("\n ]}\n", f);
+	fputs("\n ]", f);
+	report_inversions__json(f, p);
+	fputs("}\n", f);
 	return ferror(f) ? -EIO : 0;
 }

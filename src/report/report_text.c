@@ -10,6 +10,7 @@
 
 #include "profile/annotate.h"
 #include "report/render.h"
+#include "report/report_inversions.h"
 #include "util/units.h"
 
 #define TOP_LOCKS_WITH_STACKS 3
@@ -463,6 +464,7 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 	free(locks);
 	if (p->full.measured)
 		write_holds(f, p);
+	report_inversions__text(f, p);
 	if (write_signals(f, p, o))
 		return -ENOMEM;
 	if (c->read_errors || c->thread_not_found || p->unknown_frames || c->stacks_truncated)
