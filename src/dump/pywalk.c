@@ -428,19 +428,28 @@ int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_s
 		return err;
 	if (!interp || (err = read_u64(d->pid, interp + o->interp_threads_head, &ts)))
 		return err ? err : -ENOENT;
-	while (ts && n++ < MAX_THREADS) {
+	/* The list first, next pointers only, then each thread: a thread that exits while its
+	 * state is read (its stack walked, which takes far longer) then no longer cuts the walk
+	 * short, as its freed state's next pointer would. */
+	uint64_t states[MAX_THREADS];
+	int nstates = 0;
+
+	while (ts && nstates < MAX_THREADS) {
+		states[nstates++] = ts;
+		if ((err = read_u64(d->pid, ts + o->tstate_next, &ts)))
+			break;
+	}
+	for (int i = 0; !err && i < nstates; i++) {
 		uint64_t next = 0;
 
-		err = read_thread(&w, ts, &next);
-		if (err)
-			break;
-		ts = next;
+		n++;
+		err = read_thread(&w, states[i], &next);
 	}
 	u64map__free(&w.types);
 	u64map__free(&w.exit_names);
 	/* A thread state freed mid-walk (its thread exited) ends the list early: the caller reads
 	 * again rather than show part of the threads. */
-	if (err && err != -ENOMEM && d->nthreads && target_alive_hint(d->pid))
+	if (err && err != -ENOMEM && target_alive_hint(d->pid))
 		return -EAGAIN;
 	return err;
 }

@@ -115,16 +115,23 @@ int face_dump__run(const struct lp_opts *opts)
 		err = LP_EXIT_ERROR;
 		goto out;
 	}
-	/* A thread that exits mid-walk breaks the list: read it again, a few times. */
+	/* A thread that exits mid-walk breaks the list: read it again, a few times. So does one
+	 * that exits before its task is read: a freed thread state's next pointer may already read
+	 * as the end of the list (3.14), hiding the threads after it. */
 	for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+		bool gone = false;
+
 		err = dump__read_threads(&d, &info, sym);
-		if (err != -EAGAIN)
+		if (!err)
+			err = dump__read_tasks(&d);
+		for (int i = 0; !err && i < d.nthreads; i++)
+			gone |= d.threads[i].gone;
+		if (err != -EAGAIN && (!gone || attempt == READ_ATTEMPTS - 1))
 			break;
 		dump__free(&d);
 		d.pid = opts->pid;
+		snprintf(d.python, sizeof(d.python), "%s", info.version_str);
 	}
-	if (!err)
-		err = dump__read_tasks(&d);
 	if (err) {
 		if (!target__alive(opts->pid) || err == -ESRCH) {
 			lp_err("pid %d: the process exited during the dump", opts->pid);

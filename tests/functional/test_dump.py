@@ -256,7 +256,7 @@ def test_dump_busy_process(root, lockprof, procs, any_python):
 
 def test_dump_threads_coming_and_going(root, lockprof, procs, any_python):
     """Threads that exit while they are read are left out (and counted), never a failure."""
-    t = start_target(procs, any_python, "churn_threads.py", ["--workers", 4, "--seconds", 4])
+    t = start_target(procs, any_python, "churn_threads.py", ["--workers", 4, "--seconds", 120])
     for _ in range(10):
         cp = run_lockprof(["dump", "-p", t.pid, "-f", "json"], timeout=DUMP_TIMEOUT)
         out, err = cp.stdout.decode(errors="replace"), cp.stderr.decode(errors="replace")
@@ -268,4 +268,6 @@ def test_dump_threads_coming_and_going(root, lockprof, procs, any_python):
         assert len(report["threads"]) >= 5, show_json(report)
         if gone:
             assert "exited during the dump" in err, err
+    t.send("stop\n")
+    t.close_stdin()
     assert t.wait(30) == 0, t.describe()

@@ -1,11 +1,13 @@
 """Threads that come and go for `lockprof dump`: --workers threads each start short-lived
-threads one after another (each takes a lock, sleeps a little, exits) for --seconds.
+threads one after another (each takes a lock, sleeps a little, exits) until a line
+("stop") or the end of stdin, or --seconds at most.
 
 Prints "ready" once started; at the end one JSON line {"started": N}.
 """
 
 import argparse
 import json
+import sys
 import threading
 import time
 
@@ -36,7 +38,14 @@ workers = [threading.Thread(target=spawner) for _ in range(args.workers)]
 for w in workers:
     w.start()
 print("ready", flush=True)
-time.sleep(args.seconds)
+# Until told: a test's dumps on a loaded machine may take longer than any fixed run.
+def read_stop():
+    sys.stdin.readline()
+    stop.set()
+
+
+threading.Thread(target=read_stop, daemon=True).start()
+stop.wait(args.seconds)
 stop.set()
 for w in workers:
     w.join()
