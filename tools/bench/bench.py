@@ -1006,6 +1006,42 @@ HTML_MAX_BYTES = 5 * 1024 * 1024
 HTML_MAX_S = 2.0
 
 
+DUMP_THREADS = 100
+DUMP_ROUNDS = 9
+
+
+def dump_latency(python, lockprof, rounds=DUMP_ROUNDS):
+    """`lockprof dump` of a busy process of DUMP_THREADS threads (tests/targets/busy_threads.py,
+    which checks itself afterwards): wall time per dump, target < 1 s."""
+    target = os.path.join(REPO, "tests", "targets", "busy_threads.py")
+    proc = subprocess.Popen([python, target, "--threads", str(DUMP_THREADS), "--seconds", "0"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    times, failures = [], 0
+    try:
+        if proc.stdout.readline().strip() != "ready":
+            return ["dump: the busy target did not start"]
+        for _ in range(rounds):
+            t0 = time.monotonic()
+            cp = subprocess.run([lockprof, "dump", "-p", str(proc.pid), "-f", "json"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+            times.append(time.monotonic() - t0)
+            failures += cp.returncode != 0
+            time.sleep(0.2)
+        proc.stdin.write("stop\n")
+        proc.stdin.close()
+        out = proc.stdout.read()
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    ok = '"ok": true' in out
+    return ["dump of a busy %d-thread process (%d dumps): %.0f ms median, %.0f ms max; target < 1 s: %s; "
+            "failed dumps %d; the target's self-check after them: %s"
+            % (DUMP_THREADS, rounds, 1000 * statistics.median(times), 1000 * max(times),
+               mark(max(times) < 1.0).strip(), failures, "passed" if ok else "FAILED")]
+
+
 def html_render(rounds=HTML_ROUNDS):
     """-f html at scale: the page of a synthetic 10,000-stack profile (tests/unit/gen_html_report.c),
     its size, and the time headless Chromium takes from navigation start to the page's flame graph
@@ -1084,6 +1120,8 @@ def main():
         print("\n".join(link_latency(pythons[0], args.lockprof)))
         print("")
         print("\n".join(neighbor(pythons[0], args.lockprof)))
+        print("")
+        print("\n".join(dump_latency(pythons[0], args.lockprof)))
     try:
         lines, raw["html"] = html_render()
     except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
