@@ -30,6 +30,7 @@ fc = real.fc
 SEED = 1  # --randseed: the same random state in both runs (3.13+ seeds each test with it)
 READY_TIMEOUT = 60.0  # interpreter start-up, chroot included
 SUITE_TIMEOUT = 900.0  # the three suites take about 1 min plain; lockprof slows them a little
+IGNORED_TESTS = ("test_print_exception_gh_102056",)
 REGRTEST_TIMEOUT = 120  # regrtest --timeout: a hung test dumps its tracebacks and fails (the whole run takes under a minute; one run of 3.13.0 hung in a recursion test for 8 min)
 EXIT_TIMEOUT = 60.0  # lockprof's exit after the target's (symbolizing, writing a few MB of JSON)
 BOOT = os.path.join(real.HERE, "regrtest_boot.py")
@@ -90,6 +91,10 @@ def parse_results(run, junit_path):
 def start_suites(pool, python, workdir, junit):
     args = [python.launcher.script(BOOT)] + list(real.SUITES) + [
         "--junit-xml", junit, "--randseed", str(SEED), "--timeout", str(REGRTEST_TIMEOUT)]
+    # Hangs here without lockprof (pyenv 3.13.0, twice: a thread recursing on a small stack
+    # spins for minutes), which ends the whole regrtest run.
+    for pattern in IGNORED_TESTS:
+        args += ["--ignore", pattern]
     env = dict(os.environ)
     for var in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONDONTWRITEBYTECODE"):
         env.pop(var, None)
