@@ -100,7 +100,7 @@ static bool is_condition_entry(const struct lp_frame_sym *leaf)
 	return !strcmp(base_name(leaf->file), "threading.py") &&
 	       (!strcmp(leaf->function, "Condition.__enter__") ||
 		!strcmp(leaf->function, "Condition.acquire") ||
-		(!strcmp(leaf->function, "__enter__") && leaf->line > 0));
+		!strcmp(leaf->function, "__enter__"));
 }
 
 /* The first frame of st outside threading.py/queue.py, else its leaf. */

@@ -46,6 +46,11 @@ bool report__totals_upscaled(const struct lp_profile *p);
  * for the text report and pprof's comments. */
 const char *report__overhead_note(const struct lp_profile *p, char *buf, size_t len);
 
+/* A stack for the text outputs, leaf first, one "file:line  function" line each (the locations
+ * aligned), each line prefixed by indent; missing is printed for a NULL stack. */
+void report__write_stack(FILE *f, const struct lp_stack_sym *st, const char *indent,
+			 const char *missing);
+
 /* What the reports call a lock: its name, else its address as "0x...". */
 const char *report__lock_name(const struct lp_lock *lock, char *buf, size_t len);
 

@@ -151,3 +151,31 @@ const char *report__overhead_note(const struct lp_profile *p, char *buf, size_t 
 			 100.0 * o->timing_duty);
 	return buf;
 }
+
+void report__write_stack(FILE *f, const struct lp_stack_sym *st, const char *indent,
+			 const char *missing)
+{
+	char where[512];
+	int width = 0;
+
+	if (!st) {
+		fprintf(f, "%s%s\n", indent, missing);
+		return;
+	}
+	for (uint32_t i = 0; i < st->depth; i++) {
+		int n = snprintf(where, sizeof(where), "%s:%d",
+				 report__short_path(st->frames[i].file), st->frames[i].line);
+
+		if (n > width)
+			width = n;
+	}
+	for (uint32_t i = 0; i < st->depth; i++) {
+		snprintf(where, sizeof(where), "%s:%d", report__short_path(st->frames[i].file),
+			 st->frames[i].line);
+		fprintf(f, "%s%-*s  %s\n", indent, width, where, st->frames[i].function);
+	}
+	if (!st->depth)
+		fprintf(f, "%s<no Python frames>\n", indent);
+	if (st->truncated)
+		fprintf(f, "%s... (deeper frames truncated)\n", indent);
+}

@@ -16,29 +16,6 @@ static const char *name_or_addr(const char *name, uint64_t lock, char *buf, size
 	return buf;
 }
 
-static void text_stack(FILE *f, const struct lp_stack_sym *st)
-{
-	char where[512];
-	int width = 0;
-
-	if (!st) {
-		fputs("      <stack not captured>\n", f);
-		return;
-	}
-	for (uint32_t i = 0; i < st->depth; i++) {
-		int n = snprintf(where, sizeof(where), "%s:%d",
-				 report__short_path(st->frames[i].file), st->frames[i].line);
-
-		if (n > width)
-			width = n;
-	}
-	for (uint32_t i = 0; i < st->depth; i++) {
-		snprintf(where, sizeof(where), "%s:%d", report__short_path(st->frames[i].file),
-			 st->frames[i].line);
-		fprintf(f, "      %-*s  %s\n", width, where, st->frames[i].function);
-	}
-}
-
 void report_inversions__text(FILE *f, const struct lp_profile *p)
 {
 	const struct lp_lockorder *o = p->lockorder;
@@ -72,7 +49,10 @@ void report_inversions__text(FILE *f, const struct lp_profile *p)
 				name_or_addr(s->second_name, s->second, a, sizeof(a)),
 				name_or_addr(s->first_name, s->first, b, sizeof(b)), s->tid,
 				s->count, s->count == 1 ? "" : "s");
-			text_stack(f, s->stack_id ? stacktab__get(p->stacks, s->stack_id) : NULL);
+			report__write_stack(f,
+					    s->stack_id ? stacktab__get(p->stacks, s->stack_id)
+							: NULL,
+					    "      ", "<stack not captured>");
 		}
 	}
 }

@@ -57,28 +57,7 @@ static void holder_label(const struct lp_lock *lock, char *buf, size_t len)
 
 static void write_stack(FILE *f, const struct lp_stack_sym *st)
 {
-	char where[512];
-	int width = 0;
-
-	if (!st) {
-		fputs("    <stack lost>\n", f);
-		return;
-	}
-	for (uint32_t i = 0; i < st->depth; i++) {
-		int n = snprintf(where, sizeof(where), "%s:%d",
-				 report__short_path(st->frames[i].file), st->frames[i].line);
-		if (n > width)
-			width = n;
-	}
-	for (uint32_t i = 0; i < st->depth; i++) {
-		snprintf(where, sizeof(where), "%s:%d", report__short_path(st->frames[i].file),
-			 st->frames[i].line);
-		fprintf(f, "    %-*s  %s\n", width, where, st->frames[i].function);
-	}
-	if (!st->depth)
-		fputs("    <no Python frames>\n", f);
-	if (st->truncated)
-		fputs("    ... (deeper frames truncated)\n", f);
+	report__write_stack(f, st, "    ", "<stack lost>");
 }
 
 /* -m full: a lock seen only held (never waited for) is listed in the hold section only. */
