@@ -21,13 +21,17 @@ def test_reused_address_is_two_locks(python, run_profiled):
     assert set(by_name) == {"lock_alpha", "lock_beta"}, "names %s\n%s" % (sorted(by_name), where)
     # The older lock is generation 0, the newer ".1".
     assert by_name["lock_alpha"]["id"] == result["address"], where
-    for name, line in (("lock_alpha", result["lines"]["alpha"]), ("lock_beta", result["lines"]["beta"])):
+    for key in ("alpha", "beta"):
+        name, line, blocked = "lock_" + key, result["lines"][key], result["blocked"][key]
         lock = by_name[name]
         assert lock["category"] == "contention", where
-        assert abs(lock["waits"] - result["waits"]) <= 1, "%s: %d waits, expected %d\n%s" % (
+        # Every acquisition the target saw block (a loaded machine may wake it after the holder
+        # let go), within one for a wait at the threshold.
+        assert blocked >= result["waits"] // 2, "the target blocked only %d times\n%s" % (blocked, where)
+        assert abs(lock["waits"] - blocked) <= 1, "%s: %d waits, the target blocked %d times\n%s" % (
             name,
             lock["waits"],
-            result["waits"],
+            blocked,
             where,
         )
         waiters = [s for s in lock["stacks"] if s["role"] == "waiter"]

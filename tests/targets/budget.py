@@ -6,7 +6,7 @@ exactly one wait, counted here. Per round, the function `often` waits three
 times and `seldom` once (short waits, timeout 1 us), so their stacks share the
 waits 3:1; every LONG_EVERY_S seconds `long_wait` waits LONG_MS.
 
-Usage: budget.py SECONDS. Prints "ready", waits for "go" on stdin, runs for
+Usage: budget.py SECONDS [DEPTH]. Prints "ready", waits for "go" on stdin, runs for
 SECONDS, then prints one JSON line: the waits per site and the lines. The waits
 happen DEPTH calls deep, so that walking their stacks is most of what profiling
 them costs (the stack budget has something to thin).
@@ -70,10 +70,11 @@ def run(seconds, counts):
 
 def main():
     seconds = float(sys.argv[1])
+    depth = int(sys.argv[2]) if len(sys.argv) > 2 else DEPTH
     counts = {"often": 0, "seldom": 0, "long": 0}
     print("ready", flush=True)
     sys.stdin.readline()
-    deep(DEPTH, seconds, counts)
+    deep(depth, seconds, counts)
     lines = {k: line_of("SITE-" + k.upper()) for k in counts}
     print(json.dumps({"waits": counts, "lines": lines}), flush=True)
 

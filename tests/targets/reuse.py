@@ -18,7 +18,8 @@ import threading
 import time
 
 ROUNDS = 20
-HOLD_MS = 3
+HOLD_MS = 20
+BLOCKED_S = 0.002  # an acquisition this long waited for the holder
 MAX_TRIES = 100000
 
 
@@ -46,26 +47,32 @@ def contend_alpha(lock_alpha):
     taken, done = threading.Event(), threading.Event()
     t = threading.Thread(target=holder, args=(lock_alpha, taken, done))
     t.start()
+    blocked = 0
     for _ in range(ROUNDS):
         taken.wait()
         taken.clear()
+        t0 = time.monotonic()
         with lock_alpha:  # WAIT-ALPHA
-            pass
+            blocked += time.monotonic() - t0 >= BLOCKED_S
         done.set()
     t.join()
+    return blocked
 
 
 def contend_beta(lock_beta):
     taken, done = threading.Event(), threading.Event()
     t = threading.Thread(target=holder, args=(lock_beta, taken, done))
     t.start()
+    blocked = 0
     for _ in range(ROUNDS):
         taken.wait()
         taken.clear()
+        t0 = time.monotonic()
         with lock_beta:  # WAIT-BETA
-            pass
+            blocked += time.monotonic() - t0 >= BLOCKED_S
         done.set()
     t.join()
+    return blocked
 
 
 def line_of(marker):
@@ -81,7 +88,7 @@ def main():
     sys.stdin.readline()
     lock_alpha = threading.Lock()
     address = key_address(lock_alpha)
-    contend_alpha(lock_alpha)
+    blocked = {"alpha": contend_alpha(lock_alpha), "beta": 0}
     del lock_alpha
     gc.collect()
     time.sleep(0.05)  # a gap between the two lifetimes
@@ -95,7 +102,7 @@ def main():
         kept.append(candidate)  # alive, so the next one takes another address
     reused = lock_beta is not None
     if reused:
-        contend_beta(lock_beta)
+        blocked["beta"] = contend_beta(lock_beta)
     print(
         json.dumps(
             {
@@ -103,6 +110,7 @@ def main():
                 "address": "0x%x" % address,
                 "tries": len(kept) + 1,
                 "waits": ROUNDS,
+                "blocked": blocked,
                 "lines": {"alpha": line_of("WAIT-ALPHA"), "beta": line_of("WAIT-BETA")},
             }
         ),
