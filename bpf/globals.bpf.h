@@ -20,6 +20,8 @@ const volatile __u32 targ_tgid = 0; /* the target's tgid, in its pid namespace w
 const volatile __u64 targ_pidns_dev = 0; /* the target's pid namespace: device, with ino */
 const volatile __u64 targ_pidns_ino = 0; /* the target's pid namespace: inode; 0: the host's ids */
 const volatile __u32 targ_creation_sites = 0; /* lock creation probed: lock_created is filled */
+/* Where a Lock object's PyMutex is: sizeof(PyObject), 32 on free-threaded builds. */
+const volatile __u32 targ_lock_mutex_off = 16;
 
 /* .bss: zeroed at load, then read (and for full_on/full_epoch written) by user space. */
 struct lp_counters counters = {}; /* loss and error counters, printed by the report */

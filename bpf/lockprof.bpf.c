@@ -111,7 +111,7 @@ int BPF_KPROBE(sem_post_enter, void *sem)
 }
 
 /* The PyMutex of a 3.13.1+ Lock or 3.14 RLock object: right after the object header. */
-#define LOCK_OBJECT_MUTEX 16
+#define LOCK_OBJECT_MUTEX targ_lock_mutex_off
 
 /* -m full, entry of a PyMutex Lock's acquire (also acquire_lock and __enter__), self first. */
 SEC("uprobe")
