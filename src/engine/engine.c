@@ -160,6 +160,11 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
 		.gil_key = e->skel->rodata->gil_cfg.gil_key,
 		.gil_handoffs = gil_switches__take(&e->gil),
+		.object_types_fd = e->interp.version.free_threaded
+					   ? bpf_map__fd(e->skel->maps.object_types)
+					   : -1,
+		.free_threaded = e->interp.version.free_threaded,
+		.gil_enabled = interp__gil_enabled(&e->target, &e->interp),
 	};
 
 	counters.probe_hits = budget__timing_hits(e->skel);
