@@ -284,8 +284,10 @@ int BPF_KPROBE(stw_stop_enter, void *stw)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(stw_start_enter)
+/* Return of start_the_world(stw): every paused thread may run again (a thread that tried to
+ * attach meanwhile parked until then, which is still the pause). */
+SEC("uretprobe")
+int BPF_KRETPROBE(stw_start_exit)
 {
 	__u32 tid;
 	__u64 t0;

@@ -63,7 +63,8 @@ int engine__load(struct lp_engine *e)
 	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil);
 	if (err)
 		return err;
-	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0);
+	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0,
+			   e->interp.offsets.gil_switch_number);
 	e->symbolizer = symbolizer__new(e->opts->pid, &e->interp.offsets);
 	if (e->symbolizer)
 		e->collector =

@@ -42,7 +42,7 @@ enum probe_prog {
 	PROG_SECTION2_WAIT_ENTER,
 	PROG_SECTION_WAIT_EXIT,
 	PROG_STW_STOP_ENTER, /* free-threaded: stop-the-world pauses */
-	PROG_STW_START_ENTER,
+	PROG_STW_START_EXIT,
 };
 
 struct probe_spec {
@@ -84,7 +84,7 @@ static const struct probe_spec contention_plan[] = {
 	  PROG_SECTION_WAIT_EXIT, 13, 99, false, false, false, false, true },
 	{ C, MOD_INTERP, "stop_the_world", PROG_STW_STOP_ENTER, PROG_NONE, 13, 99, true, false, false,
 	  false, true },
-	{ C, MOD_INTERP, "start_the_world", PROG_STW_START_ENTER, PROG_NONE, 13, 99, true, false, false,
+	{ C, MOD_INTERP, "start_the_world", PROG_NONE, PROG_STW_START_EXIT, 13, 99, true, false, false,
 	  false, true },
 #undef C
 	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
@@ -131,8 +131,8 @@ static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog pr
 		return skel->progs.section_wait_exit;
 	case PROG_STW_STOP_ENTER:
 		return skel->progs.stw_stop_enter;
-	case PROG_STW_START_ENTER:
-		return skel->progs.stw_start_enter;
+	case PROG_STW_START_EXIT:
+		return skel->progs.stw_start_exit;
 	}
 	return NULL;
 }

@@ -13,13 +13,13 @@
 /* Object and string header fields of every default (GIL) build. */
 #define DEFAULT_BUILD                                                                              \
 	.unicode_length = 16, .unicode_state = 32, .unicode_kind_shift = 2, .object_head = 16,     \
-	.type_name = 24, .object_mutex = -1, .gil_enabled = -1
+	.type_name = 24, .object_mutex = -1, .gil_enabled = -1, .gil_switch_number = 24
 #define DEFAULT_CODE .object_type = 8, .size_word = 16, .tlbc = -1
 /* A free-threaded (--disable-gil) build's: a 32-byte PyObject header (ob_tid, ob_flags,
  * ob_mutex, ob_gc_bits, ob_ref_local, ob_ref_shared, ob_type). */
 #define FREE_THREADED_BUILD                                                                        \
 	.free_threaded = true, .unicode_length = 32, .unicode_state = 48, .object_head = 32,       \
-	.type_name = 40, .object_mutex = 10, .gil_enabled = 0
+	.type_name = 40, .object_mutex = 10, .gil_enabled = 0, .gil_switch_number = 32
 #define FREE_THREADED_CODE .object_type = 24, .size_word = 32
 
 // clang-format off

@@ -45,6 +45,7 @@ struct lp_pyoffsets {
 	int type_name;		  /* PyTypeObject.tp_name */
 	int object_mutex;	  /* free-threaded: PyObject.ob_mutex (critical sections); -1 */
 	int gil_enabled;	  /* free-threaded: _gil_runtime_state.enabled; -1 */
+	int gil_switch_number;	  /* _gil_runtime_state.switch_number (unsigned long) */
 	bool has_debug_offsets;	  /* 3.13+: _PyRuntime starts with _Py_DebugOffsets */
 	/* struct _gil_runtime_state: in _PyRuntime up to 3.11, in the main interpreter from 3.12 */
 	bool gil_in_interp;
@@ -52,8 +53,6 @@ struct lp_pyoffsets {
 	/* PyInterpreterState.imports.modules (sys.modules), from _Py_DebugOffsets; 0: unknown */
 	int interp_modules;
 };
-
-#define LP_GIL_SWITCH_NUMBER 24 /* _gil_runtime_state.switch_number (unsigned long) */
 
 #define LP_DEBUG_OFFSETS_MAX 1024 /* bytes of _Py_DebugOffsets worth reading */
 

@@ -58,6 +58,7 @@
 	X(type_name)                                                                               \
 	X(object_mutex)                                                                            \
 	X(gil_enabled)                                                                             \
+	X(gil_switch_number)                                                                       \
 	X(code.object_type)                                                                        \
 	X(code.size_word)                                                                          \
 	X(code.tlbc)

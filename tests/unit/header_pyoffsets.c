@@ -92,6 +92,9 @@ int main(void)
 	P("object_mutex", -1);
 	P("gil_enabled", -1);
 #endif
+#if PY_VERSION_HEX >= 0x030C0000 /* internal/pycore_gil.h: 3.12+ */
+	P("gil_switch_number", offsetof(struct _gil_runtime_state, switch_number));
+#endif
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
 	P("code.tlbc", offsetof(PyCodeObject, co_tlbc));
 #else
