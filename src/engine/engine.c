@@ -121,6 +121,16 @@ static bool target_gone(const struct lp_engine *e)
 	return !target__alive(e->opts->pid);
 }
 
+/* Whether the GIL is on now; the last value read once the target is gone. */
+static int refresh_gil_enabled(struct lp_engine *e)
+{
+	int now = interp__gil_enabled(&e->target, &e->interp);
+
+	if (now >= 0)
+		e->interp.gil_enabled = now;
+	return e->interp.gil_enabled;
+}
+
 int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 {
 	int err;
@@ -140,8 +150,10 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 		e->target_exited = true;
 		return 0;
 	}
-	/* Threads may exit before the report: name them while they live. */
+	/* Threads may exit before the report: name them while they live. A free-threaded
+	 * build's GIL may be turned on meanwhile (an extension not marked free-threading-safe). */
 	if (*now_ns >= e->next_thread_scan_ns) {
+		refresh_gil_enabled(e);
 		collector__scan_threads(e->collector);
 		e->next_thread_scan_ns = *now_ns + THREAD_SCAN_NS;
 	}
@@ -165,7 +177,7 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 					   ? bpf_map__fd(e->skel->maps.object_types)
 					   : -1,
 		.free_threaded = e->interp.version.free_threaded,
-		.gil_enabled = interp__gil_enabled(&e->target, &e->interp),
+		.gil_enabled = refresh_gil_enabled(e),
 	};
 
 	counters.probe_hits = budget__timing_hits(e->skel);
