@@ -12,7 +12,8 @@ Three kinds of check, each field comparison counting as one check:
    reads) and compare with lockprof's table for that minor (`dump_pyoffsets table`). Headers come
    from pyenv (`pyenv versions --bare`, $(pyenv prefix V)/include/python3.X), the system
    (/usr/include/python3.X), the Debian roots' headers cached by tools/fetch-python-headers.sh
-   (/var/cache/lockprof/headers/SUITE) and $LOCKPROF_PYTHON_INCLUDES (colon-separated
+   (/var/cache/lockprof/headers/SUITE), the free-threaded builds of tools/build-ft-python.sh
+   (/var/cache/lockprof/python/3.Xt, checked as ft-3.Xt) and $LOCKPROF_PYTHON_INCLUDES (colon-separated
    include/python3.X directories).
 2. debug map (3.13+ headers): the uint64_t index pyoffsets__apply_debug_offsets reads each field
    from (`dump_pyoffsets debugmap`) must be offsetof(_Py_DebugOffsets, field) / 8.
@@ -21,7 +22,8 @@ Three kinds of check, each field comparison counting as one check:
    built by tools/make-rootfs.sh, /usr/bin/python3.1X) must give exactly the table's values.
 
 Sources that are absent are skipped with a printed note. With LOCKPROF_BUILD_ROOTFS=1 (as
-root) the Debian roots and their headers are built/fetched first. Ends with
+root) the Debian roots and their headers are built/fetched first, and the free-threaded 3.13
+(tools/build-ft-python.sh, whose headers and libpython3.13t are checked as ft-3.13t). Ends with
 "offsets: N passed, N failed" and exits 1 on any failure.
 """
 
@@ -235,6 +237,11 @@ def build_roots():
             if cp.returncode != 0:
                 print("  FAIL tools/%s %s %s:\n%s" % (tool, suite, package, cp.stdout))
                 sys.exit(1)
+    # The free-threaded 3.13 the functional tests profile (3.14t needs a source tree).
+    cp = run([os.path.join(REPO, "tools", "build-ft-python.sh"), "3.13"], timeout=3600)
+    if cp.returncode != 0:
+        print("  FAIL tools/build-ft-python.sh 3.13:\n%s" % cp.stdout)
+        sys.exit(1)
 
 
 # --------------------------------------------------------------------------
