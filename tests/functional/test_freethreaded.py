@@ -1,6 +1,6 @@
 """Free-threaded CPython (3.13t, 3.14t), on every such interpreter found (``ft_python``).
 
-Three runs per interpreter, each checking several facts:
+Three profiled runs per interpreter, each checking several facts, and lockprof dump's refusal:
   * the holder/waiter workload (Lock contention): waits exact, wait time within 5%
     (a row of the accuracy table);
   * tests/targets/freethreaded.py --mode objects: a known object hold (a sort
@@ -14,8 +14,9 @@ Three runs per interpreter, each checking several facts:
 """
 
 import json
+import subprocess
 
-from conftest import clip, parse_report, record_accuracy, show_json, target_path, waiter_stacks_at
+from conftest import clip, parse_report, record_accuracy, show_json, start_target, target_path, waiter_stacks_at
 
 WAITS = 40
 HOLD_MS = 20
@@ -113,7 +114,9 @@ def test_ft_objects_and_pauses(ft_python, run_profiled, tmp_path):
     collecting = [s for l in pauses for s in l["stacks"] if _leaf_line(s) == lines["COLLECT-LINE"]]
     assert collecting and sum(s["count"] for s in collecting) >= res["collections"], whole
     # A paused thread's parking is the pause, not a lock wait.
-    assert ft["object_waits"] >= obj["waits"], whole
+    parked = [l for l in report["locks"] if l["category"] == "contention"
+              for s in l["stacks"] if s["role"] == "waiter" and _leaf_line(s) == lines["PRIVATE-LINE"]]
+    assert not parked, "threads paused by gc.collect() counted as lock waits\n%s" % show_json(parked)
 
     text = text_path.read_text()
     for needle in ("Free-threaded build. GIL disabled", "Object contention", "shared (list)",
@@ -132,3 +135,13 @@ def test_ft_hot_loop_with_gil(ft_python, run_profiled):
     assert report["free_threaded"]["gil_enabled"] is True, whole
     assert report["probe_hits"] <= MAX_HOT_HITS, "%d probe hits for %d Lock and %d dict operations\n%s" % (
         report["probe_hits"], HOT_COUNT, HOT_COUNT, whole)
+
+
+def test_ft_dump_refused(ft_python, lockprof, procs, root):
+    """lockprof dump does not read free-threaded layouts: a clear refusal, exit 5."""
+    t = start_target(procs, ft_python, "freethreaded.py", ["--mode", "hot"])
+    cp = subprocess.run([lockprof, "dump", "-p", str(t.pid)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        timeout=30)
+    err = cp.stderr.decode(errors="replace")
+    assert cp.returncode == 5, "exit %d, expected 5\n%s" % (cp.returncode, err)
+    assert "free-threaded build" in err and "lockprof dump does not read" in err, err
