@@ -21,7 +21,9 @@ struct {
 /* A stop-the-world pause in progress, by the thread that asked for it. */
 struct stw_pause {
 	__u64 start_ns;
-	__u64 stw; /* the _stoptheworld_state */
+	__u64 stw;   /* the _stoptheworld_state */
+	__u32 epoch; /* timing_epoch at the start: user space resets stw_active at each re-attach */
+	__u32 pad;
 };
 
 /* key: kernel tid.  value: its stop-the-world pause in progress */
@@ -76,7 +78,9 @@ static __always_inline __u64 count_threads(void)
 
 static __always_inline void stw_begin(__u32 tid, __u64 stw)
 {
-	struct stw_pause pause = { .start_ns = bpf_ktime_get_ns(), .stw = stw };
+	struct stw_pause pause = { .start_ns = bpf_ktime_get_ns(),
+				   .stw = stw,
+				   .epoch = timing_epoch };
 
 	if (!bpf_map_update_elem(&stw_pauses, &tid, &pause, BPF_ANY))
 		__sync_fetch_and_add(&stw_active, 1);
@@ -92,8 +96,13 @@ static __always_inline void stw_end(__u32 tid)
 
 	if (!pause)
 		return;
-	__sync_fetch_and_add(&stw_active, -1);
 	key.lock = pause->stw;
+	/* Begun before the probes were last detached: its start is not this pause's. */
+	if (pause->epoch != timing_epoch) {
+		bpf_map_delete_elem(&stw_pauses, &tid);
+		return;
+	}
+	__sync_fetch_and_add(&stw_active, -1);
 	bpf_map_delete_elem(&stw_pauses, &tid);
 	key.stack_id = capture_stack(tid);
 	record_stat(&key, now - pause->start_ns, true, 0, now);

@@ -141,7 +141,9 @@ static void window_decide(struct lp_budget *b, uint64_t now_ns)
 
 static void timing_attach(struct lp_budget *b)
 {
-	/* A new epoch first: waits begun while detached end in probes that missed their start. */
+	/* A new epoch first: waits begun while detached end in probes that missed their start,
+	 * and a stop-the-world pause whose end was missed is over. */
+	b->skel->bss->stw_active = 0;
 	b->skel->bss->timing_epoch = ++b->epoch;
 	if (probes__attach(b->probes, b->skel, b->plan.target, b->plan.version, b->plan.modes,
 			   b->plan.creation_sites)) {
