@@ -664,13 +664,15 @@ class ProfiledRun:
         return "lockprof:\n%s\n\ntarget:\n%s" % (self.profiler.describe(), self.target.describe())
 
 
-def start_python(pool, python, args, what="python", env=None):
+def start_python(pool, python, args, what="python", env=None, preexec=None):
     """Start python (an Interp) with args through its launcher and wait for a "ready" line.
 
     The returned Spawned's pid is the interpreter's host pid, and its tids map
     the target's thread ids to host ones (taken now: the threads are up).
-    env: variables added to the environment."""
+    env: variables added to the environment; preexec: run in the child before the interpreter."""
     kwargs = {"env": dict(os.environ, **env)} if env else {}
+    if preexec:
+        kwargs["preexec_fn"] = preexec
     t = pool.spawn(python.launcher.argv(python.path, args), **kwargs)
     if t.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT) is None:
         t.kill()
@@ -684,10 +686,10 @@ def start_python(pool, python, args, what="python", env=None):
     return t
 
 
-def start_target(pool, python, target, args=(), env=None):
+def start_target(pool, python, target, args=(), env=None, preexec=None):
     """Start a target script (tests/targets/NAME) and wait for its "ready" line."""
     script = python.launcher.script(target_path(target))
-    return start_python(pool, python, [script] + list(args), "target %s" % target, env)
+    return start_python(pool, python, [script] + list(args), "target %s" % target, env, preexec)
 
 
 def start_lockprof(pool, pid, lockprof_args=(), prefix=()):
@@ -705,9 +707,10 @@ def start_lockprof(pool, pid, lockprof_args=(), prefix=()):
     return lp, banner
 
 
-def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT, env=None):
+def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT, env=None,
+                    preexec=None):
     """Start target, attach lockprof, wait for the banner, send go; wait for both to exit."""
-    t = start_target(pool, python, target, args, env)
+    t = start_target(pool, python, target, args, env, preexec)
     lp, banner = start_lockprof(pool, t.pid, lockprof_args)
     if isinstance(python, Interp):
         # Same major.minor here; test_contention_json checks the full X.Y.Z.
@@ -741,8 +744,8 @@ def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TAR
 def run_profiled(root, lockprof, procs):
     """run_profiled(python, target, args, lockprof_args) -> ProfiledRun (unpacks as 4-tuple)."""
 
-    def run(python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT, env=None):
-        return run_profiled_in(procs, python, target, args, lockprof_args, timeout, env)
+    def run(python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT, env=None, preexec=None):
+        return run_profiled_in(procs, python, target, args, lockprof_args, timeout, env, preexec)
 
     return run
 
