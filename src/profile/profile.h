@@ -95,6 +95,7 @@ struct lp_overhead {
 	uint64_t waits_unsampled; /* of those, the ones whose stack the budget left out */
 	uint64_t sample_ns;	  /* the stack budget's threshold at the span's end (0: all) */
 	double timing_duty;	  /* share of the span the timing probes were attached (1: all) */
+	double timing_scale; /* what the span's totals are multiplied by (0: 1 / timing_duty) */
 };
 
 /* lockprof's own BPF programs and their cost (collect/progstats.c). */
@@ -151,6 +152,9 @@ struct lp_profile {
 void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
 		   const struct lp_threadnames *names);
 void profile__free(struct lp_profile *p);
+
+/* What the duty cycle multiplies a span's totals by (1: timing probes attached all along). */
+double profile__timing_scale(const struct lp_profile *p);
 
 /* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,

@@ -191,17 +191,18 @@ static void write_overhead(FILE *f, const struct lp_profile *p)
 		" \"overhead\": {\"estimated_pct\": %.3f, \"estimated_ns\": %.0f, \"max_pct\": %g, "
 		"\"probe_hits\": %" PRIu64 ", \"trap_ns\": %.0f, \"bpf_ns\": %" PRIu64
 		", \"stack_walks\": %" PRIu64 ", \"walk_ns\": %" PRIu64
-		", \"timing_duty\": %.4f, \"totals_upscaled\": %s, \"trap_total_ns\": %.0f,"
+		", \"timing_duty\": %.4f, \"timing_scale\": %.4f, \"totals_upscaled\": %s, \"trap_total_ns\": %.0f,"
 		" \"trap_costs_ns\": {\"emulated\": %.0f, \"nop\": %.0f, \"stepped\": %.0f, "
 		"\"return\": %.0f}, \"hits\": {\"emulated\": %" PRIu64 ", \"nop\": %" PRIu64
 		", \"stepped\": %" PRIu64 ", \"return\": %" PRIu64 "}},\n"
 		" \"stack_sampling\": {\"waits\": %" PRIu64 ", \"captured\": %" PRIu64
 		", \"threshold_ns\": %" PRIu64 ", \"stacks_upscaled\": %s},\n",
 		o->estimated_pct, o->estimated_ns, o->max_pct, o->probe_hits, o->trap_ns, o->bpf_ns,
-		o->walks, o->walk_ns, o->timing_duty, report__totals_upscaled(p) ? "true" : "false",
-		o->trap_total_ns, o->costs.entry_ns[LP_TRAP_EMULATED],
-		o->costs.entry_ns[LP_TRAP_NOP], o->costs.entry_ns[LP_TRAP_STEPPED],
-		o->costs.return_ns, o->hits_by_kind[LP_TRAP_EMULATED], o->hits_by_kind[LP_TRAP_NOP],
+		o->walks, o->walk_ns, o->timing_duty, profile__timing_scale(p),
+		report__totals_upscaled(p) ? "true" : "false", o->trap_total_ns,
+		o->costs.entry_ns[LP_TRAP_EMULATED], o->costs.entry_ns[LP_TRAP_NOP],
+		o->costs.entry_ns[LP_TRAP_STEPPED], o->costs.return_ns,
+		o->hits_by_kind[LP_TRAP_EMULATED], o->hits_by_kind[LP_TRAP_NOP],
 		o->hits_by_kind[LP_TRAP_STEPPED], o->hits_by_kind[LP_TRAP_KINDS], o->waits,
 		o->waits - o->waits_unsampled, o->sample_ns,
 		report__stacks_sampled(p) ? "true" : "false");
