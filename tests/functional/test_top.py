@@ -24,10 +24,6 @@ import pytest
 import browser
 from conftest import EXIT_TIMEOUT, LOCKPROF, REPO, start_target
 
-# Run alone, not beside other tests (make check-functional):
-# waits/s compared with the target's own rate in a live terminal view.
-pytestmark = pytest.mark.serial
-
 ARTIFACTS = os.path.join(REPO, ".output", "artifacts")
 APPEAR_TIMEOUT = 10.0
 # A lock's row: waits/s, wait %, avg, max, then the lock ("NAME (file:line)") and the rest.
