@@ -77,9 +77,15 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
 
 def test_busy_and_sleeping_thread_hardly_wait(python, run_profiled):
     run, report, whole = profile(run_profiled, python, ["--busy", 1, "--sleepers", 1, "--seconds", SECONDS])
-    # One thread wants the GIL at a time; the sleeper needs it once, when it wakes.
+    # One thread wants the GIL at a time; the sleeper needs it once, when it wakes. A wait also
+    # lasts while the holder is off its CPU: runnable behind other work, or its vCPU stolen.
     total = report["gil"]["wait_ns"]
-    assert total < 0.05 * SECONDS * 1e9, "%.1f ms of GIL waits\n%s" % (total / 1e6, whole)
+    off_cpu = sum(t["runqueue_ns"] + t.get("steal_ns", 0) for t in run.result["threads"])
+    assert total < 0.05 * SECONDS * 1e9 + off_cpu, "%.1f ms of GIL waits (%.1f ms runnable or stolen)\n%s" % (
+        total / 1e6,
+        off_cpu / 1e6,
+        whole,
+    )
 
 
 def test_gil_together_with_contention(python, run_profiled):
