@@ -115,6 +115,7 @@ struct lp_prog_stats {
 
 struct lp_profile {
 	pid_t pid;
+	char comm[16]; /* the process's command (/proc/PID/comm); "" when unknown */
 	char python[32];
 	char interpreter[PATH_MAX];
 	const char *mode;
