@@ -68,6 +68,8 @@ int engine__load(struct lp_engine *e)
 	if (e->symbolizer)
 		e->collector =
 			collector__new(e->opts, &e->target, e->interp.version_str, e->symbolizer);
+	if (e->collector && e->accumulate && !(e->acc = statsacc__new(LP_STATSACC_MAX)))
+		e->collector = (collector__free(e->collector), NULL);
 	if (e->collector)
 		e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event,
 					     e->collector, NULL);
@@ -139,6 +141,14 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 		e->target_exited = true;
 		return 0;
 	}
+	/* Long runs: BPF's stats map emptied into lockprof's bounded copy before it can fill. */
+	if (e->acc && *now_ns >= e->next_drain_ns) {
+		int derr = statsacc__drain(e->acc, bpf_map__fd(e->skel->maps.stats));
+
+		if (derr)
+			lp_warn("draining the statistics map failed: %s", strerror(-derr));
+		e->next_drain_ns = *now_ns + THREAD_SCAN_NS;
+	}
 	/* Threads may exit before the report: name them while they live. */
 	if (*now_ns >= e->next_thread_scan_ns) {
 		collector__scan_threads(e->collector);
@@ -156,6 +166,7 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 	struct lp_counters counters = e->skel->bss->counters;
 	struct lp_collect_input in = {
 		.stats_fd = bpf_map__fd(e->skel->maps.stats),
+		.acc = e->acc,
 		.counters = &counters,
 		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
 		.gil_key = e->skel->rodata->gil_cfg.gil_key,
@@ -197,6 +208,8 @@ void engine__release(struct lp_engine *e)
 	e->budget.skel = NULL;
 	ring_buffer__free(e->events);
 	e->events = NULL;
+	statsacc__free(e->acc);
+	e->acc = NULL;
 	bpfobj__destroy(e->skel);
 	e->skel = NULL;
 	if (e->pidfd >= 0)
