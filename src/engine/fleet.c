@@ -140,6 +140,11 @@ static int attach(struct lp_fleet *f, pid_t pid)
 	}
 	if (!err)
 		err = engine__attach(&p->engine);
+	/* Calibrated once per run, even when this process then failed (it exited meanwhile). */
+	if (!f->calibrated && p->engine.budget.skel) {
+		f->costs = p->engine.budget.costs;
+		f->calibrated = true;
+	}
 	if (!err && watch(f, p)) {
 		lp_err("pid %d: cannot wait for its events: %s", pid, strerror(errno));
 		err = LP_EXIT_ERROR;
@@ -148,10 +153,6 @@ static int attach(struct lp_fleet *f, pid_t pid)
 		unwatch(f, p);
 		proc_free(p);
 		return err;
-	}
-	if (!f->calibrated) {
-		f->costs = p->engine.budget.costs;
-		f->calibrated = true;
 	}
 	p->info.pid = pid;
 	snprintf(p->info.python, sizeof(p->info.python), "%s", p->engine.interp.version_str);
