@@ -24,7 +24,7 @@ DEBIAN_PYTHON = "/usr/bin/python3.11"  # static, stripped; the one Debian's guni
 HANDOFFS = 150
 HOLD_NS = 4_000_000  # tests/targets/fleet_handoff.py's HOLD
 PICKUP_S = 2.5  # --all rescans every second; attaching takes a few hundred ms more
-WSGI_LOCK_LINE = 14  # `with cache_lock:` in tests/targets/wsgi_lock.py
+WSGI_LOCK_LINE = 22  # `cache_lock.acquire()` in tests/targets/wsgi_lock.py
 
 PROFILED_RE = re.compile(r"lockprof: pid (\d+) \(([^)]*)\): CPython (\S+), profiled")
 EXITED_RE = re.compile(r"lockprof: pid (\d+) \(([^)]*)\) exited: its probes are released")
@@ -232,24 +232,38 @@ def ab_run(port, n, concurrency=12):
     return complete, failed, r.stdout
 
 
+def warm_up(port, stats, workers):
+    """Requests until every worker (namespace pids: the app names its file by getpid()) has
+    served some: a worker imports the app after its fork, and serves only from then on."""
+    for _ in range(40):
+        if all((stats / str(w)).exists() for w in workers):
+            return
+        ab_run(port, 60)
+    pytest.fail("workers %s never served a request" % [w for w in workers if not (stats / str(w)).exists()])
+
+
 def test_gunicorn_workers(root, lockprof, procs, tmp_path):
     """Debian's gunicorn, 3 gthread workers, ab -n 1500 -c 12 on loopback: --all shows the
-    handler's lock in every worker, labelled per worker; a SIGKILLed worker's replacement is
-    profiled too."""
+    handler's lock in every worker, labelled per worker, each worker's waits matching the
+    contended requests it counted itself; a SIGKILLed worker's replacement is profiled too."""
     if not shutil.which("gunicorn") or not shutil.which("ab"):
         pytest.skip("needs Debian's gunicorn and ab (apache2-utils)")
     out = tmp_path / "gunicorn.json"
+    stats = tmp_path / "stats"
+    stats.mkdir()
     port = free_port()
     pod = Pod(procs, ["-f", "json", "-o", str(out), "-f", "text", "-o", str(tmp_path / "gunicorn.txt")])
     g, master = pod.spawn(
         ["gunicorn", "-w", "3", "-k", "gthread", "--threads", "4", "-b", "127.0.0.1:%d" % port,
          "--chdir", os.path.dirname(target_path("wsgi_lock.py")), "wsgi_lock:app"],
-        stdin=False,
+        stdin=False, env=dict(os.environ, WSGI_LOCK_STATS=str(stats)),
     )
     workers = wait_for(lambda: (lambda k: k if len(k) == 3 else None)(children(master)), 20)
     assert workers, "gunicorn started no 3 workers\n%s" % g.describe()
+    ns = {w: ns_pid(w) for w in [master] + workers}
     for w in [master] + workers:
-        assert pod.wait_profiled(ns_pid(w), 15), "gunicorn pid %d not profiled\n%s" % (w, pod.lp.describe())
+        assert pod.wait_profiled(ns[w], 15), "gunicorn pid %d not profiled\n%s" % (w, pod.lp.describe())
+    warm_up(port, stats, [ns[w] for w in workers])
     complete, failed, text = ab_run(port, 1500)
     assert complete == 1500 and failed == 0, text
     # A worker killed: gunicorn respawns it, and the new worker is profiled.
@@ -257,24 +271,28 @@ def test_gunicorn_workers(root, lockprof, procs, tmp_path):
     os.kill(victim, signal.SIGKILL)
     new = wait_for(lambda: [w for w in children(master) if w not in workers], 20)
     assert new, "gunicorn did not respawn the killed worker"
-    assert pod.wait_profiled(ns_pid(new[0]), 15), "the respawned worker was not profiled\n%s" % pod.lp.describe()
+    ns[new[0]] = ns_pid(new[0])
+    assert pod.wait_profiled(ns[new[0]], 15), "the respawned worker was not profiled\n%s" % pod.lp.describe()
+    warm_up(port, stats, [ns[new[0]]])
     complete, failed, text = ab_run(port, 600)
     assert complete == 600 and failed == 0, text
-    ns = {w: ns_pid(w) for w in [master] + workers[1:] + new}
     pod.stop()
     report = json.loads(out.read_text())
     by_pid = {p["target"]["pid"]: p for p in report["processes"]}
-    waits = {}
-    for w in workers[1:] + new:
+    seen = {}
+    for w in workers + new:
         proc = by_pid.get(ns[w])
         assert proc, "worker %d missing from the report" % w
-        locks = [l for l in proc["locks"] if l["name"] == "cache_lock" and l["site"] and l["site"]["file"].endswith("wsgi_lock.py")
-                 and l["site"]["line"] == WSGI_LOCK_LINE]
-        assert locks and locks[0]["waits"] > 0, "worker %d: no waits on cache_lock\n%s" % (w, clip(json.dumps(proc)[:4000]))
-        assert locks[0]["pid"] == ns[w] and locks[0]["comm"] == proc["target"]["comm"]
-        waits[ns[w]] = locks[0]["waits"]
-    # The killed worker: reported as exited, with the waits it saw before.
-    killed = [p for p in report["processes"] if p["target"]["exited"]]
-    assert len(killed) == 1, [(p["target"]["pid"], p["target"]["exited"]) for p in report["processes"]]
-    print("cache_lock waits per live worker:", waits, "killed worker:",
-          sum(l["waits"] for l in killed[0]["locks"] if l["name"] == "cache_lock"))
+        assert proc["target"]["exited"] == (w == victim)
+        locks = [l for l in proc["locks"] if l["name"] == "cache_lock" and l["site"]
+                 and l["site"]["file"].endswith("wsgi_lock.py") and l["site"]["line"] == WSGI_LOCK_LINE]
+        requests, contended = map(int, (stats / str(ns[w])).read_text().split())
+        waits = locks[0]["waits"] if locks else 0
+        seen[ns[w]] = (requests, contended, waits)
+        # Every worker served requests concurrently; lockprof saw each contended request
+        # that blocked (a release between the failed try and the wait spares a few).
+        assert contended > 0, "worker %d: no contended request (%d requests)" % (w, requests)
+        assert locks and locks[0]["pid"] == ns[w] and locks[0]["comm"] == proc["target"]["comm"], (
+            "worker %d: cache_lock not reported\n%s" % (w, clip(json.dumps(proc)[:4000])))
+        assert contended * 0.85 - 2 <= waits <= contended, "worker %d: %d waits, %d contended requests" % (w, waits, contended)
+    print("per worker (ns pid: requests, contended, lockprof waits):", seen)
