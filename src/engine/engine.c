@@ -60,7 +60,7 @@ int engine__load(struct lp_engine *e)
 	uint64_t gil = gil__address(e->opts->pid, &e->interp);
 	int err;
 
-	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil);
+	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil, e->calibrated);
 	if (err)
 		return err;
 	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0);
