@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "engine/fleet.h"
+#include "target/privilege.h"
 #include "target/procscan.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -361,6 +362,12 @@ int fleet__new(const struct lp_opts *opts, struct lp_fleet **out)
 	}
 	f->opts = opts;
 	f->interval = interval_mode(f) ? 1 : 0;
+	/* --all: lockprof's own rights first, or every process found would fail for the same
+	 * reason, each in a warning of its own. */
+	if (opts->all && (err = privilege__check(0))) {
+		fleet__free(f);
+		return err;
+	}
 	if (opts->all)
 		rescan(f, clock__monotonic_ns());
 	for (size_t i = 0; i < opts->npids && !err; i++)

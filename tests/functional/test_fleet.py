@@ -296,3 +296,64 @@ def test_gunicorn_workers(root, lockprof, procs, tmp_path):
             "worker %d: cache_lock not reported\n%s" % (w, clip(json.dumps(proc)[:4000])))
         assert contended * 0.85 - 2 <= waits <= contended, "worker %d: %d waits, %d contended requests" % (w, waits, contended)
     print("per worker (ns pid: requests, contended, lockprof waits):", seen)
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test_all_churn_leaves_no_fds(root, lockprof, procs, tmp_path):
+    """--all under churn: 20 short-lived processes started and exited over about 10 s; lockprof's
+    file descriptors (BPF objects, pidfds, the targets' files) are back to their starting count
+    and its report accounts for every process it attached."""
+    pyenv = newest_pyenv_python()
+    if not pyenv:
+        pytest.skip("needs a pyenv interpreter")
+    out = tmp_path / "churn.json"
+    pod = Pod(procs, ["-f", "json", "-o", str(out)])
+    baseline = fd_count(pod.host_pid)
+    script = "import threading, time\nl = threading.Lock()\n" \
+        "def w():\n    while True:\n        with l: time.sleep(0.002)\n" \
+        "[threading.Thread(target=w, daemon=True).start() for _ in range(3)]\ntime.sleep(1.5)\n"
+    started = []
+    for _ in range(20):
+        p, _host = pod.spawn([pyenv[0], "-c", script], stdin=False)
+        started.append(p)
+        time.sleep(0.5)
+    for p in started:
+        assert p.wait(30) == 0, p.describe()
+    # Every exit seen (pidfd), every object released.
+    assert wait_for(lambda: fd_count(pod.host_pid) == baseline, 5), "lockprof holds %d fds, %d at start" % (
+        fd_count(pod.host_pid), baseline)
+    assert lockprof_progs(pod.host_pid) == 0
+    pod.stop()
+    report = json.loads(out.read_text())
+    health = report["health"]
+    assert health["processes_live"] == 0
+    assert health["processes_attached"] == health["processes_exited"] == len(report["processes"])
+    # Each lives 1.5 s and is found within about a second: most are profiled.
+    assert len(report["processes"]) >= 15, health
+    assert all(p["target"]["exited"] for p in report["processes"])
+    # One attached in its last moments may have seen no wait yet; the rest contended throughout.
+    assert sum(p["waits"] > 0 for p in report["processes"]) >= len(report["processes"]) - 1
+
+
+def test_all_without_privilege(root, lockprof):
+    """--all checks lockprof's own rights once, before looking at any process: exit 6, one line."""
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", lockprof, "--all", "-d", "1"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 6, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing capability CAP_BPF" in lines[0] and "lockprof --all" in lines[0], r.stderr
+
+
+def test_pid_list_with_a_non_python(root, lockprof, procs):
+    """-p A,B where B runs no CPython: the start fails with B's error and exit code (4), after
+    A's probes were removed again."""
+    a, a_pid = (lambda p: (p, p.pid))(procs.spawn([DEBIAN_PYTHON, target_path("fleet_handoff.py"), "10"]))
+    assert a.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT)
+    sleeper = procs.spawn(["sleep", "30"], stdin=False)
+    r = subprocess.run([lockprof, "-p", "%d,%d" % (a_pid, sleeper.pid), "-d", "1"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 4, r.stderr
+    assert "pid %d: not a CPython process" % sleeper.pid in r.stderr, r.stderr
