@@ -113,6 +113,8 @@ int statsacc__add(struct lp_statsacc *a, const struct lp_stat_key *key,
 	struct lp_stat_key other = *key;
 	struct slot *s = find(a, key);
 	size_t room = a->max;
+	/* Waits are counted once, by their waiters' entries (a holder's re-counts them). */
+	uint64_t waits = key->kind == LP_KIND_WAIT || key->kind == LP_KIND_GIL ? val->count : 0;
 
 	if (!s->used && a->len >= a->max) {
 		/* Past the cap: the thread's waits join its lock's and stack's other threads. */
@@ -120,10 +122,10 @@ int statsacc__add(struct lp_statsacc *a, const struct lp_stat_key *key,
 		s = find(a, &other);
 		room = a->max + a->reserve;
 		if (!s->used && a->len >= room) {
-			a->dropped_waits += val->count;
+			a->dropped_waits += waits;
 			return 0;
 		}
-		a->folded_waits += val->count;
+		a->folded_waits += waits;
 	}
 	if (!s->used) {
 		if ((a->len + 1) * 2 > a->cap) {
