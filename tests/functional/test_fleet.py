@@ -357,3 +357,49 @@ def test_pid_list_with_a_non_python(root, lockprof, procs):
                        timeout=60)
     assert r.returncode == 4, r.stderr
     assert "pid %d: not a CPython process" % sleeper.pid in r.stderr, r.stderr
+
+
+PROBING_RE = re.compile(r"probing (\S+):(\S+) at file offset 0x([0-9a-f]+)")
+
+
+def code_byte(pid, path, offset):
+    """The byte of file path at offset as process pid's memory has it (None: not mapped)."""
+    with open("/proc/%d/maps" % pid) as maps:
+        for line in maps:
+            parts = line.split()
+            if len(parts) < 6 or parts[5] != path:
+                continue
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            file_off = int(parts[2], 16)
+            if file_off <= offset < file_off + end - start:
+                with open("/proc/%d/mem" % pid, "rb") as mem:
+                    mem.seek(start + offset - file_off)
+                    return mem.read(1)[0]
+    return None
+
+
+def test_probes_only_in_profiled_processes(root, lockprof, procs):
+    """-p A,C with B running the same libpython and libc unprofiled: every probe site is a
+    breakpoint (int3) in A's and C's memory and untouched in B's; after lockprof stops, A's code
+    is restored."""
+    pyenv = newest_pyenv_python()
+    if not os.access(DEBIAN_PYTHON, os.X_OK) or not pyenv:
+        pytest.skip("needs %s and a pyenv interpreter" % DEBIAN_PYTHON)
+    spawn = lambda argv: (lambda p: (p, p.pid))(procs.spawn(argv))
+    (_, a), (_, b), (_, c) = (start_handoff(spawn, py) for py in (pyenv[0], pyenv[0], DEBIAN_PYTHON))
+    lp = procs.spawn([lockprof, "-v", "-p", "%d,%d" % (a, c)], stdin=False)
+    assert lp.wait_line("stderr", lambda l: "2 processes" in l, 30), lp.describe()
+    sites = [(path, sym, int(off, 16)) for path, sym, off in PROBING_RE.findall(lp.stderr)]
+    assert any("libpython" in p for p, _, _ in sites) and any("libc" in p for p, _, _ in sites), lp.stderr
+    before = {}
+    for path, sym, off in sites:
+        for pid in (a, c):
+            byte = code_byte(pid, path, off)
+            assert byte in (None, 0xCC), "%s not probed in profiled pid %d (0x%x)" % (sym, pid, byte)
+        byte = code_byte(b, path, off)
+        assert byte != 0xCC, "%s: a breakpoint in pid %d, which is not profiled" % (sym, b)
+        before[(path, off)] = byte
+    lp.signal(signal.SIGINT)
+    assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
+    for (path, off), byte in before.items():
+        assert code_byte(a, path, off) == byte, "pid %d: %s+0x%x still probed after lockprof stopped" % (a, path, off)
