@@ -25,11 +25,14 @@ WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wimplicit-fallthrough -Wmissing-p
 	-Wstrict-prototypes -Wpointer-arith -Wundef -Wvla -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DLOCKPROF_VERSION='"$(VERSION)"' \
-	-Iinclude -Isrc -I$(OUTPUT) $(LIBBPF_CFLAGS)
+	-Iinclude -Isrc -I$(OUTPUT) $(LIBBPF_CFLAGS) $(MHD_CFLAGS)
 # ncurses: the top face's terminal (pkg-config knows whether Debian splits out tinfo).
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
-LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread $(NCURSES_LIBS)
+# libmicrohttpd: lockprof serve's HTTP server (src/serve/http.c).
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread $(NCURSES_LIBS) $(MHD_LIBS)
 
 # clang -target bpf does not see the host's multiarch include dirs; add them after its own.
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
