@@ -28,7 +28,7 @@ struct lp_pprof_sample {
 	size_t nlabels;
 };
 
-struct lp_pprof_set {
+struct lp_pprof_samples {
 	const char *types[2][2]; /* (type, unit) of values[0] and [1], e.g. contentions/count */
 	const struct lp_pprof_sample *samples;
 	size_t nsamples;
@@ -38,6 +38,6 @@ struct lp_pprof_set {
 };
 
 /* Writes set as a gzip-compressed profile.proto, as -f pprof does a profile. 0 or -errno. */
-int report_pprof__write_set(FILE *f, const struct lp_pprof_set *set);
+int report_pprof__write_samples(FILE *f, const struct lp_pprof_samples *set);
 
 #endif

@@ -325,7 +325,8 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t len)
 }
 
 /* The header of a set's profile: value types, period, times, comment, the one mapping. */
-static void build_set(struct builder *b, const struct lp_pprof_set *set, struct protobuf *out)
+static void build_samples(struct builder *b, const struct lp_pprof_samples *set,
+			  struct protobuf *out)
 {
 	size_t mark;
 
@@ -365,9 +366,9 @@ static void build_set(struct builder *b, const struct lp_pprof_set *set, struct 
 		b->failed = true;
 }
 
-/* Builds with build() (a profile) or build_set() (a set), then compresses into f. */
+/* Builds with build() (a profile) or build_samples() (a set), then compresses into f. */
 static int encode(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o,
-		  const struct lp_pprof_set *set)
+		  const struct lp_pprof_samples *set)
 {
 	struct builder b = {};
 	struct protobuf out;
@@ -383,7 +384,7 @@ static int encode(FILE *f, const struct lp_profile *p, const struct lp_report_op
 	else
 		b.nstrings = 1;
 	if (!b.failed && set)
-		build_set(&b, set, &out);
+		build_samples(&b, set, &out);
 	else if (!b.failed)
 		build(&b, p, o, &out);
 	err = b.failed || out.failed ? -ENOMEM : write_gzip(f, out.data, out.len);
@@ -407,7 +408,7 @@ int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_rep
 	return encode(f, p, o, NULL);
 }
 
-int report_pprof__write_set(FILE *f, const struct lp_pprof_set *set)
+int report_pprof__write_samples(FILE *f, const struct lp_pprof_samples *set)
 {
 	return encode(f, NULL, NULL, set);
 }
