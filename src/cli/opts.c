@@ -24,8 +24,8 @@ static const char doc[] =
 	"nothing) and reports which locks its threads waited on, where in the Python\n"
 	"code, how often and how long.\n"
 	"\n"
-	"USAGE: lockprof [profile] -p PID [-m MODE] [-d SECONDS] [-i SECONDS]\n"
-	"                [-f FORMAT [-o FILE]]... [options]\n"
+	"USAGE: lockprof [profile] -p PID[,PID...] | --all [-m MODE] [-d SECONDS]\n"
+	"                [-i SECONDS] [-f FORMAT [-o FILE]]... [options]\n"
 	"\n"
 	"COMMANDS (one engine, four faces; the first word, profile when omitted):\n"
 	"  profile   profile a process and write reports at the end (and every -i)\n"
@@ -46,6 +46,9 @@ static const char doc[] =
 	"  lockprof -p 4242 -f json -o l.json -f pprof -o l.pb.gz -f text\n"
 	"  lockprof -p 4242 -d 10 -m gil  which threads wait for the GIL, where\n"
 	"  lockprof -p 4242 -d 10 -m full --capture-pct 10   hold times too\n"
+	"  lockprof -p 4242,4243 -d 10   two processes, a report section each\n"
+	"  lockprof --all -d 60 -f json -o pod.json   every CPython process,\n"
+	"                                 including those that start meanwhile\n"
 	"  lockprof serve -p 4242         serve on http://127.0.0.1:9464/metrics\n"
 	"  lockprof serve -p 4242 --listen 0.0.0.0:9464 -m contention,gil\n"
 	"  go tool pprof http://127.0.0.1:9464/debug/pprof/mutex?seconds=30\n"
@@ -75,6 +78,8 @@ enum {
 	OPT_CAPTURE_PCT,
 	OPT_MAX_OVERHEAD,
 	OPT_LOCK_NAMES,
+	OPT_ALL,
+	OPT_MAX_PROCESSES,
 	OPT_LISTEN,
 	OPT_MAX_SERIES,
 	OPT_RETAIN_EXITED,
@@ -85,7 +90,11 @@ enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_SERVE, GROUP_OTHER };
 // clang-format off
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to profile:", GROUP_PROFILE },
-	{ "pid", 'p', "PID", 0, "Process to profile (required)", 0 },
+	{ "pid", 'p', "PID[,PID...]", 0, "Process(es) to profile (or --all); may be repeated", 0 },
+	{ "all", OPT_ALL, NULL, 0, "Every CPython process visible (lockprof's PID namespace), "
+	  "picking up those that start within a second and dropping those that exit", 0 },
+	{ "max-processes", OPT_MAX_PROCESSES, "N", 0, "Profile at most N processes at once "
+	  "(default 64); more are reported and skipped", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Write a report every SECONDS, each covering only its "
 	  "interval", 0 },
@@ -151,6 +160,43 @@ static int parse_pid(const char *s, pid_t *pid)
 		return -EINVAL;
 	*pid = (pid_t)v;
 	return 0;
+}
+
+int opts__parse_pid_list(const char *s, pid_t *pids, size_t max, size_t *npids)
+{
+	const char *p = s;
+
+	if (!*s)
+		return -EINVAL;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char one[16];
+		bool seen = false;
+		pid_t pid;
+
+		if (!len || len >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, p, len);
+		one[len] = 0;
+		if (parse_pid(one, &pid))
+			return -EINVAL;
+		for (size_t i = 0; i < *npids; i++)
+			seen |= pids[i] == pid;
+		if (!seen) {
+			if (*npids >= max)
+				return -E2BIG;
+			pids[(*npids)++] = pid;
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+bool opts__many(const struct lp_opts *opts)
+{
+	return opts->all || opts->npids > 1;
 }
 
 static int parse_seconds(const char *s, double min, double *out)
@@ -242,6 +288,25 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 			   on_stdout);
 }
 
+/* Several processes: the faces and formats that show one process refuse them. */
+static void check_many(struct argp_state *state, struct parse_state *ps)
+{
+	struct lp_opts *opts = ps->opts;
+
+	if (!opts__many(opts))
+		return;
+	if (opts->face == LP_FACE_TOP || opts->face == LP_FACE_DUMP)
+		argp_error(state, "%s shows one process: give -p with a single PID",
+			   opts__face_name(opts->face));
+	for (int i = 0; i < opts->noutputs; i++)
+		if (opts->outputs[i].format == LP_FORMAT_HTML)
+			argp_error(state, "-f html shows one process: give -p with a single PID, "
+					  "or use -f json, text, collapsed or pprof");
+	/* -m full's lock-order graph and duty cycle are per process and heavy: one at a time. */
+	if (opts->modes & LP_MODE_FULL)
+		argp_error(state, "-m full profiles one process: give -p with a single PID");
+}
+
 static const char *const face_names[] = {
 	[LP_FACE_PROFILE] = "profile",
 	[LP_FACE_SERVE] = "serve",
@@ -308,9 +373,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	long n;
 
 	switch (key) {
-	case 'p':
-		if (parse_pid(arg, &opts->pid))
-			argp_error(state, "invalid PID '%s': expected a positive integer", arg);
+	case 'p': {
+		int err = opts__parse_pid_list(arg, opts->pids, LP_MAX_PIDS, &opts->npids);
+
+		if (err == -E2BIG)
+			argp_error(state, "-p %s: more than %d processes named (use --all)", arg,
+				   LP_MAX_PIDS);
+		else if (err)
+			argp_error(state,
+				   "invalid PID list '%s': expected positive integers separated "
+				   "by commas",
+				   arg);
+		opts->pid = opts->pids[0];
+		break;
+	}
+	case OPT_ALL:
+		opts->all = true;
+		break;
+	case OPT_MAX_PROCESSES:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n <= 0 || n > LP_MAX_PROCESSES_LIMIT)
+			argp_error(state,
+				   "invalid --max-processes '%s': expected an integer from 1 "
+				   "to %d",
+				   arg, LP_MAX_PROCESSES_LIMIT);
+		opts->max_processes = (unsigned int)n;
 		break;
 	case 'd':
 		if (parse_seconds(arg, 0, &opts->duration_s))
@@ -443,9 +531,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
-		if (!opts->pid && opts->face != LP_FACE_SERVE)
-			argp_error(state, "missing -p PID");
+		if (opts->all && opts->npids)
+			argp_error(state, "-p and --all cannot be used together");
+		if (!opts->npids && !opts->all && opts->face != LP_FACE_SERVE)
+			argp_error(state, "missing -p PID (or --all)");
+		if (opts->npids > opts->max_processes)
+			argp_error(state, "%zu processes named, more than --max-processes %u",
+				   opts->npids, opts->max_processes);
 		check_outputs(state, ps);
+		check_many(state, ps);
 		/* -m full traps on every acquisition anyway: creation costs it little more. */
 		if (opts->modes & LP_MODE_FULL)
 			opts->creation_sites = true;
@@ -468,6 +562,7 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 	opts->max_overhead_pct = LP_DEFAULT_MAX_OVERHEAD_PCT;
 	opts->full_overhead_pct = LP_DEFAULT_FULL_OVERHEAD_PCT;
 	opts->report.pprof_role = LP_ROLE_WAITER;
+	opts->max_processes = LP_DEFAULT_MAX_PROCESSES;
 	opts->serve.listen = LP_DEFAULT_LISTEN;
 	opts->serve.max_series = LP_DEFAULT_MAX_SERIES;
 	opts->serve.retain_exited_s = LP_DEFAULT_RETAIN_EXITED_S;

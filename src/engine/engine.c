@@ -91,7 +91,7 @@ int engine__attach(struct lp_engine *e)
 		.creation_sites = e->opts->creation_sites,
 	};
 
-	budget__prepare(&e->budget, e->skel, e->opts->max_overhead_pct);
+	budget__prepare(&e->budget, e->skel, e->opts->max_overhead_pct, e->calibrated);
 	if (full)
 		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts,
 					&e->budget.costs);
@@ -189,17 +189,54 @@ void engine__detach(struct lp_engine *e, uint64_t now_ns)
 		ring_buffer__consume(e->events);
 }
 
-void engine__close(struct lp_engine *e)
+void engine__release(struct lp_engine *e)
 {
 	fullmode__detach(&e->full);
 	probes__detach(&e->probes);
 	budget__close(&e->budget);
+	e->budget.skel = NULL;
 	ring_buffer__free(e->events);
+	e->events = NULL;
 	bpfobj__destroy(e->skel);
-	collector__free(e->collector);
-	symbolizer__free(e->symbolizer);
+	e->skel = NULL;
 	if (e->pidfd >= 0)
 		close(e->pidfd);
+	e->pidfd = -1;
+	target__close(&e->target);
+}
+
+uint64_t engine__map_bytes(const struct lp_engine *e)
+{
+	const struct bpf_map *map;
+	uint64_t bytes = 0;
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (!e->skel)
+		return 0;
+	bpf_object__for_each_map(map, e->skel->obj)
+	{
+		uint64_t entry = (uint64_t)bpf_map__key_size(map) + bpf_map__value_size(map);
+		enum bpf_map_type type = bpf_map__type(map);
+
+		if (bpf_map__fd(map) < 0)
+			continue;
+		if (type == BPF_MAP_TYPE_RINGBUF)
+			entry = 1;
+		else if (type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY)
+			entry = bpf_map__key_size(map) +
+				(uint64_t)bpf_map__value_size(map) * (ncpus > 0 ? ncpus : 1);
+		bytes += entry * bpf_map__max_entries(map);
+	}
+	return bytes;
+}
+
+void engine__close(struct lp_engine *e)
+{
+	engine__release(e);
+	collector__free(e->collector);
+	symbolizer__free(e->symbolizer);
 	memset(e, 0, sizeof(*e));
 	e->pidfd = -1;
+	e->target.interp.fd = e->target.libc.fd = -1;
+	e->target.root_fd = e->target.cwd_fd = -1;
 }

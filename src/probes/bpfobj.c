@@ -38,6 +38,51 @@ static void configure(struct lockprof_bpf *skel, const struct lp_target *t,
 	}
 }
 
+/* Map sizes (entries). A single process keeps the sizes bpf/ declares; a process among several
+ * (-p PID,PID..., --all) gets smaller maps, as each process has its own BPF object: one pod's
+ * worth of processes must not cost hundreds of MB of kernel memory. Maps a mode does not use
+ * shrink to one entry either way (the programs that name them are loaded, never attached). */
+struct map_size {
+	struct bpf_map *map;
+	bool used;
+	uint32_t many; /* entries among several processes */
+};
+
+static void size_maps(struct lockprof_bpf *skel, const struct lp_opts *opts)
+{
+	bool full = opts->modes & LP_MODE_FULL, gil = opts->modes & LP_MODE_GIL;
+	bool many = opts__many(opts);
+	const struct map_size sizes[] = {
+		{ skel->maps.events, true, 1 << 18 },
+		{ skel->maps.stats, true, 4096 },
+		{ skel->maps.stacks_seen, true, 4096 },
+		{ skel->maps.inflight, true, 2048 },
+		{ skel->maps.lock_waiters, true, 4096 },
+		{ skel->maps.last_release, true, 4096 },
+		{ skel->maps.pending_blame, true, 4096 },
+		{ skel->maps.tstate_cache, true, 1024 },
+		{ skel->maps.lock_created, opts->creation_sites, 16384 },
+		{ skel->maps.gil_waits, gil, 1024 },
+		{ skel->maps.holds, full, 16384 },
+		{ skel->maps.held_sets, full, 4096 },
+		{ skel->maps.lock_owner, full, 4096 },
+		{ skel->maps.signal_locks, full, 4096 },
+		{ skel->maps.lock_gen, full, 4096 },
+		{ skel->maps.lock_order, full, 4096 },
+	};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const struct map_size *m = &sizes[i];
+		uint32_t entries = bpf_map__max_entries(m->map);
+
+		if (!m->used)
+			entries = 1;
+		else if (many && m->many < entries)
+			entries = m->many;
+		bpf_map__set_max_entries(m->map, entries);
+	}
+}
+
 int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
 		 const struct lp_interp *info, const struct lp_opts *opts, uint64_t gil)
 {
@@ -55,6 +100,7 @@ int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
 		return LP_EXIT_KERNEL;
 	}
 	configure(skel, t, info, opts, gil);
+	size_maps(skel, opts);
 	uprobes__prepare(skel->obj);
 	err = lockprof_bpf__load(skel);
 	if (err) {

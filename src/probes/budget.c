@@ -65,11 +65,17 @@ static void self_cost_since(const struct lp_self_cost *now, const struct lp_self
 		d[i] = a[i] - b[i];
 }
 
-void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct)
+void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct,
+		     const struct lp_trap_costs *known)
 {
 	memset(b, 0, sizeof(*b));
 	b->skel = skel;
 	b->max_overhead = max_overhead_pct / 100.0;
+	if (known) {
+		b->costs = *known;
+		b->trap_ns = b->costs.entry_ns[LP_TRAP_EMULATED];
+		return;
+	}
 	calibrate__trap_costs(skel, &b->calibration, &b->costs);
 	b->trap_ns = b->costs.entry_ns[LP_TRAP_EMULATED];
 	lp_info("a probe hit's trap costs %.0f ns (emulated instruction), %.0f ns (nop), %.0f ns "

@@ -115,6 +115,8 @@ struct lp_prog_stats {
 
 struct lp_profile {
 	pid_t pid;
+	char comm[16]; /* the process's command (/proc/PID/comm); "" when unknown */
+	bool exited;   /* the process exited: the profile ends there */
 	char python[32];
 	char interpreter[PATH_MAX];
 	const char *mode;

@@ -7,11 +7,19 @@
 #include <stdio.h>
 
 #include "profile/profile.h"
+#include "profile/profile_set.h"
 #include "report/report_opts.h"
 
 /* Writes p in format fmt. o may be NULL for the defaults. 0 or -errno. */
 int report__write(FILE *f, enum lp_format fmt, const struct lp_profile *p,
 		  const struct lp_report_opts *o);
+
+/* Writes the profiles of several processes in format fmt: text, a table of the processes then a
+ * section each; json, {"processes": [...]} of single-process reports (pid and comm on every
+ * lock); collapsed, each process the root frame of its stacks; pprof, one profile whose samples
+ * carry pid and comm labels. html: -EINVAL (one process per page). 0 or -errno. */
+int report__write_set(FILE *f, enum lp_format fmt, const struct lp_profile_set *set,
+		      const struct lp_report_opts *o);
 
 /* A pprof profile from samples gathered elsewhere (lockprof serve's cumulative and delta
  * profiles, several processes in one): two values per sample, string labels. */

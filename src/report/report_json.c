@@ -59,9 +59,11 @@ static void write_threads(FILE *f, const struct lp_lock_stack *ls,
 	fputc(']', f);
 }
 
-static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_threadnames *names,
-		       bool full)
+static void write_lock(FILE *f, const struct lp_profile *p, const struct lp_lock *lock)
 {
+	const struct lp_threadnames *names = p->thread_names;
+	bool full = p->full.measured;
+
 	/* Unique: a later lock at the same address (generation g) is "0xADDR.g". */
 	if (lock->generation)
 		fprintf(f, "    {\"id\": \"0x%" PRIx64 ".%u\", \"name\": ", lock->id,
@@ -69,6 +71,9 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 	else
 		fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
+	/* The process on every lock: locks of several processes' reports can be pooled. */
+	fprintf(f, ", \"pid\": %d, \"comm\": ", (int)p->pid);
+	json__write_string(f, p->comm);
 	fputs(", \"created_at\": ", f);
 	write_frame_or_null(f, lock->created_at);
 	fputs(", \"category\": ", f);
@@ -230,7 +235,9 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 
 	fprintf(f, "{\"version\": 1, \"lockprof\": \"%s\", \"mode\": ", LOCKPROF_VERSION);
 	json__write_string(f, p->mode);
-	fprintf(f, ",\n \"target\": {\"pid\": %d, \"python\": ", (int)p->pid);
+	fprintf(f, ",\n \"target\": {\"pid\": %d, \"comm\": ", (int)p->pid);
+	json__write_string(f, p->comm);
+	fprintf(f, ", \"exited\": %s, \"python\": ", p->exited ? "true" : "false");
 	json__write_string(f, p->python);
 	fputs(", \"interpreter\": ", f);
 	json__write_string(f, p->interpreter);
@@ -265,7 +272,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		write_lock(f, &p->locks[i], p->thread_names, p->full.measured);
+		write_lock(f, p, &p->locks[i]);
 	}
 	fputs("\n ]", f);
 	report_inversions__json(f, p);

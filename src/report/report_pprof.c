@@ -209,6 +209,12 @@ static void add_samples(struct builder *b, const struct lp_profile *p, const str
 		protobuf__packed_uint64(&b->samples, SAMPLE_LOCATION_ID, locs, nlocs);
 		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, values, (size_t)nvalues);
 		label(b, "lock name", name);
+		/* The process, so that one profile of many processes can be focused on one
+		 * (-tagfocus pid=4242) or split by command (-tagroot comm). */
+		snprintf(tid, sizeof(tid), "%d", (int)p->pid);
+		label(b, "pid", tid);
+		if (p->comm[0])
+			label(b, "comm", p->comm);
 		label(b, "wait kind", profile__category_name(lock->category));
 		snprintf(tid, sizeof(tid), "%u", ls->tids[t].tid);
 		label(b, "thread id", tid);
@@ -229,15 +235,9 @@ static void value_type(struct builder *b, struct protobuf *out, uint32_t field, 
 }
 
 /* The Profile message: samples first (they fill the tables), then the tables and header. */
-static void build(struct builder *b, const struct lp_profile *p, const struct lp_report_opts *o,
-		  struct protobuf *out)
+static void add_profile(struct builder *b, const struct lp_profile *p,
+			const struct lp_report_opts *o, int nvalues)
 {
-	/* Hold times (-m full) ride along as two more sample types, on the acquiring stacks, so
-	 * one file answers both questions (-sample_index=hold). */
-	int nvalues = p->full.measured ? NVALUES : VALUE_ACQUISITIONS;
-	char comment[PATH_MAX + 128];
-	size_t mark;
-
 	for (size_t i = 0; i < p->nlocks; i++) {
 		const struct lp_lock *lock = &p->locks[i];
 
@@ -250,6 +250,22 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 					    nvalues);
 		}
 	}
+}
+
+/* The Profile message of the n profiles ps (one per process; the header is ps[0]'s, the
+ * processes and their commands labels on the samples). */
+static void build(struct builder *b, const struct lp_profile *const *ps, size_t n,
+		  const struct lp_report_opts *o, struct protobuf *out)
+{
+	const struct lp_profile *p = ps[0];
+	/* Hold times (-m full) ride along as two more sample types, on the acquiring stacks, so
+	 * one file answers both questions (-sample_index=hold). */
+	int nvalues = p->full.measured ? NVALUES : VALUE_ACQUISITIONS;
+	char comment[PATH_MAX + 128];
+	size_t mark;
+
+	for (size_t i = 0; i < n; i++)
+		add_profile(b, ps[i], o, nvalues);
 
 	/* Go's mutex profile: contentions (count) first, then delay (nanoseconds). */
 	value_type(b, out, PROFILE_SAMPLE_TYPE, "contentions", "count");
@@ -264,12 +280,15 @@ static void build(struct builder *b, const struct lp_profile *p, const struct lp
 	protobuf__int64(out, PROFILE_PERIOD, 1);
 	protobuf__int64(out, PROFILE_TIME_NANOS, (int64_t)p->start_unix_ns);
 	protobuf__int64(out, PROFILE_DURATION_NANOS, (int64_t)p->duration_ns);
-	snprintf(comment, sizeof(comment),
-		 "lockprof %s: pid %d, CPython %s (%s), mode %s, %s stacks", LOCKPROF_VERSION,
-		 (int)p->pid, p->python, p->interpreter, p->mode,
-		 profile__role_name(o->pprof_role));
-	protobuf__int64(out, PROFILE_COMMENT, intern(b, comment));
-	if (p->overhead.measured) {
+	for (size_t i = 0; i < n; i++) {
+		snprintf(comment, sizeof(comment),
+			 "lockprof %s: pid %d%s%s%s, CPython %s (%s), mode %s, %s stacks",
+			 LOCKPROF_VERSION, (int)ps[i]->pid, ps[i]->comm[0] ? " (" : "", ps[i]->comm,
+			 ps[i]->comm[0] ? ")" : "", ps[i]->python, ps[i]->interpreter, ps[i]->mode,
+			 profile__role_name(o->pprof_role));
+		protobuf__int64(out, PROFILE_COMMENT, intern(b, comment));
+	}
+	if (n == 1 && p->overhead.measured) {
 		char note[1024];
 
 		protobuf__int64(out, PROFILE_COMMENT,
@@ -366,9 +385,9 @@ static void build_samples(struct builder *b, const struct lp_pprof_samples *set,
 		b->failed = true;
 }
 
-/* Builds with build() (a profile) or build_samples() (a set), then compresses into f. */
-static int encode(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o,
-		  const struct lp_pprof_samples *set)
+/* Builds with build() (n profiles) or build_samples() (samples), then compresses into f. */
+static int encode(FILE *f, const struct lp_profile *const *ps, size_t n,
+		  const struct lp_report_opts *o, const struct lp_pprof_samples *set)
 {
 	struct builder b = {};
 	struct protobuf out;
@@ -385,8 +404,8 @@ static int encode(FILE *f, const struct lp_profile *p, const struct lp_report_op
 		b.nstrings = 1;
 	if (!b.failed && set)
 		build_samples(&b, set, &out);
-	else if (!b.failed)
-		build(&b, p, o, &out);
+	else if (!b.failed && n)
+		build(&b, ps, n, o, &out);
 	err = b.failed || out.failed ? -ENOMEM : write_gzip(f, out.data, out.len);
 	if (!err && ferror(f))
 		err = -EIO;
@@ -405,10 +424,16 @@ static int encode(FILE *f, const struct lp_profile *p, const struct lp_report_op
 
 int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
 {
-	return encode(f, p, o, NULL);
+	return encode(f, &p, 1, o, NULL);
+}
+
+int report_pprof__write_set(FILE *f, const struct lp_profile *const *ps, size_t n,
+			    const struct lp_report_opts *o)
+{
+	return encode(f, ps, n, o, NULL);
 }
 
 int report_pprof__write_samples(FILE *f, const struct lp_pprof_samples *set)
 {
-	return encode(f, NULL, NULL, set);
+	return encode(f, NULL, 0, NULL, set);
 }
