@@ -149,6 +149,7 @@ static void render(void *ctx, const struct lp_route *r, void *delta, struct lp_h
 	if (which == LP_STORE_PROFILES) {
 		http__counts(srv->http, &info.http_requests, &info.http_refused);
 		info.errors = srv->errors;
+		source__health(srv->src, &info.procs);
 		err = metrics__write(f, &srv->store, &info);
 		out->content_type = LP_METRICS_CONTENT_TYPE;
 	} else {
@@ -257,8 +258,8 @@ int face_serve__run(const struct lp_opts *opts)
 	char what[128];
 	int err;
 
-	if (!opts->pid) {
-		lp_err("serve needs the process to profile: -p PID");
+	if (!opts->npids && !opts->all) {
+		lp_err("serve needs the processes to profile: -p PID[,PID...] or --all");
 		return LP_EXIT_USAGE;
 	}
 	catch_signals();

@@ -257,7 +257,18 @@ int metrics__write(FILE *f, const struct lp_store *s, const struct lp_metrics_in
 		 "lockprof's estimated cost to the process: CPU seconds its probes took.",
 		 FIG_COST_SECONDS);
 	global(f, "lockprof_processes_profiled", "gauge", "Processes lockprof profiles now.",
-	       store__live_procs(s));
+	       info->procs.live);
+	global(f, "lockprof_processes_attached_total", "counter",
+	       "Processes whose probes went live (--all: as they start).", info->procs.attached);
+	global(f, "lockprof_processes_exited_total", "counter",
+	       "Profiled processes that exited (their probes released).", info->procs.exited);
+	global(f, "lockprof_attach_failures_total", "counter",
+	       "Attempts to profile a process that failed (--all retries them).",
+	       info->procs.attach_failures);
+	global(f, "lockprof_processes_skipped_total", "counter",
+	       "Processes not profiled: --max-processes reached.", info->procs.skipped);
+	global(f, "lockprof_bpf_map_bytes", "gauge",
+	       "Memory of the BPF maps of the processes profiled now.", info->procs.bpf_map_bytes);
 	global(f, "lockprof_processes_dropped_total", "counter",
 	       "Exited processes whose series were dropped after --retain-exited, or processes "
 	       "past the cap.",

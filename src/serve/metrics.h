@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "profile/profile_set.h"
 #include "serve/store.h"
 
 #define LP_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -19,6 +20,7 @@ struct lp_metrics_info {
 	uint64_t errors;	/* failures lockprof met while serving (besides the store's) */
 	uint64_t http_requests; /* requests answered */
 	uint64_t http_refused;	/* of those, refused (4xx, 503) */
+	struct lp_fleet_health procs; /* processes attached, exited, failed; BPF memory */
 };
 
 /* Writes every family. 0 or -EIO. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cli/opts.h"
+#include "profile/profile_set.h"
 #include "serve/store.h"
 
 struct lp_source;
@@ -29,6 +30,9 @@ int source__collect(struct lp_source *src, uint64_t now_ns, struct lp_store *sto
 
 /* For the banner: "pid 4242: CPython 3.12.1 (gunicorn)". */
 void source__describe(const struct lp_source *src, char *buf, size_t len);
+
+/* The processes attached, exited, failed, skipped (--max-processes), the BPF maps' memory. */
+void source__health(const struct lp_source *src, struct lp_fleet_health *h);
 
 /* Removes every probe at now_ns and folds the last span into store. Safe to call twice. */
 void source__stop(struct lp_source *src, uint64_t now_ns, struct lp_store *store);
