@@ -185,25 +185,28 @@ void store__expire(struct lp_store *s, uint64_t now_ns)
 	}
 }
 
-static uint64_t series_hash(const char *lock, const char *site, const char *kind)
+/* A named lock is one series wherever it is waited for (its site label is the first seen); an
+ * unnamed one is known by its site. */
+static uint64_t series_hash(const char *lock, const char *key_site, const char *kind)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
 	h = hash_bytes(h, lock, strlen(lock) + 1);
-	h = hash_bytes(h, site, strlen(site) + 1);
+	h = hash_bytes(h, key_site, strlen(key_site) + 1);
 	return nonzero(hash_bytes(h, kind, strlen(kind)));
 }
 
 static struct lp_store_series *find_series(struct lp_store_proc *p, const char *lock,
-					   const char *site, const char *kind, uint64_t *key)
+					   const char *key_site, const char *kind, uint64_t *key)
 {
 	uintptr_t slot;
 
-	*key = series_hash(lock, site, kind);
+	*key = series_hash(lock, key_site, kind);
 	while ((slot = (uintptr_t)u64map__get(&p->series_index, *key))) {
 		struct lp_store_series *se = &p->series[slot - 1];
 
-		if (!strcmp(se->lock, lock) && !strcmp(se->site, site) && !strcmp(se->kind, kind))
+		if (!strcmp(se->lock, lock) && !strcmp(se->kind, kind) &&
+		    (!key_site[0] || !strcmp(se->site, key_site)))
 			return se;
 		*key = next_key(*key);
 	}
@@ -237,14 +240,15 @@ static struct lp_store_series *add_series(struct lp_store_proc *p, const char *l
 /* The lock's series: its own while fewer than max_series exist, else the "other" series of its
  * kind (which does not count toward the cap). */
 static struct lp_store_series *series_for(struct lp_store *s, struct lp_store_proc *p,
-					  const char *lock, const char *site, const char *kind,
-					  bool *other)
+					  const char *lock, const char *site, bool named,
+					  const char *kind, bool *other)
 {
+	const char *key_site = named ? "" : site;
 	struct lp_store_series *se;
 	uint64_t key;
 
 	*other = false;
-	se = find_series(p, lock, site, kind, &key);
+	se = find_series(p, lock, key_site, kind, &key);
 	if (se)
 		return se;
 	if (p->nseries < s->max_series)
@@ -359,10 +363,8 @@ static int add_to_sample(struct lp_store *s, struct lp_store_proc *p, uint32_t s
 /* The lock's place in the code: where it is waited for, "file:line". */
 static void lock_site(const struct lp_lock *lock, char *buf, size_t len)
 {
-	const struct lp_frame_sym *f = profile__lock_site(lock);
+	const struct lp_frame_sym *f = lock->site ? lock->site : profile__lock_site(lock);
 
-	if (!f)
-		f = lock->site;
 	if (f)
 		snprintf(buf, len, "%s:%d", report__short_path(f->file), f->line);
 	else
@@ -383,7 +385,8 @@ static int add_lock(struct lp_store *s, struct lp_store_proc *p, const struct lp
 		snprintf(addr, sizeof(addr), "0x%" PRIx64, lock->id);
 		name = site[0] ? "<unnamed>" : addr;
 	}
-	se = series_for(s, p, name, site, profile__category_name(lock->category), &other);
+	se = series_for(s, p, name, site, lock->name[0] != '\0',
+			profile__category_name(lock->category), &other);
 	if (!se)
 		return -ENOMEM;
 	if (other)

@@ -34,7 +34,7 @@ enum lp_store_profile {
 /* One lock of one process, as /metrics labels it. */
 struct lp_store_series {
 	char lock[128]; /* the lock's name, or LP_STORE_OTHER */
-	char site[192]; /* "file:line" where it is waited for, or "" */
+	char site[192]; /* "file:line" where it was first waited for, or "" */
 	const char *kind;
 	uint64_t waits, wait_ns;
 	uint64_t hist[LP_HIST_SLOTS];
