@@ -249,6 +249,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		h->pending = req;
 		h->npending++;
 		req->suspended = true;
+		lp_info("http: GET %s?seconds=%u: delta profile started",
+			route__path(req->route.endpoint), req->route.seconds);
 		MHD_suspend_connection(conn);
 		return MHD_YES;
 	}
