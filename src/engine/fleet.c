@@ -206,6 +206,7 @@ static void proc_exited(struct lp_fleet *f, struct fleet_proc *p, uint64_t now_n
 	engine__detach(&p->engine, now_ns);
 	if (!engine__profile(&p->engine, now_ns, true, &p->last)) {
 		make_cumulative(f, p, &p->last, now_ns);
+		p->last.exited = true;
 		p->has_last = true;
 	}
 	unwatch(f, p);

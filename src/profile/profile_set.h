@@ -38,8 +38,7 @@ struct lp_fleet_health {
 
 struct lp_proc_profile {
 	struct lp_proc_info proc;
-	struct lp_profile profile;
-	bool borrowed; /* the profile belongs to the fleet (an exited process's last one) */
+	struct lp_profile profile; /* owned by the set; its stacks and thread names are borrowed */
 };
 
 struct lp_profile_set {
@@ -51,13 +50,13 @@ struct lp_profile_set {
 	struct lp_fleet_health health;
 };
 
-/* Frees what the set owns (not the borrowed profiles); safe on a zeroed set. */
+/* Frees the set's profiles; safe on a zeroed set. */
 void profile_set__free(struct lp_profile_set *set);
 
-/* Appends a process and its profile; the set takes *profile over (zeroed in the caller) unless
- * borrowed. 0 or -ENOMEM. */
+/* Appends a process and its profile: with copy, a copy of *profile; else the set takes *profile
+ * over (zeroed in the caller). 0 or -ENOMEM. */
 int profile_set__add(struct lp_profile_set *set, const struct lp_proc_info *proc,
-		     struct lp_profile *profile, bool borrowed);
+		     struct lp_profile *profile, bool copy);
 
 /* Sorts the processes by pid (then attach time). */
 void profile_set__sort(struct lp_profile_set *set);
@@ -65,9 +64,8 @@ void profile_set__sort(struct lp_profile_set *set);
 /* later minus earlier, per process (the same pid attached at the same time), lock (address and
  * generation) and stack (id and role): counts, wait and hold times and histograms. What earlier
  * lacks stays whole; locks and stacks left with no waits are dropped; maxima stay later's (a
- * maximum cannot be subtracted). Reads only earlier's numbers, so earlier may outlive the fleet
- * polls that freed its borrowed profiles' stacks. later is changed in place (its borrowed
- * profiles are copied first). 0 or -ENOMEM. */
+ * maximum cannot be subtracted). Reads only earlier's numbers, never its stacks, so earlier may
+ * be kept across fleet polls (a ?seconds=N window). later is changed in place. 0 or -ENOMEM. */
 int profile_set__subtract(struct lp_profile_set *later, const struct lp_profile_set *earlier);
 
 /* The profile of the process pid in the set, or NULL. */

@@ -39,6 +39,21 @@ static bool starts_with(const char *s, size_t len, const char *prefix)
 	return len >= n && !memcmp(s, prefix, n);
 }
 
+/* The end of a version at s[i] ("3", "3.11", then an ABI flag t or d), or i when there is none. */
+static size_t version_end(const char *s, size_t len, size_t i)
+{
+	size_t start = i;
+
+	if (i >= len || !isdigit((unsigned char)s[i]))
+		return start;
+	while (i < len && (isdigit((unsigned char)s[i]) ||
+			   (s[i] == '.' && i + 1 < len && isdigit((unsigned char)s[i + 1]))))
+		i++;
+	if (i < len && (s[i] == 't' || s[i] == 'd'))
+		i++;
+	return i;
+}
+
 bool procscan__is_python_path(const char *path, size_t len)
 {
 	const char *base = path;
@@ -53,21 +68,13 @@ bool procscan__is_python_path(const char *path, size_t len)
 		blen -= 10;
 	if (starts_with(base, blen, "libpython")) {
 		/* libpython3.11.so.1.0, libpython3.13t.so */
-		for (i = 9; i < blen && (isdigit((unsigned char)base[i]) || base[i] == '.'); i++)
-			;
-		return i > 9 && isdigit((unsigned char)base[9]) && blen - i >= 3 &&
-		       (starts_with(base + i, blen - i, ".so") ||
-			starts_with(base + i, blen - i, "t.so") ||
-			starts_with(base + i, blen - i, "d.so"));
+		i = version_end(base, blen, 9);
+		return i > 9 && starts_with(base + i, blen - i, ".so");
 	}
 	if (!starts_with(base, blen, "python"))
 		return false;
 	/* python, python3, python3.11, python3.13t, python3.12d */
-	for (i = 6; i < blen && (isdigit((unsigned char)base[i]) || base[i] == '.'); i++)
-		;
-	if (i < blen && (base[i] == 't' || base[i] == 'd'))
-		i++;
-	return i == blen;
+	return blen == 6 || version_end(base, blen, 6) == blen;
 }
 
 bool procscan__maps_have_python(const char *maps, size_t len)
