@@ -56,7 +56,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all clean test check-unit check-unit-asan check-functional check-real check-real-quick check-format \
-	format soak demo deps vmlinux fuzz install uninstall
+	format soak soak-serve demo deps vmlinux fuzz install uninstall
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -171,11 +171,18 @@ check-real: lockprof
 check-real-quick: lockprof
 	$(Q)LOCKPROF_REAL_SELECT=quick $(PYTEST) -q tests/real
 
-# Long fault runs kept out of check-functional: 100 attach/detach cycles on a busy target.
+# Long runs kept out of check-functional: 100 attach/detach cycles on a busy target, then
+# lockprof serve --all for SOAK_SECONDS with processes, threads and locks coming and going (RSS
+# flat after the warm-up, no file descriptor growth; the table printed).
 SOAK_CYCLES ?= 100
+SOAK_SECONDS ?= 1200
 soak: lockprof
 	$(Q)LOCKPROF_ATTACH_CYCLES=$(SOAK_CYCLES) $(PYTEST) -q tests/functional/test_faults.py \
 		-k attach_detach
+	$(Q)$(MAKE) --no-print-directory soak-serve
+
+soak-serve: lockprof
+	$(Q)LOCKPROF_SOAK_SECONDS=$(SOAK_SECONDS) $(PYTEST) -q -s tests/functional/test_serve_soak.py
 
 test: deps check-format lockprof check-unit check-unit-asan check-functional check-real-quick
 

@@ -135,7 +135,7 @@ static const struct argp_option options[] = {
 	{ "max-series", OPT_MAX_SERIES, "N", 0, "Lock series per process in /metrics (default 100); "
 	  "the waits of further locks go to one lock=\"other\" series", 0 },
 	{ "retain-exited", OPT_RETAIN_EXITED, "SECONDS", 0, "Keep serving an exited process's "
-	  "figures this long (default 600)", 0 },
+	  "figures this long (default 300)", 0 },
 	{ NULL, 0, NULL, 0, "Other:", GROUP_OTHER },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
 	{},

@@ -48,7 +48,7 @@ enum lp_face {
 /* lockprof serve's settings (src/faces/serve.c). */
 #define LP_DEFAULT_LISTEN "127.0.0.1:9464"
 #define LP_DEFAULT_MAX_SERIES 100
-#define LP_DEFAULT_RETAIN_EXITED_S 600.0
+#define LP_DEFAULT_RETAIN_EXITED_S 300.0
 
 struct lp_serve_opts {
 	const char *listen;	 /* HOST:PORT; loopback by default */

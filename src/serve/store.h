@@ -19,9 +19,9 @@
 #include "util/u64map.h"
 
 #define LP_STORE_MAX_SAMPLES 4096 /* (series, stack) pairs per process */
-#define LP_STORE_MAX_PROCS 1024
-#define LP_STORE_OTHER "other" /* the lock label of the series past the cap */
-#define LP_STORE_COMM_LEN 16   /* as /proc/PID/comm: 15 characters */
+#define LP_STORE_MAX_PROCS 256	  /* as the fleet keeps exited processes (LP_FLEET_MAX_EXITED) */
+#define LP_STORE_OTHER "other"	  /* the lock label of the series past the cap */
+#define LP_STORE_COMM_LEN 16	  /* as /proc/PID/comm: 15 characters */
 
 /* The profiles served, one per pprof endpoint. */
 enum lp_store_profile {
