@@ -153,8 +153,7 @@ static void render(void *ctx, const struct lp_route *r, void *delta, struct lp_h
 		err = metrics__write(f, &srv->store, &info);
 		out->content_type = LP_METRICS_CONTENT_TYPE;
 	} else {
-		err = profiles__write(f, &srv->store, which, delta, clock__monotonic_ns(),
-				      unix_now_ns());
+		err = profiles__write(f, &srv->store, which, delta, clock__monotonic_ns());
 		out->content_type = LP_PPROF_CONTENT_TYPE;
 		out->filename = files[which];
 	}

@@ -18,7 +18,7 @@ struct pid_text {
 };
 
 int profiles__write(FILE *f, const struct lp_store *s, enum lp_store_profile which,
-		    const struct lp_store_snapshot *base, uint64_t now_ns, uint64_t now_unix_ns)
+		    const struct lp_store_snapshot *base, uint64_t now_ns)
 {
 	struct lp_pprof_samples set = { .mapping = s->nprocs ? s->procs[0]->interpreter : NULL };
 	struct lp_pprof_sample *samples;
@@ -83,7 +83,6 @@ int profiles__write(FILE *f, const struct lp_store *s, enum lp_store_profile whi
 	set.time_unix_ns = base ? base->taken_unix_ns : s->start_unix_ns;
 	set.duration_ns = now_ns - (base ? base->taken_ns : s->start_ns);
 	set.comment = base ? "lockprof serve: delta profile" : "lockprof serve: since start";
-	(void)now_unix_ns;
 	err = report_pprof__write_samples(f, &set);
 	free(samples);
 	free(pids);

@@ -12,8 +12,8 @@
 #define LP_PPROF_CONTENT_TYPE "application/octet-stream"
 
 /* Writes profile `which` as gzip-compressed pprof: since s->start_ns when base is NULL, else
- * what was added since base was taken. now_ns/now_unix_ns: the profile's end. 0 or -errno. */
+ * what was added since base was taken. now_ns: the profile's end. 0 or -errno. */
 int profiles__write(FILE *f, const struct lp_store *s, enum lp_store_profile which,
-		    const struct lp_store_snapshot *base, uint64_t now_ns, uint64_t now_unix_ns);
+		    const struct lp_store_snapshot *base, uint64_t now_ns);
 
 #endif
