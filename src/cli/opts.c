@@ -533,7 +533,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (opts->all && opts->npids)
 			argp_error(state, "-p and --all cannot be used together");
-		if (!opts->npids && !opts->all && opts->face != LP_FACE_SERVE)
+		if (!opts->npids && !opts->all)
 			argp_error(state, "missing -p PID (or --all)");
 		if (opts->npids > opts->max_processes)
 			argp_error(state, "%zu processes named, more than --max-processes %u",

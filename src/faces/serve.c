@@ -257,10 +257,6 @@ int face_serve__run(const struct lp_opts *opts)
 	char what[128];
 	int err;
 
-	if (!opts->npids && !opts->all) {
-		lp_err("serve needs the processes to profile: -p PID[,PID...] or --all");
-		return LP_EXIT_USAGE;
-	}
 	catch_signals();
 	/* The address first: a port in use is said before anything is attached. */
 	err = http__start(&srv.http, opts->serve.listen, &h);
