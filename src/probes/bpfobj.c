@@ -24,6 +24,10 @@ static void configure(struct lockprof_bpf *skel, const struct lp_target *t,
 	skel->rodata->targ_pidns_ino = t->ns.ino;
 	skel->rodata->targ_min_wait_ns = opts->min_wait_ns;
 	skel->rodata->targ_creation_sites = opts->creation_sites;
+	skel->rodata->targ_lock_mutex_off = (__u32)info->offsets.object_head;
+	skel->rodata->targ_object_mutex = (__u32)info->offsets.object_mutex;
+	skel->rodata->targ_object_type = (__u32)info->offsets.code.object_type;
+	skel->rodata->targ_type_name = (__u32)info->offsets.type_name;
 	skel->rodata->py = info->offsets.walk;
 	skel->rodata->py.runtime_addr = info->runtime_addr;
 	skel->rodata->gil_cfg.text_start = t->interp.text_start;

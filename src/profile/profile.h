@@ -50,6 +50,7 @@ struct lp_lock {
 	uint64_t id;		 /* lock address in the target */
 	unsigned int generation; /* 0; 1, 2... for later locks found at the same address */
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
+	char type_name[LP_TYPE_NAME_MAX]; /* LP_CATEGORY_OBJECT: the object's type, "" unknown */
 	enum lp_category category;
 	bool native;	     /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
 	unsigned int source; /* enum lp_wait_source its waits were seen in, 0 if unknown */
@@ -141,7 +142,11 @@ struct lp_profile {
 	uint64_t total_waits, total_wait_ns; /* contention only */
 	uint64_t idle_waits, idle_wait_ns;
 	uint64_t resource_waits, resource_wait_ns;
-	bool gil_measured;    /* -m gil */
+	bool free_threaded; /* a free-threaded build: object contention and pauses measured */
+	int gil_enabled;    /* its GIL: 1 on, 0 off (free-threaded), -1 unknown */
+	uint64_t object_waits, object_wait_ns;	 /* LP_CATEGORY_OBJECT */
+	uint64_t stw_pauses, stw_ns, stw_max_ns; /* LP_CATEGORY_STW */
+	bool gil_measured;			 /* -m gil */
 	int64_t gil_handoffs; /* GIL switches during the profile, -1 when unknown */
 	uint64_t gil_waits, gil_wait_ns;
 	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */

@@ -78,11 +78,16 @@ static void write_lock(FILE *f, const struct lp_profile *p, const struct lp_lock
 	write_frame_or_null(f, lock->created_at);
 	fputs(", \"category\": ", f);
 	json__write_string(f, profile__category_name(lock->category));
+	if (lock->category == LP_CATEGORY_OBJECT) {
+		fputs(", \"type\": ", f);
+		json__write_string(f, lock->type_name);
+	}
 	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64 ", \"site\": ",
 		lock->native ? "true" : "false",
-		lock->source == LP_WAIT_SEM    ? "\"sem_t\""
-		: lock->source == LP_WAIT_PARK ? "\"PyMutex\""
-					       : "null",
+		lock->source == LP_WAIT_SEM	 ? "\"sem_t\""
+		: lock->source == LP_WAIT_PARK	 ? "\"PyMutex\""
+		: lock->source == LP_WAIT_OBJECT ? "\"critical section\""
+						 : "null",
 		lock->merged);
 	write_frame_or_null(f, lock->site);
 	fprintf(f,
@@ -260,6 +265,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns,
 		p->idle_waits, p->idle_wait_ns, p->resource_waits, p->resource_wait_ns);
 	write_gil(f, p);
+	report_freethreaded__json(f, p);
 	write_full(f, p);
 	write_overhead(f, p);
 	write_programs(f, &p->programs);
