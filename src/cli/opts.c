@@ -24,12 +24,13 @@ static const char doc[] =
 	"nothing) and reports which locks its threads waited on, where in the Python\n"
 	"code, how often and how long.\n"
 	"\n"
-	"USAGE: lockprof [profile] -p PID [-m MODE] [-d SECONDS] [-i SECONDS]\n"
-	"                [-f FORMAT [-o FILE]]... [options]\n"
+	"USAGE: lockprof [profile] -p PID[,PID...] | --all [-m MODE] [-d SECONDS]\n"
+	"                [-i SECONDS] [-f FORMAT [-o FILE]]... [options]\n"
 	"\n"
 	"COMMANDS (one engine, four faces; the first word, profile when omitted):\n"
 	"  profile   profile a process and write reports at the end (and every -i)\n"
-	"  serve     always on, served to Prometheus and pprof scrapers (planned)\n"
+	"  serve     always on: /metrics for Prometheus, /debug/pprof/mutex for go\n"
+	"            tool pprof, Pyroscope and Parca, until SIGTERM (--listen ADDR)\n"
 	"  top       a live view of the locks waited on, refreshed every second\n"
 	"  dump      who waits on which lock held by whom, and deadlocks, in a stuck\n"
 	"            process: one snapshot, nothing attached (-p PID [-f text|json])\n"
@@ -45,12 +46,19 @@ static const char doc[] =
 	"  lockprof -p 4242 -f json -o l.json -f pprof -o l.pb.gz -f text\n"
 	"  lockprof -p 4242 -d 10 -m gil  which threads wait for the GIL, where\n"
 	"  lockprof -p 4242 -d 10 -m full --capture-pct 10   hold times too\n"
+	"  lockprof -p 4242,4243 -d 10   two processes, a report section each\n"
+	"  lockprof --all -d 60 -f json -o pod.json   every CPython process,\n"
+	"                                 including those that start meanwhile\n"
+	"  lockprof serve -p 4242         serve on http://127.0.0.1:9464/metrics\n"
+	"  lockprof serve -p 4242 --listen 0.0.0.0:9464 -m contention,gil\n"
+	"  go tool pprof http://127.0.0.1:9464/debug/pprof/mutex?seconds=30\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0 report written, 1 other error, 2 invalid command line, 3 no such\n"
 	"  process, 4 not a CPython process, 5 unsupported CPython version,\n"
 	"  6 insufficient privilege, 7 kernel lacks BPF/BTF/uprobe support or\n"
-	"  attaching failed, 8 output file not writable.\n"
+	"  attaching failed, 8 output file not writable, 9 serve: --listen address\n"
+	"  cannot be bound (in use, or not an address of this host).\n"
 	"\v"
 	"-f may be given once per format; each -o names the file of the -f before\n"
 	"it, and at most one report goes to stdout. lockprof prints its banner on\n"
@@ -70,14 +78,23 @@ enum {
 	OPT_CAPTURE_PCT,
 	OPT_MAX_OVERHEAD,
 	OPT_LOCK_NAMES,
+	OPT_ALL,
+	OPT_MAX_PROCESSES,
+	OPT_LISTEN,
+	OPT_MAX_SERIES,
+	OPT_RETAIN_EXITED,
 };
 
-enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_OTHER };
+enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_SERVE, GROUP_OTHER };
 
 // clang-format off
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "What to profile:", GROUP_PROFILE },
-	{ "pid", 'p', "PID", 0, "Process to profile (required)", 0 },
+	{ "pid", 'p', "PID[,PID...]", 0, "Process(es) to profile (or --all); may be repeated", 0 },
+	{ "all", OPT_ALL, NULL, 0, "Every CPython process visible (lockprof's PID namespace), "
+	  "picking up those that start within a second and dropping those that exit", 0 },
+	{ "max-processes", OPT_MAX_PROCESSES, "N", 0, "Profile at most N processes at once "
+	  "(default 64); more are reported and skipped", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: Ctrl-C or target exit)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Write a report every SECONDS, each covering only its "
 	  "interval", 0 },
@@ -112,6 +129,13 @@ static const struct argp_option options[] = {
 	{ "histogram", 'H', NULL, 0, "A log2 histogram of wait times per lock", 0 },
 	{ "sort", OPT_SORT, "KEY", 0, "Order of locks: total (default), max, count or avg", 0 },
 	{ "top", OPT_TOP, "N", 0, "List only the first N locks", 0 },
+	{ NULL, 0, NULL, 0, "serve:", GROUP_SERVE },
+	{ "listen", OPT_LISTEN, "HOST:PORT", 0, "Address to serve on (default "
+	  LP_DEFAULT_LISTEN "; :PORT for every interface)", 0 },
+	{ "max-series", OPT_MAX_SERIES, "N", 0, "Lock series per process in /metrics (default 100); "
+	  "the waits of further locks go to one lock=\"other\" series", 0 },
+	{ "retain-exited", OPT_RETAIN_EXITED, "SECONDS", 0, "Keep serving an exited process's "
+	  "figures this long (default 300)", 0 },
 	{ NULL, 0, NULL, 0, "Other:", GROUP_OTHER },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
 	{},
@@ -136,6 +160,43 @@ static int parse_pid(const char *s, pid_t *pid)
 		return -EINVAL;
 	*pid = (pid_t)v;
 	return 0;
+}
+
+int opts__parse_pid_list(const char *s, pid_t *pids, size_t max, size_t *npids)
+{
+	const char *p = s;
+
+	if (!*s)
+		return -EINVAL;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char one[16];
+		bool seen = false;
+		pid_t pid;
+
+		if (!len || len >= sizeof(one))
+			return -EINVAL;
+		memcpy(one, p, len);
+		one[len] = 0;
+		if (parse_pid(one, &pid))
+			return -EINVAL;
+		for (size_t i = 0; i < *npids; i++)
+			seen |= pids[i] == pid;
+		if (!seen) {
+			if (*npids >= max)
+				return -E2BIG;
+			pids[(*npids)++] = pid;
+		}
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+bool opts__many(const struct lp_opts *opts)
+{
+	return opts->all || opts->npids > 1;
 }
 
 static int parse_seconds(const char *s, double min, double *out)
@@ -191,6 +252,9 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 	if (opts->face == LP_FACE_TOP && (ps->nformats || ps->first_path))
 		argp_error(state, "top shows the profile live and writes no report: drop "
 				  "-f and -o (reports come from lockprof profile)");
+	if (opts->face == LP_FACE_SERVE && (ps->nformats || ps->first_path || opts->interval_s))
+		argp_error(state, "serve writes no report: drop -f, -o and -i (scrapers fetch "
+				  "/metrics and /debug/pprof/mutex, see --help)");
 	if (!ps->nformats) {
 		opts->outputs[0].format = LP_FORMAT_TEXT;
 		opts->outputs[0].path = ps->first_path;
@@ -222,6 +286,25 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 	if (on_stdout > 1)
 		argp_error(state, "%d reports would go to stdout: give -o FILE to all but one",
 			   on_stdout);
+}
+
+/* Several processes: the faces and formats that show one process refuse them. */
+static void check_many(struct argp_state *state, struct parse_state *ps)
+{
+	struct lp_opts *opts = ps->opts;
+
+	if (!opts__many(opts))
+		return;
+	if (opts->face == LP_FACE_TOP || opts->face == LP_FACE_DUMP)
+		argp_error(state, "%s shows one process: give -p with a single PID",
+			   opts__face_name(opts->face));
+	for (int i = 0; i < opts->noutputs; i++)
+		if (opts->outputs[i].format == LP_FORMAT_HTML)
+			argp_error(state, "-f html shows one process: give -p with a single PID, "
+					  "or use -f json, text, collapsed or pprof");
+	/* -m full's lock-order graph and duty cycle are per process and heavy: one at a time. */
+	if (opts->modes & LP_MODE_FULL)
+		argp_error(state, "-m full profiles one process: give -p with a single PID");
 }
 
 static const char *const face_names[] = {
@@ -290,9 +373,32 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	long n;
 
 	switch (key) {
-	case 'p':
-		if (parse_pid(arg, &opts->pid))
-			argp_error(state, "invalid PID '%s': expected a positive integer", arg);
+	case 'p': {
+		int err = opts__parse_pid_list(arg, opts->pids, LP_MAX_PIDS, &opts->npids);
+
+		if (err == -E2BIG)
+			argp_error(state, "-p %s: more than %d processes named (use --all)", arg,
+				   LP_MAX_PIDS);
+		else if (err)
+			argp_error(state,
+				   "invalid PID list '%s': expected positive integers separated "
+				   "by commas",
+				   arg);
+		opts->pid = opts->pids[0];
+		break;
+	}
+	case OPT_ALL:
+		opts->all = true;
+		break;
+	case OPT_MAX_PROCESSES:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n <= 0 || n > LP_MAX_PROCESSES_LIMIT)
+			argp_error(state,
+				   "invalid --max-processes '%s': expected an integer from 1 "
+				   "to %d",
+				   arg, LP_MAX_PROCESSES_LIMIT);
+		opts->max_processes = (unsigned int)n;
 		break;
 	case 'd':
 		if (parse_seconds(arg, 0, &opts->duration_s))
@@ -395,6 +501,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --top '%s': expected a positive integer", arg);
 		opts->report.top = (size_t)n;
 		break;
+	case OPT_LISTEN:
+		if (!*arg)
+			argp_error(state, "invalid --listen '': expected HOST:PORT");
+		opts->serve.listen = arg;
+		break;
+	case OPT_MAX_SERIES:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 100000)
+			argp_error(
+				state,
+				"invalid --max-series '%s': expected an integer from 1 to 100000",
+				arg);
+		opts->serve.max_series = (unsigned int)n;
+		break;
+	case OPT_RETAIN_EXITED:
+		if (parse_seconds(arg, 0, &opts->serve.retain_exited_s))
+			argp_error(state, "invalid --retain-exited '%s': expected seconds > 0",
+				   arg);
+		break;
 	case 'v':
 		opts->verbose++;
 		break;
@@ -405,9 +531,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
-		if (!opts->pid && opts->face != LP_FACE_SERVE)
-			argp_error(state, "missing -p PID");
+		if (opts->all && opts->npids)
+			argp_error(state, "-p and --all cannot be used together");
+		if (!opts->npids && !opts->all)
+			argp_error(state, "missing -p PID (or --all)");
+		if (opts->npids > opts->max_processes)
+			argp_error(state, "%zu processes named, more than --max-processes %u",
+				   opts->npids, opts->max_processes);
 		check_outputs(state, ps);
+		check_many(state, ps);
 		/* -m full traps on every acquisition anyway: creation costs it little more. */
 		if (opts->modes & LP_MODE_FULL)
 			opts->creation_sites = true;
@@ -430,6 +562,10 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 	opts->max_overhead_pct = LP_DEFAULT_MAX_OVERHEAD_PCT;
 	opts->full_overhead_pct = LP_DEFAULT_FULL_OVERHEAD_PCT;
 	opts->report.pprof_role = LP_ROLE_WAITER;
+	opts->max_processes = LP_DEFAULT_MAX_PROCESSES;
+	opts->serve.listen = LP_DEFAULT_LISTEN;
+	opts->serve.max_series = LP_DEFAULT_MAX_SERIES;
+	opts->serve.retain_exited_s = LP_DEFAULT_RETAIN_EXITED_S;
 	argp_err_exit_status = LP_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &ps))
 		return LP_EXIT_USAGE;

@@ -10,6 +10,11 @@
 #include "report/report_opts.h"
 
 #define LP_MAX_OUTPUTS 5 /* one per format */
+#define LP_MAX_PIDS 256	 /* -p PID,PID...: processes named at most */
+/* --max-processes: processes profiled at once, by default and at most. Each costs a BPF object
+ * (about 4.5 MB of map memory) and its probes. */
+#define LP_DEFAULT_MAX_PROCESSES 64
+#define LP_MAX_PROCESSES_LIMIT 4096
 /* --max-overhead's defaults, percent of one CPU. The estimate counts the CPU time of every probe
  * hit, which for a handoff overlaps the woken thread's wake-up: `make bench`'s worst row (lock
  * ping-pong, every operation a contended handoff) is estimated at about 30% of a CPU while it
@@ -35,16 +40,31 @@ enum lp_mode {
 /* The command: which face of lockprof runs (src/faces/). */
 enum lp_face {
 	LP_FACE_PROFILE, /* `lockprof [profile] -p PID`: a report at the end (default) */
-	LP_FACE_SERVE,	 /* `lockprof serve`: always on, scraped over HTTP (planned) */
+	LP_FACE_SERVE,	 /* `lockprof serve`: always on, scraped over HTTP */
 	LP_FACE_TOP,	 /* `lockprof top -p PID`: a live view (planned) */
 	LP_FACE_DUMP, /* `lockprof dump -p PID`: who waits on what in a stuck process (planned) */
 };
 
+/* lockprof serve's settings (src/faces/serve.c). */
+#define LP_DEFAULT_LISTEN "127.0.0.1:9464"
+#define LP_DEFAULT_MAX_SERIES 100
+#define LP_DEFAULT_RETAIN_EXITED_S 300.0
+
+struct lp_serve_opts {
+	const char *listen;	 /* HOST:PORT; loopback by default */
+	unsigned int max_series; /* lock series per process before the "other" series */
+	double retain_exited_s;	 /* how long an exited process's series stay exposed */
+};
+
 struct lp_opts {
 	enum lp_face face;
-	pid_t pid;
-	unsigned int modes;   /* enum lp_mode bits */
-	double duration_s;    /* 0: until Ctrl-C or target exit */
+	pid_t pid;		 /* the first of pids: what a single-process engine profiles */
+	pid_t pids[LP_MAX_PIDS]; /* -p, in the order given, without duplicates */
+	size_t npids;
+	bool all;		    /* --all: every CPython process visible, as they come and go */
+	unsigned int max_processes; /* --max-processes */
+	unsigned int modes;	    /* enum lp_mode bits */
+	double duration_s;	    /* 0: until Ctrl-C or target exit */
 	double interval_s;    /* 0: one report at the end; else one per interval, then reset */
 	uint64_t min_wait_ns; /* waits shorter than this are not counted */
 	struct lp_output outputs[LP_MAX_OUTPUTS];
@@ -55,7 +75,15 @@ struct lp_opts {
 	double max_overhead_pct;  /* bound on the probes' estimated cost, % of a CPU (100: none) */
 	double full_overhead_pct; /* -m full's probes' own bound (their duty cycle) */
 	bool creation_sites;	  /* probe lock creation (--lock-names creation, -m full) */
+	struct lp_serve_opts serve;
 };
+
+/* More than one process (-p PID,PID... or --all): the fleet (engine/fleet.h) runs them. */
+bool opts__many(const struct lp_opts *opts);
+
+/* Parses "PID[,PID...]" into pids (duplicates dropped, order kept). 0; -EINVAL for a malformed
+ * list or pid; -E2BIG for more than max pids. */
+int opts__parse_pid_list(const char *s, pid_t *pids, size_t max, size_t *npids);
 
 /* "profile", "serve", "top", "dump". */
 const char *opts__face_name(enum lp_face face);

@@ -60,7 +60,7 @@ int engine__load(struct lp_engine *e)
 	uint64_t gil = gil__address(e->opts->pid, &e->interp);
 	int err;
 
-	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil);
+	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil, e->calibrated);
 	if (err)
 		return err;
 	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0,
@@ -69,6 +69,8 @@ int engine__load(struct lp_engine *e)
 	if (e->symbolizer)
 		e->collector =
 			collector__new(e->opts, &e->target, e->interp.version_str, e->symbolizer);
+	if (e->collector && e->accumulate && !(e->acc = statsacc__new(LP_STATSACC_MAX)))
+		e->collector = (collector__free(e->collector), NULL);
 	if (e->collector)
 		e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event,
 					     e->collector, NULL);
@@ -92,7 +94,7 @@ int engine__attach(struct lp_engine *e)
 		.creation_sites = e->opts->creation_sites,
 	};
 
-	budget__prepare(&e->budget, e->skel, e->opts->max_overhead_pct);
+	budget__prepare(&e->budget, e->skel, e->opts->max_overhead_pct, e->calibrated);
 	if (full)
 		err = fullmode__prepare(&e->full, e->skel, &e->target, &e->interp, e->opts,
 					&e->budget.costs);
@@ -150,6 +152,14 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 		e->target_exited = true;
 		return 0;
 	}
+	/* Long runs: BPF's stats map emptied into lockprof's bounded copy before it can fill. */
+	if (e->acc && *now_ns >= e->next_drain_ns) {
+		int derr = statsacc__drain(e->acc, bpf_map__fd(e->skel->maps.stats));
+
+		if (derr)
+			lp_warn("draining the statistics map failed: %s", strerror(-derr));
+		e->next_drain_ns = *now_ns + THREAD_SCAN_NS;
+	}
 	/* Threads may exit before the report: name them while they live. A free-threaded
 	 * build's GIL may be turned on meanwhile (an extension not marked free-threading-safe). */
 	if (*now_ns >= e->next_thread_scan_ns) {
@@ -169,6 +179,7 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 	struct lp_counters counters = e->skel->bss->counters;
 	struct lp_collect_input in = {
 		.stats_fd = bpf_map__fd(e->skel->maps.stats),
+		.acc = e->acc,
 		.counters = &counters,
 		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
 		.gil_key = e->skel->rodata->gil_cfg.gil_key,
@@ -207,17 +218,56 @@ void engine__detach(struct lp_engine *e, uint64_t now_ns)
 		ring_buffer__consume(e->events);
 }
 
-void engine__close(struct lp_engine *e)
+void engine__release(struct lp_engine *e)
 {
 	fullmode__detach(&e->full);
 	probes__detach(&e->probes);
 	budget__close(&e->budget);
+	e->budget.skel = NULL;
 	ring_buffer__free(e->events);
+	e->events = NULL;
+	statsacc__free(e->acc);
+	e->acc = NULL;
 	bpfobj__destroy(e->skel);
-	collector__free(e->collector);
-	symbolizer__free(e->symbolizer);
+	e->skel = NULL;
 	if (e->pidfd >= 0)
 		close(e->pidfd);
+	e->pidfd = -1;
+	target__close(&e->target);
+}
+
+uint64_t engine__map_bytes(const struct lp_engine *e)
+{
+	const struct bpf_map *map;
+	uint64_t bytes = 0;
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (!e->skel)
+		return 0;
+	bpf_object__for_each_map(map, e->skel->obj)
+	{
+		uint64_t entry = (uint64_t)bpf_map__key_size(map) + bpf_map__value_size(map);
+		enum bpf_map_type type = bpf_map__type(map);
+
+		if (bpf_map__fd(map) < 0)
+			continue;
+		if (type == BPF_MAP_TYPE_RINGBUF)
+			entry = 1;
+		else if (type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY)
+			entry = bpf_map__key_size(map) +
+				(uint64_t)bpf_map__value_size(map) * (ncpus > 0 ? ncpus : 1);
+		bytes += entry * bpf_map__max_entries(map);
+	}
+	return bytes;
+}
+
+void engine__close(struct lp_engine *e)
+{
+	engine__release(e);
+	collector__free(e->collector);
+	symbolizer__free(e->symbolizer);
 	memset(e, 0, sizeof(*e));
 	e->pidfd = -1;
+	e->target.interp.fd = e->target.libc.fd = -1;
+	e->target.root_fd = e->target.cwd_fd = -1;
 }

@@ -51,6 +51,14 @@ struct lp_engine {
 	uint64_t next_thread_scan_ns;
 	bool target_exited;
 	bool detached; /* engine__detach ran: the budget re-attaches nothing */
+	/* Set before engine__attach to skip the calibration: the costs another engine of this run
+	 * measured (the fleet calibrates once per run, not per process). */
+	const struct lp_trap_costs *calibrated;
+	/* Set before engine__load for cumulative profiles of long runs: the stats map is drained
+	 * every second into acc (collect/statsacc.h), so that it never fills up. */
+	bool accumulate;
+	struct lp_statsacc *acc;
+	uint64_t next_drain_ns;
 };
 
 /* Checks the target and lockprof's rights, finds the interpreter and checks that its build
@@ -74,6 +82,15 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 
 /* Removes every probe at now_ns and handles the events still queued. */
 void engine__detach(struct lp_engine *e, uint64_t now_ns);
+
+/* After engine__detach and the last engine__profile of an exited target: releases the BPF object,
+ * its probes and the target's files, keeping what the profiles built so far borrow (symbolized
+ * stacks, thread names). engine__close still frees the rest. */
+void engine__release(struct lp_engine *e);
+
+/* The bytes of the BPF object's maps (their max_entries times key and value sizes: what the
+ * kernel reserves or may grow to). */
+uint64_t engine__map_bytes(const struct lp_engine *e);
 
 void engine__close(struct lp_engine *e);
 

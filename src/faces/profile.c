@@ -6,6 +6,7 @@
 
 #include "engine/engine.h"
 #include "engine/engine_order.h"
+#include "engine/fleet.h"
 #include "faces/faces.h"
 #include "report/outputs.h"
 #include "util/clock.h"
@@ -117,6 +118,74 @@ static void print_banner(const struct lp_engine *e)
 			opts__mode_name(opts->modes));
 }
 
+/* Several processes (-p PID,PID..., --all): the same loop over the fleet, a set of profiles
+ * written at the end and every -i. */
+static int run_many(const struct lp_opts *opts)
+{
+	struct lp_fleet *fleet = NULL;
+	struct lp_outputs out = {};
+	struct lp_profile_set set;
+	uint64_t start, deadline, interval_ns = (uint64_t)(opts->interval_s * 1e9), now;
+	uint64_t next_report;
+	const char *why = "signal";
+	int err;
+
+	err = outputs__open(&out, opts);
+	if (!err) {
+		catch_signals();
+		err = fleet__new(opts, &fleet);
+	}
+	if (err) {
+		outputs__close(&out);
+		return err;
+	}
+	start = now = fleet__start_ns(fleet);
+	deadline = opts->duration_s > 0 ? start + (uint64_t)(opts->duration_s * 1e9) : 0;
+	next_report = interval_ns ? start + interval_ns : 0;
+	if (opts->all)
+		fprintf(stderr,
+			"lockprof: every CPython process (%zu now), mode %s%s. Ctrl-C stops.\n",
+			fleet__nprocs(fleet), opts__mode_name(opts->modes),
+			opts->duration_s > 0 ? ", until -d" : "");
+	else
+		fprintf(stderr, "lockprof: %zu processes, mode %s%s. Ctrl-C stops.\n",
+			fleet__nprocs(fleet), opts__mode_name(opts->modes),
+			opts->duration_s > 0 ? ", until -d" : "");
+	while (!stop_requested && !err) {
+		if (fleet__poll(fleet, poll_timeout_ms(now, deadline, next_report), &now)) {
+			why = "error";
+			break;
+		}
+		if (deadline && now >= deadline) {
+			why = "duration";
+			break;
+		}
+		if (fleet__done(fleet)) {
+			why = "every process exited";
+			break;
+		}
+		if (next_report && now >= next_report) {
+			err = fleet__snapshot(fleet, now, false, &set);
+			if (!err)
+				err = outputs__write_set(&out, &set);
+			profile_set__free(&set);
+			next_report += interval_ns;
+		}
+	}
+	now = clock__monotonic_ns();
+	fleet__stop(fleet, now);
+	lp_info("stopped: %s", why);
+	if (!err)
+		err = fleet__snapshot(fleet, now, true, &set);
+	if (!err) {
+		err = outputs__write_set(&out, &set);
+		profile_set__free(&set);
+	}
+	fleet__free(fleet);
+	outputs__close(&out);
+	return err;
+}
+
 int face_profile__run(const struct lp_opts *opts)
 {
 	struct lp_engine engine;
@@ -125,6 +194,8 @@ int face_profile__run(const struct lp_opts *opts)
 	const char *why;
 	int err;
 
+	if (opts__many(opts))
+		return run_many(opts);
 	err = engine__discover(&engine, opts);
 	if (!err)
 		err = outputs__open(&out, opts);

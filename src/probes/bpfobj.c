@@ -42,8 +42,91 @@ static void configure(struct lockprof_bpf *skel, const struct lp_target *t,
 	}
 }
 
+/* Map sizes (entries). A single process keeps the sizes bpf/ declares; a process among several
+ * (-p PID,PID..., --all) gets smaller maps, as each process has its own BPF object: one pod's
+ * worth of processes must not cost hundreds of MB of kernel memory. Maps a mode does not use
+ * shrink to one entry either way (the programs that name them are loaded, never attached). */
+struct map_size {
+	struct bpf_map *map;
+	bool used;
+	uint32_t many; /* entries among several processes */
+};
+
+static void size_maps(struct lockprof_bpf *skel, const struct lp_opts *opts)
+{
+	bool full = opts->modes & LP_MODE_FULL, gil = opts->modes & LP_MODE_GIL;
+	bool many = opts__many(opts);
+	const struct map_size sizes[] = {
+		{ skel->maps.events, true, 1 << 18 },
+		{ skel->maps.stats, true, 4096 },
+		{ skel->maps.stacks_seen, true, 4096 },
+		{ skel->maps.inflight, true, 2048 },
+		{ skel->maps.lock_waiters, true, 4096 },
+		{ skel->maps.last_release, true, 4096 },
+		{ skel->maps.pending_blame, true, 4096 },
+		{ skel->maps.tstate_cache, true, 1024 },
+		{ skel->maps.lock_created, opts->creation_sites, 16384 },
+		{ skel->maps.gil_waits, gil, 1024 },
+		{ skel->maps.holds, full, 16384 },
+		{ skel->maps.held_sets, full, 4096 },
+		{ skel->maps.lock_owner, full, 4096 },
+		{ skel->maps.signal_locks, full, 4096 },
+		{ skel->maps.lock_gen, full, 4096 },
+		{ skel->maps.lock_order, full, 4096 },
+	};
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		const struct map_size *m = &sizes[i];
+		uint32_t entries = bpf_map__max_entries(m->map);
+
+		if (!m->used)
+			entries = 1;
+		else if (many && m->many < entries)
+			entries = m->many;
+		bpf_map__set_max_entries(m->map, entries);
+	}
+}
+
+/* Programs nothing will attach stay out of the kernel: less to verify at each process's start
+ * (--all attaches as processes come), less kernel memory. probes/probes.c's plan and
+ * probes/fullmode.c say which program serves which mode and version. */
+static void skip_programs(struct lockprof_bpf *skel, const struct lp_interp *info,
+			  const struct lp_opts *opts, bool calibrated)
+{
+	bool contention = opts->modes & LP_MODE_CONTENTION, full = opts->modes & LP_MODE_FULL;
+	bool park = info->version.minor >= 13; /* PyMutex waits park on _PySemaphore */
+	const struct {
+		struct bpf_program *prog;
+		bool used;
+	} progs[] = {
+		{ skel->progs.sem_wait_enter, contention },
+		{ skel->progs.sem_wait_exit, contention },
+		{ skel->progs.sem_post_wake, contention },
+		{ skel->progs.park_wait_enter, contention && park },
+		{ skel->progs.park_wait_exit, contention && park },
+		{ skel->progs.park_wakeup_enter, contention && park },
+		{ skel->progs.lock_init_enter, contention && opts->creation_sites },
+		{ skel->progs.lock_free_enter, contention && opts->creation_sites },
+		{ skel->progs.gil_cond_wait_enter, opts->modes & LP_MODE_GIL },
+		{ skel->progs.gil_cond_wait_exit, opts->modes & LP_MODE_GIL },
+		{ skel->progs.sem_trywait_enter, full },
+		{ skel->progs.sem_post_enter, full },
+		{ skel->progs.mutex_acquire_enter, full },
+		{ skel->progs.mutex_release_enter, full },
+		{ skel->progs.rmutex_release_enter, full },
+		{ skel->progs.rmutex_release_save_enter, full },
+		{ skel->progs.calibration_enter, !calibrated },
+		{ skel->progs.calibration_exit, !calibrated },
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (!progs[i].used)
+			bpf_program__set_autoload(progs[i].prog, false);
+}
+
 int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
-		 const struct lp_interp *info, const struct lp_opts *opts, uint64_t gil)
+		 const struct lp_interp *info, const struct lp_opts *opts, uint64_t gil,
+		 bool calibrated)
 {
 	struct lockprof_bpf *skel;
 	int err;
@@ -59,6 +142,8 @@ int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
 		return LP_EXIT_KERNEL;
 	}
 	configure(skel, t, info, opts, gil);
+	size_maps(skel, opts);
+	skip_programs(skel, info, opts, calibrated);
 	uprobes__prepare(skel->obj);
 	err = lockprof_bpf__load(skel);
 	if (err) {

@@ -65,11 +65,17 @@ static void self_cost_since(const struct lp_self_cost *now, const struct lp_self
 		d[i] = a[i] - b[i];
 }
 
-void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct)
+void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct,
+		     const struct lp_trap_costs *known)
 {
 	memset(b, 0, sizeof(*b));
 	b->skel = skel;
 	b->max_overhead = max_overhead_pct / 100.0;
+	if (known) {
+		b->costs = *known;
+		b->trap_ns = b->costs.entry_ns[LP_TRAP_EMULATED];
+		return;
+	}
 	calibrate__trap_costs(skel, &b->calibration, &b->costs);
 	b->trap_ns = b->costs.entry_ns[LP_TRAP_EMULATED];
 	lp_info("a probe hit's trap costs %.0f ns (emulated instruction), %.0f ns (nop), %.0f ns "
@@ -179,6 +185,22 @@ int budget__tick(struct lp_budget *b, uint64_t now_ns, int max_ms)
 	return max_ms;
 }
 
+/* The totals seen while attached, scaled to the span: the target waits as often detached as
+ * attached but for the time its threads spent in the probes (under the GIL they run one at a
+ * time, so that time is lost to all of them): without it, the upscaled totals fall short by
+ * about the probes' share of the attached time, a third and more where a trap costs ~10 us. */
+static double timing_scale(const struct lp_overhead *o, double elapsed)
+{
+	double attached = o->timing_duty * elapsed;
+	double own = attached - o->estimated_ns;
+
+	if (o->timing_duty >= 1.0 || attached <= 0)
+		return 1.0;
+	if (own < attached / 2)
+		own = attached / 2; /* an estimate off by that much is not to be trusted further */
+	return elapsed / own;
+}
+
 void budget__span(struct lp_budget *b, uint64_t now_ns, struct lp_overhead *o)
 {
 	struct lp_self_cost now, d;
@@ -208,6 +230,7 @@ void budget__span(struct lp_budget *b, uint64_t now_ns, struct lp_overhead *o)
 				     : 1.0;
 	if (o->timing_duty > 0.9999)
 		o->timing_duty = 1.0;
+	o->timing_scale = timing_scale(o, elapsed);
 	b->span_start = now;
 	b->span_start_ns = now_ns;
 	b->span_live_ns = live_ns(b, now_ns);

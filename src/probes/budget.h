@@ -56,8 +56,10 @@ struct lp_budget {
 	uint64_t span_live_ns; /* live_total_ns at the span's start */
 };
 
-/* Calibrates the trap (after the BPF object is loaded, before the probes are attached). */
-void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct);
+/* Calibrates the trap (after the BPF object is loaded, before the probes are attached), unless
+ * known (not NULL): costs calibrated already in this run (by another process's engine). */
+void budget__prepare(struct lp_budget *b, struct lockprof_bpf *skel, double max_overhead_pct,
+		     const struct lp_trap_costs *known);
 
 /* Starts measuring at now_ns; the timing probes in probes were attached by the caller. */
 void budget__start(struct lp_budget *b, struct lp_probes *probes, const struct lp_timing_plan *plan,

@@ -229,12 +229,14 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 	return 0;
 }
 
-/* The timing probes' duty cycle: what a span's totals are multiplied by (1: attached all along). */
-static double timing_scale(const struct lp_profile *p)
+/* The timing probes' duty cycle (see budget.c's timing_scale). */
+double profile__timing_scale(const struct lp_profile *p)
 {
 	double duty = p->overhead.timing_duty;
 
-	return p->overhead.measured && duty > 0 && duty < 0.9999 ? 1.0 / duty : 1.0;
+	if (!p->overhead.measured || duty <= 0 || duty >= 0.9999)
+		return 1.0;
+	return p->overhead.timing_scale > 0 ? p->overhead.timing_scale : 1.0 / duty;
 }
 
 /* val with its counts and durations multiplied by scale (the duty cycle's upscaling). */
@@ -279,7 +281,7 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 	else if (key->source == LP_WAIT_OBJECT)
 		lock->category = LP_CATEGORY_OBJECT;
 	if (key->kind != LP_KIND_GIL)
-		scale_value(val, timing_scale(p));
+		scale_value(val, profile__timing_scale(p));
 	ls = lock_stack_for(lock, key->stack_id, role);
 	share = ls ? share_for(ls, key->tid) : NULL;
 	if (!share)

@@ -96,6 +96,7 @@ struct lp_overhead {
 	uint64_t waits_unsampled; /* of those, the ones whose stack the budget left out */
 	uint64_t sample_ns;	  /* the stack budget's threshold at the span's end (0: all) */
 	double timing_duty;	  /* share of the span the timing probes were attached (1: all) */
+	double timing_scale; /* what the span's totals are multiplied by (0: 1 / timing_duty) */
 };
 
 /* lockprof's own BPF programs and their cost (collect/progstats.c). */
@@ -114,8 +115,17 @@ struct lp_prog_stats {
 	struct lp_prog_stat progs[LP_MAX_PROGS];
 };
 
+/* What a long run's memory caps did since it started (collect/statsacc.h, threadnames.h). */
+struct lp_caps {
+	uint64_t folded_waits;	/* waits of threads past the stats cap, kept as "other threads" */
+	uint64_t dropped_waits; /* waits with no room left, not in the profile */
+	uint64_t names_evicted; /* names of exited threads forgotten past the names cap */
+};
+
 struct lp_profile {
 	pid_t pid;
+	char comm[16]; /* the process's command (/proc/PID/comm); "" when unknown */
+	bool exited;   /* the process exited: the profile ends there */
 	char python[32];
 	char interpreter[PATH_MAX];
 	const char *mode;
@@ -124,6 +134,7 @@ struct lp_profile {
 	unsigned int interval;	/* with -i: 1 for the first interval's profile; else 0 */
 	uint64_t min_wait_ns;	/* waits shorter than this were not counted */
 	struct lp_counters counters;
+	struct lp_caps caps;
 	uint64_t unknown_frames;
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
 	size_t nlocks;
@@ -156,6 +167,9 @@ struct lp_profile {
 void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
 		   const struct lp_threadnames *names);
 void profile__free(struct lp_profile *p);
+
+/* What the duty cycle multiplies a span's totals by (1: timing probes attached all along). */
+double profile__timing_scale(const struct lp_profile *p);
 
 /* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,

@@ -35,15 +35,20 @@ int outputs__open(struct lp_outputs *o, const struct lp_opts *opts)
 	return 0;
 }
 
-int outputs__write(struct lp_outputs *o, const struct lp_profile *p)
+/* One profile (p) or a set of them. */
+static int write_all(struct lp_outputs *o, const struct lp_profile *p,
+		     const struct lp_profile_set *set)
 {
 	const struct lp_opts *opts = o->opts;
+	unsigned int interval = p ? p->interval : set->interval;
 	int err = 0;
 
 	for (int i = 0; i < opts->noutputs && !err; i++) {
-		err = report__write(o->files[i], opts->outputs[i].format, p, &opts->report);
+		err = p ? report__write(o->files[i], opts->outputs[i].format, p, &opts->report)
+			: report__write_set(o->files[i], opts->outputs[i].format, set,
+					    &opts->report);
 		/* Successive intervals' text or collapsed reports: a blank line between them. */
-		if (!err && p->interval && opts->outputs[i].format != LP_FORMAT_JSON)
+		if (!err && interval && opts->outputs[i].format != LP_FORMAT_JSON)
 			fputc('\n', o->files[i]);
 		if (!err && fflush(o->files[i]))
 			err = -errno;
@@ -54,6 +59,16 @@ int outputs__write(struct lp_outputs *o, const struct lp_profile *p)
 			       strerror(-err));
 	}
 	return err ? LP_EXIT_OUTPUT : 0;
+}
+
+int outputs__write(struct lp_outputs *o, const struct lp_profile *p)
+{
+	return write_all(o, p, NULL);
+}
+
+int outputs__write_set(struct lp_outputs *o, const struct lp_profile_set *set)
+{
+	return write_all(o, NULL, set);
 }
 
 void outputs__close(struct lp_outputs *o)

@@ -8,6 +8,7 @@
 
 #include "cli/opts.h"
 #include "profile/profile.h"
+#include "profile/profile_set.h"
 
 struct lp_outputs {
 	const struct lp_opts *opts;
@@ -20,6 +21,10 @@ int outputs__open(struct lp_outputs *o, const struct lp_opts *opts);
 
 /* Writes p in every format asked for, flushed. 0, or LP_EXIT_OUTPUT after printing why. */
 int outputs__write(struct lp_outputs *o, const struct lp_profile *p);
+
+/* Writes the profiles of several processes in every format asked for (report__write_set). 0, or
+ * LP_EXIT_OUTPUT after printing why. */
+int outputs__write_set(struct lp_outputs *o, const struct lp_profile_set *set);
 
 /* Closes the files (not stdout); safe on a zeroed or closed struct. */
 void outputs__close(struct lp_outputs *o);

@@ -16,6 +16,12 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 int report_json__write(FILE *f, const struct lp_profile *p);
 int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
 int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
+/* One pprof profile of several processes' profiles: samples labelled pid and comm. */
+int report_pprof__write_set(FILE *f, const struct lp_profile *const *ps, size_t n,
+			    const struct lp_report_opts *o);
+/* Several processes' waiting stacks; rooted: each line's root frame is its process. */
+int report_collapsed__write_set(FILE *f, const struct lp_profile *const *ps, size_t n, bool rooted,
+				const struct lp_report_opts *o);
 /* A self-contained page: summary, lock table, flame graph, histograms (report_html.html). */
 int report_html__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
 

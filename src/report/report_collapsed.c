@@ -31,7 +31,7 @@ static void put_frame(FILE *f, const struct lp_frame_sym *fr)
 	fprintf(f, ":%d);", fr->line);
 }
 
-static char *line_text(const struct lp_lock *lock, const struct lp_lock_stack *ls)
+static char *line_text(const char *root, const struct lp_lock *lock, const struct lp_lock_stack *ls)
 {
 	const struct lp_stack_sym *st = ls->stack;
 	char *text = NULL, name[32];
@@ -40,6 +40,10 @@ static char *line_text(const struct lp_lock *lock, const struct lp_lock_stack *l
 
 	if (!f)
 		return NULL;
+	if (root) {
+		put_clean(f, root);
+		fputc(';', f);
+	}
 	if (!st)
 		fputs("<stack lost>;", f);
 	else if (!st->depth)
@@ -57,22 +61,16 @@ static char *line_text(const struct lp_lock *lock, const struct lp_lock_stack *l
 	return text;
 }
 
-static int cmp_line(const void *a, const void *b)
+/* The lines of p's waiting stacks appended at lines[*np] (room made by the caller); with rooted,
+ * each starts with the process ("comm (pid N)") as its root frame. 0 or -ENOMEM. */
+static int add_lines(const struct lp_profile *p, bool rooted, const struct lp_report_opts *o,
+		     struct line *lines, size_t *np)
 {
-	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
-}
-
-int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
-{
-	struct line *lines;
-	size_t n = 0, cap = 0;
+	char root[64];
+	size_t n = *np;
 	int err = 0;
 
-	for (size_t i = 0; i < p->nlocks; i++)
-		cap += p->locks[i].nstacks;
-	lines = calloc(cap ? cap : 1, sizeof(*lines));
-	if (!lines)
-		return -ENOMEM;
+	snprintf(root, sizeof(root), "%s (pid %d)", p->comm[0] ? p->comm : "?", (int)p->pid);
 	for (size_t i = 0; i < p->nlocks && !err; i++) {
 		const struct lp_lock *lock = &p->locks[i];
 
@@ -81,7 +79,7 @@ int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp
 
 			if (ls->role != LP_ROLE_WAITER)
 				continue;
-			lines[n].text = line_text(lock, ls);
+			lines[n].text = line_text(rooted ? root : NULL, lock, ls);
 			if (!lines[n].text) {
 				err = -ENOMEM;
 				break;
@@ -89,6 +87,35 @@ int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp
 			lines[n++].weight = o->weight == LP_WEIGHT_COUNT ? ls->count : ls->wait_ns;
 		}
 	}
+	*np = n;
+	return err;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
+}
+
+int report_collapsed__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	return report_collapsed__write_set(f, &p, 1, false, o);
+}
+
+int report_collapsed__write_set(FILE *f, const struct lp_profile *const *ps, size_t nps,
+				bool rooted, const struct lp_report_opts *o)
+{
+	struct line *lines;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	for (size_t k = 0; k < nps; k++)
+		for (size_t i = 0; i < ps[k]->nlocks; i++)
+			cap += ps[k]->locks[i].nstacks;
+	lines = calloc(cap ? cap : 1, sizeof(*lines));
+	if (!lines)
+		return -ENOMEM;
+	for (size_t k = 0; k < nps && !err; k++)
+		err = add_lines(ps[k], rooted, o, lines, &n);
 	/* Stacks that differ only below line granularity print the same: one line each, summed. */
 	qsort(lines, n, sizeof(*lines), cmp_line);
 	for (size_t i = 0; i < n && !err; i++) {

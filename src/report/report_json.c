@@ -59,9 +59,11 @@ static void write_threads(FILE *f, const struct lp_lock_stack *ls,
 	fputc(']', f);
 }
 
-static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_threadnames *names,
-		       bool full)
+static void write_lock(FILE *f, const struct lp_profile *p, const struct lp_lock *lock)
 {
+	const struct lp_threadnames *names = p->thread_names;
+	bool full = p->full.measured;
+
 	/* Unique: a later lock at the same address (generation g) is "0xADDR.g". */
 	if (lock->generation)
 		fprintf(f, "    {\"id\": \"0x%" PRIx64 ".%u\", \"name\": ", lock->id,
@@ -69,6 +71,9 @@ static void write_lock(FILE *f, const struct lp_lock *lock, const struct lp_thre
 	else
 		fprintf(f, "    {\"id\": \"0x%" PRIx64 "\", \"name\": ", lock->id);
 	json__write_string(f, lock->name);
+	/* The process on every lock: locks of several processes' reports can be pooled. */
+	fprintf(f, ", \"pid\": %d, \"comm\": ", (int)p->pid);
+	json__write_string(f, p->comm);
 	fputs(", \"created_at\": ", f);
 	write_frame_or_null(f, lock->created_at);
 	fputs(", \"category\": ", f);
@@ -196,17 +201,18 @@ static void write_overhead(FILE *f, const struct lp_profile *p)
 		" \"overhead\": {\"estimated_pct\": %.3f, \"estimated_ns\": %.0f, \"max_pct\": %g, "
 		"\"probe_hits\": %" PRIu64 ", \"trap_ns\": %.0f, \"bpf_ns\": %" PRIu64
 		", \"stack_walks\": %" PRIu64 ", \"walk_ns\": %" PRIu64
-		", \"timing_duty\": %.4f, \"totals_upscaled\": %s, \"trap_total_ns\": %.0f,"
+		", \"timing_duty\": %.4f, \"timing_scale\": %.4f, \"totals_upscaled\": %s, \"trap_total_ns\": %.0f,"
 		" \"trap_costs_ns\": {\"emulated\": %.0f, \"nop\": %.0f, \"stepped\": %.0f, "
 		"\"return\": %.0f}, \"hits\": {\"emulated\": %" PRIu64 ", \"nop\": %" PRIu64
 		", \"stepped\": %" PRIu64 ", \"return\": %" PRIu64 "}},\n"
 		" \"stack_sampling\": {\"waits\": %" PRIu64 ", \"captured\": %" PRIu64
 		", \"threshold_ns\": %" PRIu64 ", \"stacks_upscaled\": %s},\n",
 		o->estimated_pct, o->estimated_ns, o->max_pct, o->probe_hits, o->trap_ns, o->bpf_ns,
-		o->walks, o->walk_ns, o->timing_duty, report__totals_upscaled(p) ? "true" : "false",
-		o->trap_total_ns, o->costs.entry_ns[LP_TRAP_EMULATED],
-		o->costs.entry_ns[LP_TRAP_NOP], o->costs.entry_ns[LP_TRAP_STEPPED],
-		o->costs.return_ns, o->hits_by_kind[LP_TRAP_EMULATED], o->hits_by_kind[LP_TRAP_NOP],
+		o->walks, o->walk_ns, o->timing_duty, profile__timing_scale(p),
+		report__totals_upscaled(p) ? "true" : "false", o->trap_total_ns,
+		o->costs.entry_ns[LP_TRAP_EMULATED], o->costs.entry_ns[LP_TRAP_NOP],
+		o->costs.entry_ns[LP_TRAP_STEPPED], o->costs.return_ns,
+		o->hits_by_kind[LP_TRAP_EMULATED], o->hits_by_kind[LP_TRAP_NOP],
 		o->hits_by_kind[LP_TRAP_STEPPED], o->hits_by_kind[LP_TRAP_KINDS], o->waits,
 		o->waits - o->waits_unsampled, o->sample_ns,
 		report__stacks_sampled(p) ? "true" : "false");
@@ -235,7 +241,9 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 
 	fprintf(f, "{\"version\": 1, \"lockprof\": \"%s\", \"mode\": ", LOCKPROF_VERSION);
 	json__write_string(f, p->mode);
-	fprintf(f, ",\n \"target\": {\"pid\": %d, \"python\": ", (int)p->pid);
+	fprintf(f, ",\n \"target\": {\"pid\": %d, \"comm\": ", (int)p->pid);
+	json__write_string(f, p->comm);
+	fprintf(f, ", \"exited\": %s, \"python\": ", p->exited ? "true" : "false");
 	json__write_string(f, p->python);
 	fputs(", \"interpreter\": ", f);
 	json__write_string(f, p->interpreter);
@@ -271,7 +279,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)(c->stacks_dropped + c->inflight_dropped), p->unknown_frames);
 	for (size_t i = 0; i < p->nlocks; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		write_lock(f, &p->locks[i], p->thread_names, p->full.measured);
+		write_lock(f, p, &p->locks[i]);
 	}
 	fputs("\n ]", f);
 	report_inversions__json(f, p);

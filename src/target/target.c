@@ -332,3 +332,14 @@ int target__open_file(const struct lp_target *t, const char *path)
 	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 	return fd < 0 ? -errno : fd;
 }
+
+void target__close(struct lp_target *t)
+{
+	int *fds[] = { &t->interp.fd, &t->libc.fd, &t->root_fd, &t->cwd_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}

@@ -66,6 +66,10 @@ int target__open_module_elf(const struct lp_target *t, const struct lp_module *m
  * names it: a chrooted target's maps names start with its root. Returns a pointer into path. */
 const char *target__path_in_root(const char *root, const char *path);
 
+/* Closes the files discovery opened (safe to call again, and on a target never discovered whose
+ * fds are -1). */
+void target__close(struct lp_target *t);
+
 /* True while the process exists and is not a zombie. */
 bool target__alive(pid_t pid);
 

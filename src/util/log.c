@@ -7,6 +7,7 @@
 #include "util/log.h"
 
 int lp_verbose;
+int lp_quiet;
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
@@ -19,6 +20,8 @@ void lp_err(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (lp_quiet && lp_verbose < 1)
+		return;
 	va_start(ap, fmt);
 	vlog("", fmt, ap);
 	va_end(ap);
@@ -28,6 +31,8 @@ void lp_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (lp_quiet && lp_verbose < 1)
+		return;
 	va_start(ap, fmt);
 	vlog("warning: ", fmt, ap);
 	va_end(ap);

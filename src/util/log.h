@@ -10,6 +10,9 @@
 #include "util/exitcode.h"
 
 extern int lp_verbose;
+/* While set, errors and warnings print only with -v: for attempts whose failure the caller
+ * reports in its own words (--all trying every process it finds). */
+extern int lp_quiet;
 
 void lp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

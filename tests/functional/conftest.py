@@ -9,8 +9,8 @@ Interpreter discovery
     ``python`` parameter of the profiling tests; older ones (2.x, 3.0 .. 3.7)
     are the ``old_python`` parameter of the unsupported-version test.  When a
     list is empty the tests that need it are reported as skipped, with why.
-    ``any_python`` (lifecycle and error tests) is the newest interpreter of
-    each launcher: one plain, one per Debian root.
+    ``any_python`` (tests no issue asks for on every interpreter) is the newest
+    interpreter of each build kind: shared libpython, static, free-threaded.
 
 Rootfs interpreters
     Debian's static python3.13 (trixie) and python3.14 (sid) need a newer
@@ -37,6 +37,8 @@ Running
     timeout: a broken lockprof fails the suite, it never hangs it.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import queue
@@ -68,6 +70,7 @@ READY_TIMEOUT = 20.0  # target start-up until it prints "ready"
 TARGET_TIMEOUT = 60.0  # target run after "go"
 EXIT_TIMEOUT = 20.0  # lockprof exit after its stop condition
 SHOW_MAX = 12000  # characters of output shown in a failure message
+BUILD_LOCK_DIR = "/var/cache/lockprof"  # where the cached roots and interpreters are built, one at a time
 
 
 def target_path(name):
@@ -251,6 +254,17 @@ def _log(text):
     sys.__stderr__.flush()
 
 
+@contextlib.contextmanager
+def _build_lock():
+    os.makedirs(BUILD_LOCK_DIR, exist_ok=True)
+    with open(os.path.join(BUILD_LOCK_DIR, ".build.lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _rootfs_candidates(suites):
     """[(path, label, launcher)] for the Debian roots' interpreters; builds missing roots when asked."""
     found = []
@@ -258,7 +272,8 @@ def _rootfs_candidates(suites):
     for suite, package in suites:
         root = rootfs_path(suite)
         if not rootfs_ready(suite, package) and build:
-            why = build_rootfs(suite, package, _log)
+            with _build_lock():  # parallel test workers: one builds, the others wait for it
+                why = None if rootfs_ready(suite, package) else build_rootfs(suite, package, _log)
             if why:
                 raise pytest.UsageError("LOCKPROF_BUILD_ROOTFS=1: %s" % why)
         if not rootfs_ready(suite, package):
@@ -363,7 +378,8 @@ def ft_interpreters():
         label = "ft-%st" % minor
         why = None
         if not os.access(path, os.X_OK) and build and minor == "3.13":
-            why = _build_ft(minor)
+            with _build_lock():  # parallel test workers: one builds, the others wait for it
+                why = None if os.access(path, os.X_OK) else _build_ft(minor)
             if why:
                 raise pytest.UsageError("LOCKPROF_BUILD_ROOTFS=1: %s" % why)
         if not os.access(path, os.X_OK):
@@ -384,11 +400,6 @@ def ft_interpreters():
         found.append(Interp(path, version, label, True, EXEC, shared))
     _FT_INTERPRETERS = sorted(found, key=lambda i: i.version)
     return _FT_INTERPRETERS
-
-
-def pytest_sessionfinish(session):
-    for launcher in _LAUNCHERS:
-        launcher.cleanup()
 
 
 def supported_interpreters():
@@ -421,11 +432,13 @@ def pytest_report_header(config):
 
 
 def lifecycle_interpreters():
-    """The newest supported interpreter of each launcher (plain exec, each Debian root)."""
+    """The newest supported interpreter of each build kind (shared libpython, static, and
+    free-threaded), preferring one run without a Debian root among equals."""
     newest = {}
     for i in supported_interpreters():
-        key = id(i.launcher)
-        if key not in newest or i.version > newest[key].version:
+        key = (i.shared, i.freethreaded)
+        best = newest.get(key)
+        if best is None or (i.version, i.launcher.name == "exec") > (best.version, best.launcher.name == "exec"):
             newest[key] = i
     return sorted(newest.values(), key=lambda i: (i.launcher.name != "exec", i.version))
 
@@ -763,18 +776,37 @@ def record_accuracy(python, waits, expected_waits, wait_ns, expected_ns):
     _ACCURACY[python.label] = (python, waits, expected_waits, err)
 
 
+def _accuracy_rows():
+    return [
+        [list(python.version), python.launcher.name, label, python.version_str, python.build, waits, expected, err]
+        for label, (python, waits, expected, err) in _ACCURACY.items()
+    ]
+
+
+_WORKER_ROWS = []  # under pytest-xdist, the controller's copy of what each worker measured
+
+
+def pytest_sessionfinish(session):
+    for launcher in _LAUNCHERS:
+        launcher.cleanup()
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: hand the rows over
+        session.config.workeroutput["lockprof_accuracy"] = json.dumps(_accuracy_rows())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _WORKER_ROWS.extend(json.loads(getattr(node, "workeroutput", {}).get("lockprof_accuracy", "[]")))
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not _ACCURACY:
+    rows = _accuracy_rows() + _WORKER_ROWS
+    if not rows:
         return
     tr = terminalreporter
     tr.section("lockprof accuracy (holder/waiter: test_contention_json, test_ft_lock_accuracy)")
     tr.write_line("%-20s %-8s %-14s %-12s %s" % ("interpreter", "version", "build", "waits", "wait error"))
-    for label, (python, waits, expected, err) in sorted(
-        _ACCURACY.items(), key=lambda kv: (kv[1][0].version, kv[1][0].launcher.name, kv[0])
-    ):
-        tr.write_line(
-            "%-20s %-8s %-14s %-12s %.2f%%" % (label, python.version_str, python.build, "%d/%d" % (waits, expected), err)
-        )
+    for _, _, label, version, build, waits, expected, err in sorted(rows):
+        tr.write_line("%-20s %-8s %-14s %-12s %.2f%%" % (label, version, build, "%d/%d" % (waits, expected), err))
 
 
 # --------------------------------------------------------------------------

@@ -563,7 +563,25 @@ static void test_sampled_stacks(struct lp_stacktab *st, struct lp_threadnames *n
 	      "json says: %s", out);
 	free(out);
 	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
-	CHECK(out && strstr(out, "Timing probes attached 25.0% of the time"), "text says: %s", out);
+	CHECK(out && strstr(out, "Timing probes attached 25.0% of the time") &&
+		      strstr(out, "upscaled x4.00"),
+	      "text says: %s", out);
+	free(out);
+	profile__free(&p);
+
+	/* The probes' own time taken off the attached time: the scale the budget computed wins */
+	profile__init(&p, st, names);
+	p.duration_ns = 1000000000;
+	p.overhead = (struct lp_overhead){
+		.measured = true, .waits = 10, .timing_duty = 0.25, .timing_scale = 5.0
+	};
+	v = (struct lp_stat_value){ .count = 10, .total_ns = 100000, .max_ns = 10000 };
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &v), 0, "add under duty, scale 5");
+	profile__link(&p);
+	profile__finish(&p);
+	CHECK_EQ_INT(p.locks[0].waits, 50, "upscaled by the budget's scale");
+	out = render(&p, LP_FORMAT_JSON, &o, NULL);
+	CHECK(out && strstr(out, "\"timing_scale\": 5.0000"), "json says: %s", out);
 	free(out);
 	profile__free(&p);
 }
