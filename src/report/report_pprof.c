@@ -209,6 +209,8 @@ static void add_samples(struct builder *b, const struct lp_profile *p, const str
 		protobuf__packed_uint64(&b->samples, SAMPLE_LOCATION_ID, locs, nlocs);
 		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, values, (size_t)nvalues);
 		label(b, "lock name", name);
+		if (lock->category == LP_CATEGORY_OBJECT && lock->type_name[0])
+			label(b, "object type", lock->type_name);
 		/* The process, so that one profile of many processes can be focused on one
 		 * (-tagfocus pid=4242) or split by command (-tagroot comm). */
 		snprintf(tid, sizeof(tid), "%d", (int)p->pid);

@@ -471,7 +471,10 @@ static void test_freethreaded(struct lp_stacktab *st, struct lp_threadnames *nam
 	      "JSON: object type, pauses\n%s", out);
 	free(out);
 	out = render(&p, LP_FORMAT_COLLAPSED, &o, NULL);
-	CHECK(strstr(out, "lock shared 300000000\n"), "collapsed: object waits\n%s", out);
+	CHECK(strstr(out, "object shared (list) 300000000\n"), "collapsed: object waits\n%s", out);
+	free(out);
+	out = render(&p, LP_FORMAT_PPROF, &o, NULL);
+	CHECK(out != NULL, "pprof with object waits");
 	free(out);
 	p.gil_enabled = 1;
 	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
