@@ -1,6 +1,7 @@
 """Free-threaded CPython (3.13t, 3.14t), on every such interpreter found (``ft_python``).
 
-Three profiled runs per interpreter, each checking several facts, and lockprof dump's refusal:
+Three profiled runs per interpreter, each checking several facts, -m full's hold times (as
+test_full.py checks them) and lockprof dump's refusal:
   * the holder/waiter workload (Lock contention): waits exact, wait time within 5%
     (a row of the accuracy table);
   * tests/targets/freethreaded.py --mode objects: a known object hold (a sort
@@ -17,6 +18,7 @@ import json
 import os
 import subprocess
 
+import test_full
 from conftest import clip, parse_report, record_accuracy, show_json, start_target, target_path, waiter_stacks_at
 
 WAITS = 40
@@ -162,3 +164,9 @@ def test_ft_dump_refused(ft_python, lockprof, procs, root):
     err = cp.stderr.decode(errors="replace")
     assert cp.returncode == 5, "exit %d, expected 5\n%s" % (cp.returncode, err)
     assert "free-threaded build" in err and "lockprof dump does not read" in err, err
+
+
+def test_ft_full_hold_times(ft_python, run_profiled, tmp_path):
+    """-m full on a free-threaded build: Lock, RLock and Condition hold times, as test_full checks
+    them on default builds (the methods found past the longer object header)."""
+    test_full.test_full_hold_times(ft_python, run_profiled, tmp_path)
