@@ -403,3 +403,29 @@ def test_probes_only_in_profiled_processes(root, lockprof, procs):
     assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
     for (path, off), byte in before.items():
         assert code_byte(a, path, off) == byte, "pid %d: %s+0x%x still probed after lockprof stopped" % (a, path, off)
+
+
+def test_forked_child_probes_cleared(root, lockprof, procs):
+    """A child forked by the profiled process inherits its breakpoints with the pages; lockprof
+    sees the fork within about a second and clears them from the child, the parent's kept."""
+    pyenv = newest_pyenv_python()
+    if not pyenv:
+        pytest.skip("needs a pyenv interpreter")
+    parent = procs.spawn([pyenv[0], target_path("fork_child.py")])
+    assert parent.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT), parent.describe()
+    lp = procs.spawn([lockprof, "-v", "-p", str(parent.pid)], stdin=False)
+    assert lp.wait_line("stderr", lambda l: l.startswith("lockprof: pid %d: CPython" % parent.pid), 30), lp.describe()
+    sites = [(path, int(off, 16)) for path, _sym, off in PROBING_RE.findall(lp.stderr)]
+    assert sites, lp.stderr
+    parent.send("go\n")
+    line = parent.wait_line("stdout", lambda l: l.startswith("child "), READY_TIMEOUT)
+    assert line, parent.describe()
+    child = int(line.split()[1])
+    assert lp.wait_line("stderr", lambda l: "forked: the probes its child inherited are cleared" in l, 5), lp.describe()
+    for path, off in sites:
+        assert code_byte(parent.pid, path, off) == 0xCC, "the parent lost its probe at %s+0x%x" % (path, off)
+        assert code_byte(child, path, off) != 0xCC, "the child still has a breakpoint at %s+0x%x" % (path, off)
+    lp.signal(signal.SIGINT)
+    assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
+    parent.close_stdin()
+    assert parent.wait(10) == 0, parent.describe()
