@@ -89,18 +89,36 @@ def free_port():
         return s.getsockname()[1]
 
 
+class _Killer:
+    """Teardown for a process the pool did not start: SIGKILL by pid if it still runs."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 class Pod:
-    """lockprof --all as the init of a new PID namespace, and processes started inside it."""
+    """lockprof --all as the init of a new PID namespace, and processes started inside it. The
+    namespace ends with lockprof: a failed test's teardown kills it (and unshare's death kills it
+    too, --kill-child), and the kernel kills every process left inside."""
 
     def __init__(self, procs, args):
         self.procs = procs
-        self.lp = procs.spawn(["unshare", "--pid", "--fork", "--mount-proc", LOCKPROF, "--all", "-v"] + args, stdin=False)
+        self.lp = procs.spawn(
+            ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", LOCKPROF, "--all", "-v"] + args, stdin=False
+        )
         if self.lp.wait_line("stderr", lambda l: "every CPython process" in l, READY_TIMEOUT) is None:
             self.lp.kill()
             pytest.fail("lockprof --all printed no banner\n%s" % self.lp.describe())
         kids = wait_for(lambda: children(self.lp.pid), 5)
         assert kids, "unshare started no lockprof"
         self.host_pid = kids[0]  # lockprof, pid 1 inside
+        procs.procs.append(_Killer(self.host_pid))
 
     def spawn(self, argv, **kwargs):
         """argv inside the namespace; returns the Spawned (nsenter) and the process's host pid."""
