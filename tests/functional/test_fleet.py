@@ -206,6 +206,17 @@ def test_pid_list_two_versions(root, lockprof, procs, tmp_path):
     raw = gzip.decompress(out_pprof.read_bytes())
     for s in (b"pid", b"comm", str(a_pid).encode(), str(b_pid).encode(), comm_a.encode(), comm_b.encode()):
         assert s in raw, "pprof lacks %r" % s
+    if shutil.which("go"):
+        # As pprof itself reads them: each pid label's delay is that process's waits.
+        r = subprocess.run(["go", "tool", "pprof", "-tags", "-unit=ns", str(out_pprof)], capture_output=True, text=True,
+                           timeout=120, env=dict(os.environ, HOME=str(tmp_path)))
+        assert r.returncode == 0, r.stderr
+        section = r.stdout.split(" pid: ", 1)[1].split("\n\n", 1)[0]
+        for pid in (a_pid, b_pid):
+            m = re.search(r"([\d.]+)ns\s+\(\s*[\d.]+%\): " + str(pid) + r"\n", section + "\n")
+            assert m, "pprof -tags shows no pid %d:\n%s" % (pid, r.stdout)
+            wait_ns = sum(l["wait_ns"] for l in by_pid[pid]["locks"] if l["category"] == "contention")
+            assert abs(float(m.group(1)) - wait_ns) <= 1000, "pid %d: pprof %s ns, json %d ns" % (pid, m.group(1), wait_ns)
 
 
 def test_all_pickup_and_release(root, lockprof, procs, tmp_path):
@@ -447,3 +458,27 @@ def test_forked_child_probes_cleared(root, lockprof, procs):
     assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
     parent.close_stdin()
     assert parent.wait(10) == 0, parent.describe()
+
+
+def test_all_max_processes(root, lockprof, procs, tmp_path):
+    """--max-processes 1 with two CPython processes: the second is named in one warning and
+    skipped, then profiled once the first has exited and freed its place."""
+    pyenv = newest_pyenv_python()
+    if not pyenv:
+        pytest.skip("needs a pyenv interpreter")
+    out = tmp_path / "max.json"
+    pod = Pod(procs, ["--max-processes", "1", "-f", "json", "-o", str(out)])
+    first, first_host = start_handoff(pod.spawn, pyenv[0])
+    assert pod.wait_profiled(ns_pid(first_host), 10), pod.lp.describe()
+    second, second_host = start_handoff(pod.spawn, pyenv[0])
+    warning = pod.lp.wait_line("stderr", lambda l: "--max-processes 1 reached" in l, 10)
+    assert warning and "pid %d" % ns_pid(second_host) in warning, pod.lp.describe()
+    finish_handoff(first)
+    assert pod.wait_profiled(ns_pid(second_host), 10), "not profiled after the first exited\n%s" % pod.lp.describe()
+    finish_handoff(second)
+    pod.stop()
+    report = json.loads(out.read_text())
+    assert report["health"]["processes_skipped"] == 1 and report["health"]["processes_attached"] == 2, report["health"]
+    assert len([l for l in pod.lp.err_lines if "--max-processes" in l]) == 1, "the warning is given once"
+    for p in report["processes"]:
+        check_handoffs(p, "pid %d" % p["target"]["pid"])
