@@ -25,11 +25,14 @@ WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wimplicit-fallthrough -Wmissing-p
 	-Wstrict-prototypes -Wpointer-arith -Wundef -Wvla -Werror
 CFLAGS ?= -g -O2
 ALL_CFLAGS := -std=gnu11 $(CFLAGS) $(WARNINGS) -D_GNU_SOURCE -DLOCKPROF_VERSION='"$(VERSION)"' \
-	-Iinclude -Isrc -I$(OUTPUT) $(LIBBPF_CFLAGS)
+	-Iinclude -Isrc -I$(OUTPUT) $(LIBBPF_CFLAGS) $(MHD_CFLAGS)
 # ncurses: the top face's terminal (pkg-config knows whether Debian splits out tinfo).
 NCURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 NCURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw -ltinfo)
-LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread $(NCURSES_LIBS)
+# libmicrohttpd: lockprof serve's HTTP server (src/serve/http.c).
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread $(NCURSES_LIBS) $(MHD_LIBS)
 
 # clang -target bpf does not see the host's multiarch include dirs; add them after its own.
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
@@ -53,7 +56,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .PHONY: all clean test check-unit check-unit-asan check-functional check-real check-real-quick check-format \
-	format soak demo deps vmlinux fuzz install uninstall
+	format soak soak-serve demo deps vmlinux fuzz install uninstall
 .DELETE_ON_ERROR:
 
 all: lockprof
@@ -154,8 +157,13 @@ check-unit-asan: $(ASAN_UNIT_TESTS) $(ELF_FIXTURE)
 	$(Q)set -e; for t in $(ASAN_UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
 		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
+# Most functional tests wait on sleeping targets: they run TEST_JOBS at a time (pytest-xdist,
+# when installed); those marked serial (CPU shares, deadlines, rates) run alone afterwards.
+TEST_JOBS ?= 3
+XDIST = $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo "-n $(TEST_JOBS)")
 check-functional: lockprof $(OUTPUT)/tests/gen_html_report
-	$(Q)$(PYTEST) -q tests/functional
+	$(Q)$(PYTEST) -q $(XDIST) -m 'not serial' tests/functional; parallel=$$?; \
+		$(PYTEST) -q -m serial tests/functional && exit $$parallel
 
 # Real code (tests/real): lockprof on CPython's test_threading, test_queue and test_logging, run
 # in one process plain and profiled (same failing tests), the JSON report's invariants checked
@@ -168,11 +176,18 @@ check-real: lockprof
 check-real-quick: lockprof
 	$(Q)LOCKPROF_REAL_SELECT=quick $(PYTEST) -q tests/real
 
-# Long fault runs kept out of check-functional: 100 attach/detach cycles on a busy target.
+# Long runs kept out of check-functional: 100 attach/detach cycles on a busy target, then
+# lockprof serve --all for SOAK_SECONDS with processes, threads and locks coming and going (RSS
+# flat after the warm-up, no file descriptor growth; the table printed).
 SOAK_CYCLES ?= 100
+SOAK_SECONDS ?= 1200
 soak: lockprof
 	$(Q)LOCKPROF_ATTACH_CYCLES=$(SOAK_CYCLES) $(PYTEST) -q tests/functional/test_faults.py \
 		-k attach_detach
+	$(Q)$(MAKE) --no-print-directory soak-serve
+
+soak-serve: lockprof
+	$(Q)LOCKPROF_SOAK_SECONDS=$(SOAK_SECONDS) $(PYTEST) -q -s tests/functional/test_serve_soak.py
 
 test: deps check-format lockprof check-unit check-unit-asan check-functional check-real-quick
 

@@ -29,8 +29,11 @@ int main(int argc, char **argv)
 	case LP_FACE_TOP:
 		err = face_top__run(&opts);
 		break;
+	case LP_FACE_SERVE:
+		err = face_serve__run(&opts);
+		break;
 	default:
-		err = face_planned__run(&opts);
+		err = LP_EXIT_USAGE;
 		break;
 	}
 	/* Nothing to measure is not a failure: the face said why, and there is no report. */

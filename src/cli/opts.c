@@ -29,7 +29,8 @@ static const char doc[] =
 	"\n"
 	"COMMANDS (one engine, four faces; the first word, profile when omitted):\n"
 	"  profile   profile a process and write reports at the end (and every -i)\n"
-	"  serve     always on, served to Prometheus and pprof scrapers (planned)\n"
+	"  serve     always on: /metrics for Prometheus, /debug/pprof/mutex for go\n"
+	"            tool pprof, Pyroscope and Parca, until SIGTERM (--listen ADDR)\n"
 	"  top       a live view of the locks waited on, refreshed every second\n"
 	"  dump      who waits on which lock held by whom, and deadlocks, in a stuck\n"
 	"            process: one snapshot, nothing attached (-p PID [-f text|json])\n"
@@ -48,12 +49,16 @@ static const char doc[] =
 	"  lockprof -p 4242,4243 -d 10   two processes, a report section each\n"
 	"  lockprof --all -d 60 -f json -o pod.json   every CPython process,\n"
 	"                                 including those that start meanwhile\n"
+	"  lockprof serve -p 4242         serve on http://127.0.0.1:9464/metrics\n"
+	"  lockprof serve -p 4242 --listen 0.0.0.0:9464 -m contention,gil\n"
+	"  go tool pprof http://127.0.0.1:9464/debug/pprof/mutex?seconds=30\n"
 	"\n"
 	"EXIT STATUS:\n"
 	"  0 report written, 1 other error, 2 invalid command line, 3 no such\n"
 	"  process, 4 not a CPython process, 5 unsupported CPython version,\n"
 	"  6 insufficient privilege, 7 kernel lacks BPF/BTF/uprobe support or\n"
-	"  attaching failed, 8 output file not writable.\n"
+	"  attaching failed, 8 output file not writable, 9 serve: --listen address\n"
+	"  cannot be bound (in use, or not an address of this host).\n"
 	"\v"
 	"-f may be given once per format; each -o names the file of the -f before\n"
 	"it, and at most one report goes to stdout. lockprof prints its banner on\n"
@@ -75,9 +80,12 @@ enum {
 	OPT_LOCK_NAMES,
 	OPT_ALL,
 	OPT_MAX_PROCESSES,
+	OPT_LISTEN,
+	OPT_MAX_SERIES,
+	OPT_RETAIN_EXITED,
 };
 
-enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_OTHER };
+enum { GROUP_PROFILE = 1, GROUP_OUTPUT, GROUP_TEXT, GROUP_SERVE, GROUP_OTHER };
 
 // clang-format off
 static const struct argp_option options[] = {
@@ -121,6 +129,13 @@ static const struct argp_option options[] = {
 	{ "histogram", 'H', NULL, 0, "A log2 histogram of wait times per lock", 0 },
 	{ "sort", OPT_SORT, "KEY", 0, "Order of locks: total (default), max, count or avg", 0 },
 	{ "top", OPT_TOP, "N", 0, "List only the first N locks", 0 },
+	{ NULL, 0, NULL, 0, "serve:", GROUP_SERVE },
+	{ "listen", OPT_LISTEN, "HOST:PORT", 0, "Address to serve on (default "
+	  LP_DEFAULT_LISTEN "; :PORT for every interface)", 0 },
+	{ "max-series", OPT_MAX_SERIES, "N", 0, "Lock series per process in /metrics (default 100); "
+	  "the waits of further locks go to one lock=\"other\" series", 0 },
+	{ "retain-exited", OPT_RETAIN_EXITED, "SECONDS", 0, "Keep serving an exited process's "
+	  "figures this long (default 300)", 0 },
 	{ NULL, 0, NULL, 0, "Other:", GROUP_OTHER },
 	{ "verbose", 'v', NULL, 0, "More diagnostics on stderr (twice: libbpf debug output)", 0 },
 	{},
@@ -237,6 +252,9 @@ static void check_outputs(struct argp_state *state, struct parse_state *ps)
 	if (opts->face == LP_FACE_TOP && (ps->nformats || ps->first_path))
 		argp_error(state, "top shows the profile live and writes no report: drop "
 				  "-f and -o (reports come from lockprof profile)");
+	if (opts->face == LP_FACE_SERVE && (ps->nformats || ps->first_path || opts->interval_s))
+		argp_error(state, "serve writes no report: drop -f, -o and -i (scrapers fetch "
+				  "/metrics and /debug/pprof/mutex, see --help)");
 	if (!ps->nformats) {
 		opts->outputs[0].format = LP_FORMAT_TEXT;
 		opts->outputs[0].path = ps->first_path;
@@ -483,6 +501,26 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --top '%s': expected a positive integer", arg);
 		opts->report.top = (size_t)n;
 		break;
+	case OPT_LISTEN:
+		if (!*arg)
+			argp_error(state, "invalid --listen '': expected HOST:PORT");
+		opts->serve.listen = arg;
+		break;
+	case OPT_MAX_SERIES:
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || n < 1 || n > 100000)
+			argp_error(
+				state,
+				"invalid --max-series '%s': expected an integer from 1 to 100000",
+				arg);
+		opts->serve.max_series = (unsigned int)n;
+		break;
+	case OPT_RETAIN_EXITED:
+		if (parse_seconds(arg, 0, &opts->serve.retain_exited_s))
+			argp_error(state, "invalid --retain-exited '%s': expected seconds > 0",
+				   arg);
+		break;
 	case 'v':
 		opts->verbose++;
 		break;
@@ -495,7 +533,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (opts->all && opts->npids)
 			argp_error(state, "-p and --all cannot be used together");
-		if (!opts->npids && !opts->all && opts->face != LP_FACE_SERVE)
+		if (!opts->npids && !opts->all)
 			argp_error(state, "missing -p PID (or --all)");
 		if (opts->npids > opts->max_processes)
 			argp_error(state, "%zu processes named, more than --max-processes %u",
@@ -525,6 +563,9 @@ int opts__parse(int argc, char **argv, struct lp_opts *opts)
 	opts->full_overhead_pct = LP_DEFAULT_FULL_OVERHEAD_PCT;
 	opts->report.pprof_role = LP_ROLE_WAITER;
 	opts->max_processes = LP_DEFAULT_MAX_PROCESSES;
+	opts->serve.listen = LP_DEFAULT_LISTEN;
+	opts->serve.max_series = LP_DEFAULT_MAX_SERIES;
+	opts->serve.retain_exited_s = LP_DEFAULT_RETAIN_EXITED_S;
 	argp_err_exit_status = LP_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, &ps))
 		return LP_EXIT_USAGE;

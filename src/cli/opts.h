@@ -40,9 +40,20 @@ enum lp_mode {
 /* The command: which face of lockprof runs (src/faces/). */
 enum lp_face {
 	LP_FACE_PROFILE, /* `lockprof [profile] -p PID`: a report at the end (default) */
-	LP_FACE_SERVE,	 /* `lockprof serve`: always on, scraped over HTTP (planned) */
+	LP_FACE_SERVE,	 /* `lockprof serve`: always on, scraped over HTTP */
 	LP_FACE_TOP,	 /* `lockprof top -p PID`: a live view (planned) */
 	LP_FACE_DUMP, /* `lockprof dump -p PID`: who waits on what in a stuck process (planned) */
+};
+
+/* lockprof serve's settings (src/faces/serve.c). */
+#define LP_DEFAULT_LISTEN "127.0.0.1:9464"
+#define LP_DEFAULT_MAX_SERIES 100
+#define LP_DEFAULT_RETAIN_EXITED_S 300.0
+
+struct lp_serve_opts {
+	const char *listen;	 /* HOST:PORT; loopback by default */
+	unsigned int max_series; /* lock series per process before the "other" series */
+	double retain_exited_s;	 /* how long an exited process's series stay exposed */
 };
 
 struct lp_opts {
@@ -64,6 +75,7 @@ struct lp_opts {
 	double max_overhead_pct;  /* bound on the probes' estimated cost, % of a CPU (100: none) */
 	double full_overhead_pct; /* -m full's probes' own bound (their duty cycle) */
 	bool creation_sites;	  /* probe lock creation (--lock-names creation, -m full) */
+	struct lp_serve_opts serve;
 };
 
 /* More than one process (-p PID,PID... or --all): the fleet (engine/fleet.h) runs them. */

@@ -18,7 +18,8 @@ int face_dump__run(const struct lp_opts *opts);
  * terminal, plain tables otherwise; until q, a signal, -d or the target's exit. */
 int face_top__run(const struct lp_opts *opts);
 
-/* The faces the command line knows but this build does not have yet: says so. */
-int face_planned__run(const struct lp_opts *opts);
+/* `lockprof serve -p PID`: always on, the profile served over HTTP to Prometheus (/metrics) and
+ * pprof scrapers (/debug/pprof/mutex) until SIGTERM. */
+int face_serve__run(const struct lp_opts *opts);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "report/protobuf.h"
 #include "report/render.h"
+#include "report/report.h"
 #include "util/u64map.h"
 
 /* profile.proto field numbers */
@@ -342,13 +343,51 @@ static int write_gzip(FILE *f, const uint8_t *data, size_t len)
 	return err;
 }
 
-int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+/* The header of a set's profile: value types, period, times, comment, the one mapping. */
+static void build_samples(struct builder *b, const struct lp_pprof_samples *set,
+			  struct protobuf *out)
 {
-	return report_pprof__write_set(f, &p, 1, o);
+	size_t mark;
+
+	for (size_t i = 0; i < set->nsamples; i++) {
+		const struct lp_pprof_sample *s = &set->samples[i];
+		uint64_t locs[LP_MAX_FRAMES + 1];
+		size_t nlocs = stack_locations(b, s->stack, locs);
+
+		mark = protobuf__begin(&b->samples, PROFILE_SAMPLE);
+		protobuf__packed_uint64(&b->samples, SAMPLE_LOCATION_ID, locs, nlocs);
+		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, s->values, 2);
+		for (size_t l = 0; l < s->nlabels; l++)
+			label(b, s->labels[l].key, s->labels[l].value);
+		protobuf__end(&b->samples, mark);
+	}
+	value_type(b, out, PROFILE_SAMPLE_TYPE, set->types[0][0], set->types[0][1]);
+	value_type(b, out, PROFILE_SAMPLE_TYPE, set->types[1][0], set->types[1][1]);
+	value_type(b, out, PROFILE_PERIOD_TYPE, set->types[0][0], set->types[0][1]);
+	protobuf__int64(out, PROFILE_PERIOD, 1);
+	protobuf__int64(out, PROFILE_TIME_NANOS, (int64_t)set->time_unix_ns);
+	protobuf__int64(out, PROFILE_DURATION_NANOS, (int64_t)set->duration_ns);
+	if (set->comment)
+		protobuf__int64(out, PROFILE_COMMENT, intern(b, set->comment));
+	mark = protobuf__begin(out, PROFILE_MAPPING);
+	protobuf__uint64(out, MAPPING_ID, MAPPING_PYTHON);
+	protobuf__int64(out, MAPPING_FILENAME, intern(b, set->mapping ? set->mapping : "python"));
+	protobuf__bool(out, MAPPING_HAS_FUNCTIONS, true);
+	protobuf__bool(out, MAPPING_HAS_FILENAMES, true);
+	protobuf__bool(out, MAPPING_HAS_LINE_NUMBERS, true);
+	protobuf__end(out, mark);
+	protobuf__append(out, b->samples.data, b->samples.len);
+	protobuf__append(out, b->locations.data, b->locations.len);
+	protobuf__append(out, b->functions.data, b->functions.len);
+	for (size_t i = 0; i < b->nstrings; i++)
+		protobuf__string(out, PROFILE_STRING_TABLE, b->strings[i]);
+	if (b->samples.failed || b->locations.failed || b->functions.failed)
+		b->failed = true;
 }
 
-int report_pprof__write_set(FILE *f, const struct lp_profile *const *ps, size_t n,
-			    const struct lp_report_opts *o)
+/* Builds with build() (n profiles) or build_samples() (samples), then compresses into f. */
+static int encode(FILE *f, const struct lp_profile *const *ps, size_t n,
+		  const struct lp_report_opts *o, const struct lp_pprof_samples *set)
 {
 	struct builder b = {};
 	struct protobuf out;
@@ -363,7 +402,9 @@ int report_pprof__write_set(FILE *f, const struct lp_profile *const *ps, size_t 
 		b.failed = true;
 	else
 		b.nstrings = 1;
-	if (!b.failed && n)
+	if (!b.failed && set)
+		build_samples(&b, set, &out);
+	else if (!b.failed && n)
 		build(&b, ps, n, o, &out);
 	err = b.failed || out.failed ? -ENOMEM : write_gzip(f, out.data, out.len);
 	if (!err && ferror(f))
@@ -379,4 +420,20 @@ int report_pprof__write_set(FILE *f, const struct lp_profile *const *ps, size_t 
 	protobuf__free(&b.functions);
 	protobuf__free(&out);
 	return err;
+}
+
+int report_pprof__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	return encode(f, &p, 1, o, NULL);
+}
+
+int report_pprof__write_set(FILE *f, const struct lp_profile *const *ps, size_t n,
+			    const struct lp_report_opts *o)
+{
+	return encode(f, ps, n, o, NULL);
+}
+
+int report_pprof__write_samples(FILE *f, const struct lp_pprof_samples *set)
+{
+	return encode(f, NULL, 0, NULL, set);
 }

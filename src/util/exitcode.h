@@ -18,6 +18,7 @@ enum lp_exit {
 	LP_EXIT_PRIVILEGE = 6,	 /* missing capability or permission */
 	LP_EXIT_KERNEL = 7,	 /* the kernel lacks BTF/BPF/uprobes, or loading/attaching failed */
 	LP_EXIT_OUTPUT = 8,	 /* the output file cannot be written */
+	LP_EXIT_LISTEN = 9,	 /* serve: the --listen address cannot be bound (e.g. in use) */
 	/* Not an exit code: a stage found nothing to measure and said why (e.g. -m gil on a build
 	 * without a GIL). The face stops without a report; the process exits 0. */
 	LP_EXIT_NOTHING_TO_DO = 256,

@@ -49,7 +49,19 @@
 	X(unicode_ascii_data)                                                                      \
 	X(unicode_compact_data)                                                                    \
 	X(has_debug_offsets)                                                                       \
-	X(interp_modules)
+	X(interp_modules)                                                                          \
+	X(free_threaded)                                                                           \
+	X(unicode_length)                                                                          \
+	X(unicode_state)                                                                           \
+	X(unicode_kind_shift)                                                                      \
+	X(object_head)                                                                             \
+	X(type_name)                                                                               \
+	X(object_mutex)                                                                            \
+	X(gil_enabled)                                                                             \
+	X(gil_switch_number)                                                                       \
+	X(code.object_type)                                                                        \
+	X(code.size_word)                                                                          \
+	X(code.tlbc)
 
 /* The fields pyoffsets__apply_debug_offsets takes from _Py_DebugOffsets. */
 #define DEBUG_FIELDS(X)                                                                            \
@@ -73,10 +85,12 @@
 
 static void print_table(const char *tag, const struct lp_pyoffsets *o)
 {
-#define PRINT(f) printf("%s 3.%d %s %lld\n", tag, o->minor, #f, (long long)o->f);
+	const char *t = o->free_threaded ? "t" : "";
+
+#define PRINT(f) printf("%s 3.%d%s %s %lld\n", tag, o->minor, t, #f, (long long)o->f);
 	FIELDS(PRINT)
 #undef PRINT
-	printf("%s 3.%d walk.code_mask 0x%llx\n", tag, o->minor,
+	printf("%s 3.%d%s walk.code_mask 0x%llx\n", tag, o->minor, t,
 	       (unsigned long long)o->walk.code_mask);
 }
 
@@ -90,6 +104,9 @@ static int dump_tables(void)
 			return 1;
 		}
 		print_table("table", o);
+		o = pyoffsets__for_build(3, m, true);
+		if (o)
+			print_table("table", o);
 	}
 	return 0;
 }
@@ -139,7 +156,7 @@ static int dump_debug_maps(void)
 static int dump_runtime(const char *path)
 {
 	uint8_t buf[LP_DEBUG_OFFSETS_MAX];
-	uint64_t addr, size, version;
+	uint64_t addr, size, version, free_threaded;
 	struct lp_pyoffsets o;
 	const struct lp_pyoffsets *table;
 	struct elf_file *ef;
@@ -171,7 +188,8 @@ static int dump_runtime(const char *path)
 	}
 	memcpy(&version, buf + 8, 8);
 	minor = (int)((version >> 16) & 0xff);
-	table = pyoffsets__for(3, minor);
+	memcpy(&free_threaded, buf + 16, 8);
+	table = pyoffsets__for_build(3, minor, free_threaded != 0);
 	if (memcmp(buf, "xdebugpy", 8) || (version >> 24) != 3 || !table) {
 		fprintf(stderr, "dump_pyoffsets: %s: no _Py_DebugOffsets of a supported 3.x\n",
 			path);
@@ -185,8 +203,8 @@ static int dump_runtime(const char *path)
 			path, strerror(-err));
 		return 1;
 	}
-	printf("runtime 3.%d version 0x%08llx\n", minor, (unsigned long long)version);
-	printf("runtime 3.%d free_threaded %d\n", minor, ft);
+	printf("runtime 3.%d%s version 0x%08llx\n", minor, ft ? "t" : "",
+	       (unsigned long long)version);
 	print_table("runtime", &o);
 	return 0;
 }

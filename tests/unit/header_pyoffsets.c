@@ -18,6 +18,7 @@
 #include <frameobject.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #if PY_VERSION_HEX < 0x03090000
 #include "internal/pycore_pystate.h" /* struct _is, _PyRuntimeState */
@@ -63,9 +64,49 @@ typedef _PyInterpreterFrame frame_t;
 #define FRAME_FUNC f_funcobj
 #endif
 
+/* The bit state.kind starts at: a bitfield has no offsetof. */
+static int unicode_kind_shift(void)
+{
+	PyASCIIObject a;
+	unsigned char bytes[sizeof(a.state)];
+	int bit = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.state.kind = 1;
+	memcpy(bytes, &a.state, sizeof(bytes));
+	while (bit < (int)sizeof(bytes) * 8 && !(bytes[bit / 8] & (1 << (bit % 8))))
+		bit++;
+	return bit;
+}
+
 int main(void)
 {
+#ifdef Py_GIL_DISABLED
+	printf("version %d.%dt\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	P("free_threaded", 1);
+	P("object_mutex", offsetof(PyObject, ob_mutex));
+	P("gil_enabled", offsetof(struct _gil_runtime_state, enabled));
+#else
 	printf("version %d.%d\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	P("free_threaded", 0);
+	P("object_mutex", -1);
+	P("gil_enabled", -1);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000 /* internal/pycore_gil.h: 3.12+ */
+	P("gil_switch_number", offsetof(struct _gil_runtime_state, switch_number));
+#endif
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
+	P("code.tlbc", offsetof(PyCodeObject, co_tlbc));
+#else
+	P("code.tlbc", -1);
+#endif
+	P("object_head", sizeof(PyObject));
+	P("code.object_type", offsetof(PyObject, ob_type));
+	P("code.size_word", sizeof(PyObject));
+	P("type_name", offsetof(PyTypeObject, tp_name));
+	P("unicode_length", offsetof(PyASCIIObject, length));
+	P("unicode_state", offsetof(PyASCIIObject, state));
+	P("unicode_kind_shift", unicode_kind_shift());
 
 	P("walk.runtime_interp_head", offsetof(_PyRuntimeState, interpreters.head));
 #if PY_VERSION_HEX < 0x030B0000

@@ -195,8 +195,30 @@ static void test_faces(void)
 	CHECK(o.face == LP_FACE_TOP && o.pid == 8, "top -p 8");
 	CHECK_EQ_INT(parse(&o, (const char *const[]){ "dump", "-p", "9", NULL }), 0, "dump");
 	CHECK_EQ_INT(o.face, LP_FACE_DUMP, "dump");
-	CHECK_EQ_INT(parse(&o, (const char *const[]){ "serve", NULL }), 0, "serve needs no -p");
-	CHECK_EQ_INT(o.face, LP_FACE_SERVE, "serve");
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "serve", "--all", NULL }), 0, "serve --all");
+	CHECK(o.face == LP_FACE_SERVE && o.all, "serve --all");
+	CHECK(!strcmp(o.serve.listen, LP_DEFAULT_LISTEN) &&
+		      o.serve.max_series == LP_DEFAULT_MAX_SERIES &&
+		      o.serve.retain_exited_s == LP_DEFAULT_RETAIN_EXITED_S,
+	      "serve's defaults: loopback, %u series", o.serve.max_series);
+	CHECK_EQ_INT(parse(&o, (const char *const[]){ "serve", "-p", "3,4", "--listen", ":9000",
+						      "--max-series", "7", "--retain-exited", "30",
+						      NULL }),
+		     0, "serve -p A,B with its options");
+	CHECK(o.npids == 2 && !strcmp(o.serve.listen, ":9000") && o.serve.max_series == 7 &&
+		      o.serve.retain_exited_s == 30.0,
+	      "serve options parsed");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "serve", NULL }), LP_EXIT_USAGE,
+		     "serve without -p or --all");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "serve", "-p", "1", "-f", "json", NULL }),
+		     LP_EXIT_USAGE, "serve writes no report");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "serve", "-p", "1", "-i", "5", NULL }),
+		     LP_EXIT_USAGE, "serve has no -i");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "serve", "--all", "--max-series", "0",
+							 NULL }),
+		     LP_EXIT_USAGE, "--max-series 0");
+	CHECK_EQ_INT(parse_status((const char *const[]){ "serve", "--all", "--listen", "", NULL }),
+		     LP_EXIT_USAGE, "empty --listen");
 	CHECK_EQ_INT(parse_status((const char *const[]){ "dump", NULL }), LP_EXIT_USAGE,
 		     "dump without -p");
 	CHECK_EQ_INT(parse_status((const char *const[]){ "record", "-p", "1", NULL }),

@@ -3,7 +3,8 @@
 """make bench: lockprof's overhead and accuracy beside in-process references, in one table.
 
 Runs each workload of workloads.py under every configuration in alternation (plain, Python
-proxy, Cython proxy, lockprof contention, lockprof full; then again), for --rounds rounds,
+proxy, Cython proxy, lockprof contention, lockprof full, lockprof serve; then again), for
+--rounds rounds,
 and prints per workload and configuration the median and min-max over the rounds of:
 
   ns/op       the workload's wall time per operation (workloads.py says what an op is)
@@ -18,6 +19,10 @@ and prints per workload and configuration the median and min-max over the rounds
   CPU %       lockprof's own CPU time from its banner to its exit, over that time
   wait        lockprof's wait at the workload's timed blocking calls over the time the
               workload measured around those calls itself (1.00 = the same)
+
+The "lockprof serve" configuration is lockprof serve -p PID (contention mode) scraped like a
+fleet would: /metrics every second and /debug/pprof/mutex every 5 s while the workload runs;
+its RSS and CPU % include serving them, its wait the served lockprof_lock_wait_seconds_total.
 
 then the targets of DESIGN.md section 5, each with a mark: met, missed or n/a, and -f html at
 scale (a 10,000-stack page's size and its render time in headless Chromium). It exits 0
@@ -50,6 +55,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 WORKLOADS_PY = os.path.join(HERE, "workloads.py")
 BUILD_DIR = os.path.join(REPO, ".output", "bench")
 BANNER_RE = re.compile(r"^lockprof: pid (\d+): ")
+SERVING_RE = re.compile(r"serving (http://127\.0\.0\.1:\d+)/metrics")
 
 READY_TIMEOUT = 30.0  # workload start-up until "ready"
 BANNER_TIMEOUT = 20.0  # lockprof start until its banner
@@ -85,12 +91,13 @@ CALIBRATION_PAIRS = 5
 class Config(object):
     """One way of running a workload; na is why it cannot run here (None: it can)."""
 
-    def __init__(self, key, label, wrap="none", lockprof_args=None, na=None):
+    def __init__(self, key, label, wrap="none", lockprof_args=None, na=None, serve=False):
         self.key = key
         self.label = label
         self.wrap = wrap
         self.lockprof_args = lockprof_args  # None: lockprof not attached
         self.na = na
+        self.serve = serve  # lockprof serve, scraped over HTTP, instead of a report
 
     @property
     def lockprof(self):
@@ -338,6 +345,59 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
+class Scraper(object):
+    """Scrapes lockprof serve as a fleet would, in a thread: /metrics every second, the mutex
+    profile every 5 s. stop() returns the last /metrics text (None if none came)."""
+
+    def __init__(self, url):
+        self.url = url
+        self.done = threading.Event()
+        self.metrics = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _get(self, path):
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as r:
+                return r.read()
+        except OSError:
+            return None
+
+    def _run(self):
+        n = 0
+        while not self.done.wait(1.0):
+            text = self._get("/metrics")
+            if text is not None:
+                self.metrics = text.decode(errors="replace")
+            n += 1
+            if n % 5 == 0:
+                self._get("/debug/pprof/mutex")
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(15)
+        text = self._get("/metrics")  # the whole run
+        return text.decode(errors="replace") if text is not None else self.metrics
+
+
+def served_figures(text):
+    """Probe hits, waits and wait seconds summed over a /metrics text's series."""
+    out = {"hits": 0.0, "waits": 0.0, "wait_s": 0.0, "cost_s": 0.0}
+    names = {
+        "lockprof_probe_hits_total": "hits",
+        "lockprof_lock_waits_total": "waits",
+        "lockprof_lock_wait_seconds_total": "wait_s",
+        "lockprof_estimated_overhead_seconds_total": "cost_s",
+    }
+    for line in text.splitlines():
+        m = re.match(r"^(\w+)\{[^}]*\} (\S+)$", line)
+        if m and m.group(1) in names:
+            out[names[m.group(1)]] += float(m.group(2))
+    return out
+
+
 def reap_lockprof(prof, m):
     """Wait for lockprof to exit; put its peak RSS and its CPU share since the banner in m;
     raise RunError unless it exited 0."""
@@ -363,9 +423,16 @@ def run_once(python, lockprof, workload, config, cython_dir):
         m = {}
         if config.lockprof:
             t0 = time.monotonic()
-            prof = Child([lockprof, "-p", str(target.pid), "-f", "json"] + config.lockprof_args, stdin=False)
-            if prof.wait_line("err", lambda l: BANNER_RE.match(l) is not None, BANNER_TIMEOUT) is None:
+            if config.serve:
+                argv = [lockprof, "serve", "-p", str(target.pid), "--listen", "127.0.0.1:0"]
+            else:
+                argv = [lockprof, "-p", str(target.pid), "-f", "json"]
+            prof = Child(argv + config.lockprof_args, stdin=False)
+            banner = prof.wait_line("err", lambda l: BANNER_RE.match(l) is not None, BANNER_TIMEOUT)
+            if banner is None:
                 raise RunError("lockprof printed no banner: " + prof.tail())
+            if config.serve:
+                scraper = Scraper(SERVING_RE.search(banner).group(1))
             m["lp_banner_at"] = time.monotonic()
             m["attach_ms"] = (m["lp_banner_at"] - t0) * 1e3
             try:
@@ -379,6 +446,8 @@ def run_once(python, lockprof, workload, config, cython_dir):
             if target.wait_line("out", lambda l: l.strip() == "detach", RUN_TIMEOUT) is None:
                 raise RunError("workload did not finish its timed pass: " + target.tail())
             if prof:
+                if config.serve:
+                    m["served"] = scraper.stop()
                 prof.proc.send_signal(signal.SIGINT)
                 reap_lockprof(prof, m)
             target.send("detached\n")
@@ -391,7 +460,14 @@ def run_once(python, lockprof, workload, config, cython_dir):
             m["result"] = json.loads([l for l in target.out if l.startswith("{")][-1])
         except (IndexError, ValueError):
             raise RunError("workload printed no result: " + target.tail())
-        if prof:
+        if prof and config.serve:
+            if not phases:  # lockprof serve keeps serving after the target exits
+                m["served"] = scraper.stop()
+                prof.proc.send_signal(signal.SIGTERM)
+                reap_lockprof(prof, m)
+            if m["served"] is None:
+                raise RunError("lockprof serve: no /metrics: " + prof.tail())
+        elif prof:
             if not phases:  # lockprof stops when the target exits
                 reap_lockprof(prof, m)
             try:
@@ -442,6 +518,17 @@ def figures(m, workload, cost):
         # The same process before "go" (lockprof not attached yet), during, and after it left.
         f["in_run_ratio"] = res["ns_per_op"] / res["before_ns_per_op"]
         f["after_ratio"] = res["after_ns_per_op"] / res["before_ns_per_op"]
+    if "served" in m:
+        served = served_figures(m["served"])
+        f["hits_op"] = served["hits"] / float(res["ops"])
+        f["est_ns_op"] = served["cost_s"] * 1e9 / float(res["ops"])
+        f["attach_ms"] = m["attach_ms"]
+        f["rss_mib"] = m["rss_mib"]
+        f["lp_cpu_pct"] = m["lp_cpu_pct"]
+        f["lp_waits"] = served["waits"]
+        if workload.contended and res["blocked_ns"] > 0:
+            # Every lock of the process, not the workload's sites only: an upper bound.
+            f["wait_ratio"] = served["wait_s"] * 1e9 / float(res["blocked_ns"])
     if "report" in m:
         rep = m["report"]
         f["hits_op"] = rep.get("probe_hits", 0) / float(res["ops"])
@@ -754,6 +841,7 @@ def make_configs(info, lockprof):
         Config("cython", "cython proxy 1%", wrap="cython", na=cython_na),
         Config("lockprof", "lockprof contention", lockprof_args=None if lp_na else [], na=lp_na),
         Config("full", "lockprof full", lockprof_args=full_args, na=full_na),
+        Config("serve", "lockprof serve", lockprof_args=None if lp_na else [], na=lp_na, serve=True),
     ]
     return configs, cython_dir
 
