@@ -72,7 +72,7 @@ struct lp_statsacc *statsacc__new(size_t max)
 	if (!a)
 		return NULL;
 	a->max = max ? max : 1;
-	a->reserve = a->max / 8 + 1;
+	a->reserve = a->max / 8 + 2;
 	if (grow(a)) {
 		free(a);
 		return NULL;
@@ -107,37 +107,56 @@ static void merge(struct lp_stat_value *to, const struct lp_stat_value *v)
 		to->hist[s] += v->hist[s];
 }
 
+/* Inserts key (absent) with a zero value. NULL when out of memory. */
+static struct slot *insert(struct lp_statsacc *a, const struct lp_stat_key *key)
+{
+	struct slot *s;
+
+	if ((a->len + 1) * 2 > a->cap && grow(a))
+		return NULL;
+	s = find(a, key);
+	s->used = true;
+	s->key = *key;
+	memset(&s->val, 0, sizeof(s->val));
+	a->len++;
+	return s;
+}
+
 int statsacc__add(struct lp_statsacc *a, const struct lp_stat_key *key,
 		  const struct lp_stat_value *val)
 {
-	struct lp_stat_key other = *key;
-	struct slot *s = find(a, key);
-	size_t room = a->max;
 	/* Waits are counted once, by their waiters' entries (a holder's re-counts them). */
 	uint64_t waits = key->kind == LP_KIND_WAIT || key->kind == LP_KIND_GIL ? val->count : 0;
+	struct lp_stat_key thread_folded = *key, lock_folded = *key;
+	struct slot *s = find(a, key);
 
-	if (!s->used && a->len >= a->max) {
-		/* Past the cap: the thread's waits join its lock's and stack's other threads. */
-		other.tid = 0;
-		s = find(a, &other);
-		room = a->max + a->reserve;
-		if (!s->used && a->len >= room) {
-			a->dropped_waits += waits;
-			return 0;
-		}
-		a->folded_waits += waits;
+	thread_folded.tid = lock_folded.tid = 0;
+	lock_folded.lock = LP_STATSACC_OTHER_LOCKS;
+	if (s->used)
+		goto merge;
+	if (a->len < a->max) {
+		s = insert(a, key);
+		goto merge;
 	}
-	if (!s->used) {
-		if ((a->len + 1) * 2 > a->cap) {
-			if (grow(a))
-				return -ENOMEM;
-			s = find(a, a->len >= a->max ? &other : key);
-		}
-		s->used = true;
-		s->key = a->len >= a->max ? other : *key;
-		memset(&s->val, 0, sizeof(s->val));
-		a->len++;
+	/* Past the cap: a new thread's waits join its lock's and stack's other threads (half the
+	 * reserve); a new lock's, once that half is full, the other locks waited on at the same
+	 * stack; with no room for that either, the waits are dropped. */
+	s = find(a, &thread_folded);
+	if (!s->used && a->len < a->max + a->reserve / 2)
+		s = insert(a, &thread_folded);
+	if (s && !s->used) {
+		s = find(a, &lock_folded);
+		if (!s->used && a->len < a->max + a->reserve)
+			s = insert(a, &lock_folded);
 	}
+	if (s && !s->used) {
+		a->dropped_waits += waits;
+		return 0;
+	}
+	a->folded_waits += waits;
+merge:
+	if (!s)
+		return -ENOMEM;
 	merge(&s->val, val);
 	return 0;
 }

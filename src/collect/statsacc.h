@@ -3,8 +3,9 @@
  * cumulative profiles of long runs (the fleet without -i, which the serve face scrapes for
  * days): the map is drained every second, so it never fills up and drops waits however many
  * threads come and go. Bounded: past its cap, a new thread's entry is folded into the entry of
- * the same lock and stack for "other threads" (tid 0); when even that has no room, the waits are
- * dropped. Both are counted. */
+ * the same lock and stack for "other threads" (tid 0), a new lock's into the entry of "other
+ * locks" waited on at the same stack (LP_STATSACC_OTHER_LOCKS); when even that has no room, the
+ * waits are dropped. Both are counted. */
 #ifndef LOCKPROF_SRC_STATSACC_H
 #define LOCKPROF_SRC_STATSACC_H
 
@@ -16,6 +17,9 @@
 
 /* Entries kept per process, at most (about 230 bytes each). */
 #define LP_STATSACC_MAX 8192
+/* The lock address under which waits of locks past the cap are kept, by stack: never a real
+ * lock's (those are aligned). */
+#define LP_STATSACC_OTHER_LOCKS 1
 
 struct lp_statsacc;
 
@@ -25,7 +29,7 @@ struct lp_statsacc_info {
 	uint64_t dropped_waits; /* waits with no room at all */
 };
 
-/* An empty accumulator of at most max entries (plus an eighth for the folded ones), or NULL. */
+/* An empty accumulator of at most max entries (plus about an eighth for the folded ones), or NULL. */
 struct lp_statsacc *statsacc__new(size_t max);
 void statsacc__free(struct lp_statsacc *a);
 

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The stages in order (see engine.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -123,6 +127,60 @@ static bool target_gone(const struct lp_engine *e)
 	return !target__alive(e->opts->pid);
 }
 
+/* Whether the target forked a child since the last look that still runs its executable (a
+ * fork, not an exec of something else): such a child carries the target's breakpoints. */
+static bool forked_child(struct lp_engine *e)
+{
+	char path[96], line[4096];
+	struct stat self, child;
+	struct dirent *de;
+	bool found = false;
+	int nthreads = 0;
+	DIR *tasks;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)e->target.pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)e->target.pid);
+	if (stat(path, &self)) {
+		closedir(tasks);
+		return false;
+	}
+	/* Forks come from the main thread or a few others: the first threads' children are read,
+	 * so that a process of thousands of threads costs no more than a few hundred reads. */
+	while ((de = readdir(tasks)) && nthreads < 256) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		nthreads++;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)e->target.pid,
+			 de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%4095s", line) == 1) {
+			pid_t pid = (pid_t)atoi(line);
+			bool known = false;
+			unsigned int n = e->nchildren < 64 ? e->nchildren : 64;
+
+			for (unsigned int i = 0; i < n; i++)
+				known |= e->children[i] == pid;
+			if (known || pid <= 0)
+				continue;
+			e->children[e->nchildren++ % 64] = pid;
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			if (!stat(path, &child) && child.st_dev == self.st_dev &&
+			    child.st_ino == self.st_ino)
+				found = true;
+		}
+		fclose(f);
+	}
+	closedir(tasks);
+	return found;
+}
+
 /* Whether the GIL is on now; the last value read once the target is gone. */
 static int refresh_gil_enabled(struct lp_engine *e)
 {
@@ -163,6 +221,11 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 	/* Threads may exit before the report: name them while they live. A free-threaded
 	 * build's GIL may be turned on meanwhile (an extension not marked free-threading-safe). */
 	if (*now_ns >= e->next_thread_scan_ns) {
+		if (!e->detached && forked_child(e) && !probes__sweep(&e->probes, &e->target)) {
+			e->sweeps++;
+			lp_info("pid %d forked: the probes its child inherited are cleared",
+				(int)e->target.pid);
+		}
 		refresh_gil_enabled(e);
 		collector__scan_threads(e->collector);
 		e->next_thread_scan_ns = *now_ns + THREAD_SCAN_NS;

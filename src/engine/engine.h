@@ -59,6 +59,11 @@ struct lp_engine {
 	bool accumulate;
 	struct lp_statsacc *acc;
 	uint64_t next_drain_ns;
+	/* The target's children seen so far (a ring): a new one forked from it inherited its
+	 * breakpoints, which probes__sweep then clears. */
+	pid_t children[64];
+	unsigned int nchildren;
+	uint64_t sweeps;
 };
 
 /* Checks the target and lockprof's rights, finds the interpreter and checks that its build

@@ -345,20 +345,32 @@ static void test_caps(void)
 	CHECK(info.entries == 5 && info.folded_waits == 10 && !info.dropped_waits,
 	      "folded: %zu entries, %llu folded", info.entries,
 	      (unsigned long long)info.folded_waits);
-	/* Another lock past the cap and its reserve (4 / 8 + 1 = 1, taken): dropped, counted. */
+	/* A new lock past the cap: its waits join the other locks waited on at its stack. */
 	struct lp_stat_key other = { .lock = 0xb0, .stack_id = 7, .tid = 1 };
 
 	statsacc__add(a, &other, &v);
 	statsacc__info(a, &info);
+	CHECK(info.entries == 6 && info.folded_waits == 12 && !info.dropped_waits,
+	      "other locks: %zu entries", info.entries);
+	/* The reserve (4 / 8 + 2) full: a new lock at a new stack is dropped, counted. */
+	struct lp_stat_key lost = { .lock = 0xc0, .stack_id = 8, .tid = 1 };
+
+	statsacc__add(a, &lost, &v);
+	statsacc__info(a, &info);
 	CHECK_EQ_INT(info.dropped_waits, 2, "dropped");
+	/* A holder's entry re-counts waits: never counted as folded or dropped waits. */
+	lost.kind = LP_KIND_HOLDER;
+	statsacc__add(a, &lost, &v);
+	statsacc__info(a, &info);
+	CHECK_EQ_INT(info.dropped_waits, 2, "a holder's entry is no wait");
 	profile__init(&p, NULL, NULL);
 	CHECK_EQ_INT(statsacc__to_profile(a, &p), 0, "to profile");
 	profile__link(&p);
 	profile__finish(&p);
-	CHECK(p.nlocks == 1 && p.locks[0].waits == 26 && p.locks[0].wait_ns == 1300 &&
-		      p.locks[0].max_ns == 60,
-	      "every kept wait in the profile: %llu",
-	      (unsigned long long)(p.nlocks ? p.locks[0].waits : 0));
+	CHECK(p.nlocks == 2 && p.locks[0].waits == 26 && p.locks[0].wait_ns == 1300 &&
+		      p.locks[0].max_ns == 60 && p.locks[1].id == LP_STATSACC_OTHER_LOCKS &&
+		      p.locks[1].waits == 2,
+	      "every kept wait in the profile: %zu locks", p.nlocks);
 	profile__free(&p);
 	statsacc__free(a);
 
