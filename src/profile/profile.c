@@ -230,6 +230,37 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 }
 
 /* The timing probes' duty cycle (see budget.c's timing_scale). */
+void profile__count_lock(struct lp_profile *p, const struct lp_lock *lock)
+{
+	switch (lock->category) {
+	case LP_CATEGORY_IDLE:
+		p->idle_waits += lock->waits;
+		p->idle_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_RESOURCE:
+		p->resource_waits += lock->waits;
+		p->resource_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_GIL:
+		p->gil_waits += lock->waits;
+		p->gil_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_OBJECT:
+		p->object_waits += lock->waits;
+		p->object_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_STW:
+		p->stw_pauses += lock->waits;
+		p->stw_ns += lock->wait_ns;
+		if (lock->max_ns > p->stw_max_ns)
+			p->stw_max_ns = lock->max_ns;
+		break;
+	default:
+		p->total_waits += lock->waits;
+		p->total_wait_ns += lock->wait_ns;
+	}
+}
+
 double profile__timing_scale(const struct lp_profile *p)
 {
 	double duty = p->overhead.timing_duty;
@@ -728,27 +759,7 @@ void profile__finish(struct lp_profile *p)
 				u64map__put(&threads, (uint64_t)ls->tids[t].tid + 1, p);
 		}
 		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
-		if (lock->category == LP_CATEGORY_IDLE) {
-			p->idle_waits += lock->waits;
-			p->idle_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_RESOURCE) {
-			p->resource_waits += lock->waits;
-			p->resource_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_GIL) {
-			p->gil_waits += lock->waits;
-			p->gil_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_OBJECT) {
-			p->object_waits += lock->waits;
-			p->object_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_STW) {
-			p->stw_pauses += lock->waits;
-			p->stw_ns += lock->wait_ns;
-			if (lock->max_ns > p->stw_max_ns)
-				p->stw_max_ns = lock->max_ns;
-		} else {
-			p->total_waits += lock->waits;
-			p->total_wait_ns += lock->wait_ns;
-		}
+		profile__count_lock(p, lock);
 	}
 	/* Sorting moves locks: the id index is rebuilt for anyone looking up afterwards. */
 	if (p->nlocks)

@@ -168,6 +168,9 @@ void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
 		   const struct lp_threadnames *names);
 void profile__free(struct lp_profile *p);
 
+/* Adds lock's waits to p's totals of its category (the run's total, idle, GIL, ...). */
+void profile__count_lock(struct lp_profile *p, const struct lp_lock *lock);
+
 /* What the duty cycle multiplies a span's totals by (1: timing probes attached all along). */
 double profile__timing_scale(const struct lp_profile *p);
 

@@ -199,28 +199,8 @@ static void profile_minus(struct lp_profile *p, const struct lp_profile *before)
 			free(lock->stacks);
 			continue;
 		}
-		if (lock->category == LP_CATEGORY_IDLE) {
-			p->idle_waits += lock->waits;
-			p->idle_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_RESOURCE) {
-			p->resource_waits += lock->waits;
-			p->resource_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_GIL) {
-			p->gil_waits += lock->waits;
-			p->gil_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_OBJECT) {
-			p->object_waits += lock->waits;
-			p->object_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_STW) {
-			/* The longest pause of the span is not known apart: the run's, as a bound. */
-			p->stw_pauses += lock->waits;
-			p->stw_ns += lock->wait_ns;
-			if (lock->max_ns > p->stw_max_ns)
-				p->stw_max_ns = lock->max_ns;
-		} else {
-			p->total_waits += lock->waits;
-			p->total_wait_ns += lock->wait_ns;
-		}
+		/* The longest pause of the span is not known apart: the run's, as a bound. */
+		profile__count_lock(p, lock);
 		p->locks[kept++] = *lock;
 	}
 	p->nlocks = kept;

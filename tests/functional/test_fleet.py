@@ -343,7 +343,7 @@ def test_all_churn_leaves_no_fds(root, lockprof, procs, tmp_path):
     baseline = fd_count(pod.host_pid)
     script = "import threading, time\nl = threading.Lock()\n" \
         "def w():\n    while True:\n        with l: time.sleep(0.002)\n" \
-        "[threading.Thread(target=w, daemon=True).start() for _ in range(3)]\ntime.sleep(1.5)\n"
+        "[threading.Thread(target=w, daemon=True).start() for _ in range(3)]\ntime.sleep(3)\n"
     started = []
     for _ in range(20):
         p, _host = pod.spawn([pyenv[0], "-c", script], stdin=False)
@@ -360,7 +360,8 @@ def test_all_churn_leaves_no_fds(root, lockprof, procs, tmp_path):
     health = report["health"]
     assert health["processes_live"] == 0
     assert health["processes_attached"] == health["processes_exited"] == len(report["processes"])
-    # Each lives 1.5 s and is found within about a second: most are profiled.
+    # Each lives 3 s and is found within about a second, attached within another on a loaded
+    # machine: most are profiled.
     assert len(report["processes"]) >= 15, health
     assert all(p["target"]["exited"] for p in report["processes"])
     # One attached in its last moments may have seen no wait yet; the rest contended throughout.
