@@ -168,7 +168,7 @@ check-functional: lockprof $(OUTPUT)/tests/gen_html_report
 # Real code (tests/real): lockprof on CPython's test_threading, test_queue and test_logging, run
 # in one process plain and profiled (same failing tests), the JSON report's invariants checked
 # (tests/real/check_report.py). REAL_SELECT=all: every interpreter found, about 1.5 min each;
-# quick: the newest shared build and the newest static one (Debian's), about 4 min in all.
+# quick: the newest shared build and the newest static one (Debian's), about 2.5 min in all.
 REAL_SELECT ?= all
 check-real: lockprof
 	$(Q)LOCKPROF_REAL_SELECT=$(REAL_SELECT) $(PYTEST) -q tests/real
