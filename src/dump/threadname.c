@@ -3,8 +3,10 @@
  * lock). A Python thread's name (threading.Thread.name): `self` of its
  * Thread._bootstrap_inner frame is the Thread, whose `_name` attribute is looked up in the
  * instance's dict or, from 3.11, its dict-less attribute values and the class's shared keys.
- * Layouts read off each version with ctypes (see the table); every string is type-checked by
- * the str reader, so a wrong guess gives no name, never a wrong one. */
+ * Layouts read off each version with ctypes (see the table), the free-threaded rows with offsetof
+ * against their installed headers; fields of objects (a dict's, a type's) are read past the
+ * header lockprof's table gives (object_head). Every string is type-checked by the str reader,
+ * so a wrong guess gives no name, never a wrong one. */
 #include <errno.h>
 #include <string.h>
 
@@ -12,20 +14,28 @@
 #include "target/pyobj.h"
 
 #define MAX_ENTRIES 128
-#define TP_BASICSIZE 32
-#define TP_DICTOFFSET 288 /* PyTypeObject.tp_dictoffset, 3.8-3.10 */
+#define TP_BASICSIZE_AFTER_HEAD 16 /* ob_size, tp_name, then tp_basicsize */
+#define TP_DICTOFFSET 288	   /* PyTypeObject.tp_dictoffset, 3.8-3.10 */
+#define DICT_KEYS_AFTER_HEAD 16	   /* PyDictObject: ma_used, a version or tag, ma_keys, ma_values */
 
 struct name_layout {
 	int minor;
+	bool free_threaded;
 	int frame_locals;   /* first local of a frame (self) */
 	int ht_cached_keys; /* PyHeapTypeObject.ht_cached_keys (3.11+) */
 	int values_prefix;  /* bytes before PyDictValues.values[0] (3.13+: capacity, size...) */
+	int managed_dict;   /* 3.12+: MANAGED_DICT_OFFSET, before the object (no GC head on FT) */
 };
 
+// clang-format off
 static const struct name_layout layouts[] = {
-	{ 8, 360, -1, 0 },  { 9, 360, -1, 0 },	{ 10, 352, -1, 0 }, { 11, 72, 872, 0 },
-	{ 12, 72, 880, 0 }, { 13, 72, 880, 8 }, { 14, 80, 880, 8 },
+	{ 8, false, 360, -1, 0, 0 },	{ 9, false, 360, -1, 0, 0 },
+	{ 10, false, 352, -1, 0, 0 },	{ 11, false, 72, 872, 0, -24 },
+	{ 12, false, 72, 880, 0, -24 },	{ 13, false, 72, 880, 8, -24 },
+	{ 14, false, 80, 880, 8, -24 },
+	{ 13, true, 72, 896, 8, -8 },	{ 14, true, 80, 896, 8, -8 },
 };
+// clang-format on
 
 static int rd(pid_t pid, uint64_t addr, uint64_t *v)
 {
@@ -72,7 +82,9 @@ static int dict_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct nam
 	uint64_t keys, values, entries;
 	int size, i;
 
-	if (rd(pid, dict + 32, &keys) || rd(pid, dict + 40, &values))
+	uint64_t at = dict + (uint64_t)o->object_head + DICT_KEYS_AFTER_HEAD;
+
+	if (rd(pid, at, &keys) || rd(pid, at + 8, &values))
 		return -EFAULT;
 	i = find_key(pid, o, keys, l->minor <= 10, attr, &entries, &size);
 	if (i < 0)
@@ -103,7 +115,7 @@ static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct n
 	uint64_t type, p, basicsize;
 	uint8_t valid;
 
-	if (rd(pid, obj + 8, &type))
+	if (rd(pid, obj + (uint64_t)o->code.object_type, &type))
 		return -EFAULT;
 	if (l->minor <= 10) {
 		int64_t off;
@@ -113,7 +125,8 @@ static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct n
 			return -ENOENT;
 		return dict_lookup(pid, o, l, p, attr, value);
 	}
-	if (rd(pid, obj - 24, &p)) /* the managed dict (3.12: dict or tagged values) */
+	/* the managed dict (3.12: dict or tagged values) */
+	if (rd(pid, obj + (uint64_t)(int64_t)l->managed_dict, &p))
 		return -EFAULT;
 	if (l->minor == 11) {
 		if (p)
@@ -128,16 +141,16 @@ static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct n
 	if (p)
 		return dict_lookup(pid, o, l, p, attr, value);
 	/* 3.13+: values inline after the object, valid unless a dict took them over */
-	if (rd(pid, type + TP_BASICSIZE, &basicsize) || basicsize > 4096 ||
-	    remote_read(pid, obj + basicsize + 3, &valid, 1) || !valid)
+	if (rd(pid, type + (uint64_t)o->object_head + TP_BASICSIZE_AFTER_HEAD, &basicsize) ||
+	    basicsize > 4096 || remote_read(pid, obj + basicsize + 3, &valid, 1) || !valid)
 		return -ENOENT;
 	return values_lookup(pid, o, l, type, obj + basicsize, attr, value);
 }
 
-static const struct name_layout *layout_for(int minor)
+static const struct name_layout *layout_for(const struct lp_pyoffsets *o)
 {
 	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == minor)
+		if (layouts[i].minor == o->minor && layouts[i].free_threaded == o->free_threaded)
 			return &layouts[i];
 	return NULL;
 }
@@ -145,7 +158,7 @@ static const struct name_layout *layout_for(int minor)
 int dump__instance_attr(pid_t pid, const struct lp_pyoffsets *o, uint64_t obj, const char *attr,
 			uint64_t *value)
 {
-	const struct name_layout *l = layout_for(o->minor);
+	const struct name_layout *l = layout_for(o);
 
 	*value = 0;
 	if (!l || !obj)
@@ -156,7 +169,7 @@ int dump__instance_attr(pid_t pid, const struct lp_pyoffsets *o, uint64_t obj, c
 int dump__thread_name(pid_t pid, const struct lp_pyoffsets *o, uint64_t frame, char *out,
 		      size_t len)
 {
-	const struct name_layout *l = layout_for(o->minor);
+	const struct name_layout *l = layout_for(o);
 	uint64_t self, name;
 
 	out[0] = '\0';

@@ -107,13 +107,6 @@ int face_dump__run(const struct lp_opts *opts)
 	if ((err = interp__inspect(&t, &info)) ||
 	    (err = interp__check_modes(&t, &info, LP_MODE_CONTENTION)))
 		return err == LP_EXIT_NOTHING_TO_DO ? LP_EXIT_UNSUPPORTED : err;
-	/* Its object and lock layouts (32-byte headers, critical sections) are not the dump's. */
-	if (info.version.free_threaded) {
-		lp_err("pid %d: CPython %s is a free-threaded build: lockprof dump does not read "
-		       "those yet (profile them instead: lockprof -p %d)",
-		       opts->pid, info.version_str, opts->pid);
-		return LP_EXIT_UNSUPPORTED;
-	}
 	snprintf(d.python, sizeof(d.python), "%s", info.version_str);
 	sym = symbolizer__new(opts->pid, &info.offsets);
 	src = sources__new(&t);
