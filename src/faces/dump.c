@@ -19,8 +19,9 @@
 #include "util/exitcode.h"
 #include "util/log.h"
 
-#define GIL_STATE_SIZE 208
-#define READ_ATTEMPTS 5 /* struct _gil_runtime_state, default builds */
+#define GIL_STATE_SIZE 208    /* struct _gil_runtime_state, default builds */
+#define GIL_STATE_SIZE_FT 216 /* free-threaded: an `enabled` field first (sizeof, 3.13t, 3.14t) */
+#define READ_ATTEMPTS 5
 
 /* A zombie has no memory left to read: say so rather than "not a CPython process". */
 static int check_target(pid_t pid)
@@ -56,7 +57,7 @@ static void gil_range(const struct lp_interp *info, pid_t pid, uint64_t *lo, uin
 			sizeof(base)))
 		return;
 	*lo = base + (uint64_t)info->offsets.gil_state;
-	*hi = *lo + GIL_STATE_SIZE;
+	*hi = *lo + (info->offsets.free_threaded ? GIL_STATE_SIZE_FT : GIL_STATE_SIZE);
 }
 
 static int write_dump(const struct dump *d, const struct lp_opts *opts)
