@@ -204,6 +204,18 @@ def test_ft_dump_waits_sleep_running(root, lockprof, procs, ft_python):
     test_dump_waits_sleep_running(root, lockprof, procs, ft_python)
 
 
+def test_ft_dump_busy_process(root, lockprof, procs, ft_python):
+    test_dump_busy_process(root, lockprof, procs, ft_python)
+
+
+def test_ft_dump_threads_coming_and_going(root, lockprof, procs, ft_python):
+    test_dump_threads_coming_and_going(root, lockprof, procs, ft_python)
+
+
+def test_ft_dump_leaves_nothing(root, lockprof, procs, ft_python):
+    test_dump_leaves_nothing(root, lockprof, procs, ft_python)
+
+
 def test_dump_leaves_nothing(root, lockprof, procs, any_python):
     """No probe in the target's code after the dump, not traced, still running."""
     t, _ = stuck(procs, any_python, "waits")
