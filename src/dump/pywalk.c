@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dump/dump.h"
+#include "dump/layout.h"
 #include "dump/threadname.h"
 #include "target/interp.h"
 #include "target/pyobj.h"
@@ -18,33 +19,6 @@
 #define MAX_THREADS 4096
 #define MAX_SLOTS 512
 #define GLIBC_PTHREAD_TID 0x2d0 /* x86-64 glibc: struct pthread.tid (pthread_self() + 720) */
-
-/* What the walk needs beyond lockprof's table (target/pyoffsets.c), per minor version and build;
- * read off pyenv builds and Debian's with ctypes (co_stacksize, co_nlocalsplus, f_valuestack), the
- * free-threaded rows with offsetof against their installed headers (Py_GIL_DISABLED). Object
- * fields (a lock's, a bound method's) are read past the table's object_head instead. */
-struct dump_layout {
-	int minor;
-	bool free_threaded;
-	int native_tid;		/* PyThreadState.native_thread_id; -1: ask glibc's struct pthread */
-	int code_stacksize;	/* co_stacksize (int) */
-	int code_nlocalsplus;	/* co_nlocalsplus (int), -1 before 3.11 */
-	int frame_valuestack;	/* PyFrameObject.f_valuestack (pointer), -1 from 3.11 */
-	int frame_localsplus;	/* _PyInterpreterFrame.localsplus, -1 before 3.11 */
-	int frame_stackpointer; /* 3.14: the spilled stack pointer, -1 when not recorded */
-	uint64_t ref_mask;	/* _PyStackRef tag bits cleared (3.14) */
-};
-
-// clang-format off
-static const struct dump_layout layouts[] = {
-	{ 8, false, -1, 32, -1, 64, -1, -1, ~0ULL },	{ 9, false, -1, 32, -1, 64, -1, -1, ~0ULL },
-	{ 10, false, -1, 32, -1, 64, -1, -1, ~0ULL },	{ 11, false, 160, 68, 76, -1, 72, -1, ~0ULL },
-	{ 12, false, 144, 64, 72, -1, 72, -1, ~0ULL },	{ 13, false, 160, 64, 72, -1, 72, -1, ~0ULL },
-	{ 14, false, 160, 64, 72, -1, 80, 64, ~3ULL },
-	/* free-threaded: the code object's fields 16 bytes further (its longer header) */
-	{ 13, true, 160, 80, 88, -1, 72, -1, ~0ULL },	{ 14, true, 160, 80, 88, -1, 80, 64, ~3ULL },
-};
-// clang-format on
 
 enum obj_kind {
 	KIND_OTHER = 1,
@@ -133,24 +107,27 @@ static bool is_exit_name(struct walker *w, uint64_t key, uint64_t name_addr, boo
 }
 
 /* Whether the object at obj has references: a slot above the stack's top may keep a freed one.
- * Free-threaded: the owner's ob_ref_local (uint32 at 12) or ob_ref_shared (at 16, above its 2
- * flag bits); default: the low half of ob_refcnt. */
+ * Free-threaded: the owner's ob_ref_local or ob_ref_shared (above its 2 flag bits); default: the
+ * low half of ob_refcnt. */
 static bool is_live(struct walker *w, uint64_t obj)
 {
-	uint64_t word[3];
+	uint32_t ref_local;
+	uint64_t ref;
 
-	if (remote_read(w->pid, obj, word, sizeof(word)))
+	if (!w->lay->free_threaded)
+		return !remote_read(w->pid, obj, &ref_local, sizeof(ref_local)) && ref_local != 0;
+	if (remote_read(w->pid, obj + DUMP_FT_REF_LOCAL, &ref_local, sizeof(ref_local)) ||
+	    read_u64(w->pid, obj + DUMP_FT_REF_SHARED, &ref))
 		return false;
-	if (w->lay->free_threaded)
-		return (word[1] >> 32) != 0 || (word[2] >> 2) != 0;
-	return (uint32_t)word[0] != 0;
+	return ref_local != 0 || (ref >> 2) != 0;
 }
 
 /* Two pointer fields right after an object's header: a bound C method's m_ml and m_self, a
  * bound Python method's im_func and im_self. */
 static int read_pair(struct walker *w, uint64_t obj, uint64_t pair[2])
 {
-	return remote_read(w->pid, obj + w->head, pair, 2 * sizeof(uint64_t));
+	return remote_read(w->pid, obj + w->head + DUMP_BOUND_FUNC_AFTER_HEAD, pair,
+			   2 * sizeof(uint64_t));
 }
 
 /* The lock a bound C method `__exit__` (<=3.13's with blocks) is bound to, or 0. */
@@ -175,9 +152,8 @@ static bool is_exit_descr(struct walker *w, uint64_t descr)
 {
 	uint64_t d_name;
 
-	/* PyDescrObject: d_type, d_name after the header */
 	return kind_of(w, descr) == KIND_METHDESCR &&
-	       !read_u64(w->pid, descr + w->head + 8, &d_name) &&
+	       !read_u64(w->pid, descr + w->head + DUMP_DESCR_NAME_AFTER_HEAD, &d_name) &&
 	       is_exit_name(w, descr, d_name, true);
 }
 
@@ -194,8 +170,7 @@ static bool is_condition_exit(struct walker *w, uint64_t func)
 	if (known)
 		return (uintptr_t)known == 2;
 	if (kind_of(w, func) == KIND_FUNCTION &&
-	    /* func_code: first after the header up to 3.9, then after globals, builtins, names */
-	    !read_u64(w->pid, func + w->head + (w->lay->minor <= 9 ? 0 : 32), &code) &&
+	    !read_u64(w->pid, func + w->head + (uint64_t)w->lay->func_code, &code) &&
 	    kind_of(w, code) == KIND_CODE && !read_u64(w->pid, code + co->name, &name) &&
 	    !read_u64(w->pid, code + co->filename, &file) &&
 	    !pyobj__read_str(w->pid, name, &w->info->offsets, buf, sizeof(buf)) &&
@@ -452,10 +427,7 @@ int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_s
 	uint64_t interp, ts;
 	int err = 0, n = 0;
 
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == info->version.minor &&
-		    layouts[i].free_threaded == info->offsets.free_threaded)
-			w.lay = &layouts[i];
+	w.lay = dump_layout__for(info->version.minor, info->offsets.free_threaded);
 	if (!w.lay || info->offsets.object_head <= 0)
 		return -ENOTSUP;
 	w.head = (uint64_t)info->offsets.object_head;

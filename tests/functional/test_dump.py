@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import clip, show_json, start_python, start_target, target_path
+from conftest import clip, ft_interpreters, show_json, start_python, start_target, target_path
 from proctools import breakpoints
 from test_contention import NOBODY, assert_error, run_lockprof
 
@@ -204,16 +204,23 @@ def test_ft_dump_waits_sleep_running(root, lockprof, procs, ft_python):
     test_dump_waits_sleep_running(root, lockprof, procs, ft_python)
 
 
-def test_ft_dump_busy_process(root, lockprof, procs, ft_python):
-    test_dump_busy_process(root, lockprof, procs, ft_python)
+# The robustness checks (as any_python's): on the newest free-threaded build only.
+NEWEST_FT = sorted(ft_interpreters(), key=lambda i: i.version)[-1:]
 
 
-def test_ft_dump_threads_coming_and_going(root, lockprof, procs, ft_python):
-    test_dump_threads_coming_and_going(root, lockprof, procs, ft_python)
+@pytest.mark.parametrize("newest_ft", NEWEST_FT, ids=[i.label for i in NEWEST_FT])
+def test_ft_dump_busy_process(root, lockprof, procs, newest_ft):
+    test_dump_busy_process(root, lockprof, procs, newest_ft)
 
 
-def test_ft_dump_leaves_nothing(root, lockprof, procs, ft_python):
-    test_dump_leaves_nothing(root, lockprof, procs, ft_python)
+@pytest.mark.parametrize("newest_ft", NEWEST_FT, ids=[i.label for i in NEWEST_FT])
+def test_ft_dump_threads_coming_and_going(root, lockprof, procs, newest_ft):
+    test_dump_threads_coming_and_going(root, lockprof, procs, newest_ft)
+
+
+@pytest.mark.parametrize("newest_ft", NEWEST_FT, ids=[i.label for i in NEWEST_FT])
+def test_ft_dump_leaves_nothing(root, lockprof, procs, newest_ft):
+    test_dump_leaves_nothing(root, lockprof, procs, newest_ft)
 
 
 def test_dump_leaves_nothing(root, lockprof, procs, any_python):

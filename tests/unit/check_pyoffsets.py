@@ -17,6 +17,8 @@ Three kinds of check, each field comparison counting as one check:
    include/python3.X directories).
 2. debug map (3.13+ headers): the uint64_t index pyoffsets__apply_debug_offsets reads each field
    from (`dump_pyoffsets debugmap`) must be offsetof(_Py_DebugOffsets, field) / 8.
+   The same program prints lockprof dump's layout (src/dump/layout.c, `dump_pyoffsets table`'s
+   "dump" lines): value stacks, native thread ids, instance dicts, object fields past the header.
 3. runtime (3.13+ binaries): pyoffsets__apply_debug_offsets on the .PyRuntime section of each
    3.13+ interpreter found (pyenv libpython3.X.so, the python3.13/python3.14 of the Debian roots
    built by tools/make-rootfs.sh, /usr/bin/python3.1X) must give exactly the table's values.
@@ -248,7 +250,7 @@ def build_roots():
 # Checks
 
 
-def check_headers(c, args, table, debugmap, label, build, incs):
+def check_headers(c, args, table, debugmap, label, build, incs, dumplayout):
     what = "%s headers" % label
     minor = build_minor(build)
     if build not in table:
@@ -284,6 +286,8 @@ def check_headers(c, args, table, debugmap, label, build, incs):
                 )
             else:
                 c.compare(what, field, dm.get(field), value, "lockprof's _Py_DebugOffsets index map")
+        elif parts[0].startswith("dump."):
+            c.compare(what, parts[0], dumplayout.get(build, {}).get(parts[0]), int(parts[1]), "lockprof dump's layout")
         elif parts[0] == "tag_bits":
             mask = t["walk.code_mask"]
             c.check(
@@ -328,6 +332,9 @@ def main():
         sys.exit(1)
     table = parse_lines(cp.stdout, "table")
     debugmap = parse_lines(run([args.dump, "debugmap"]).stdout, "debugmap")
+    dumplayout = parse_lines(cp.stdout, "dump")
+    c.check("dump layouts", set(dumplayout) == set(table),
+            "lockprof dump's layouts (%s) are not for the table's builds (%s)" % (sorted(dumplayout), sorted(table)))
     for build, t in sorted(table.items()):
         has_map = "3.%d" % build_minor(build) in debugmap
         check_read_size(c, "table " + build, t)
@@ -341,7 +348,7 @@ def main():
     print("headers (offsetof/sizeof vs lockprof's table; 3.13+: _Py_DebugOffsets indexes):")
     sources = header_sources(pyenv)
     for label, minor, incs in sources:
-        check_headers(c, args, table, debugmap, label, minor, incs)
+        check_headers(c, args, table, debugmap, label, minor, incs, dumplayout)
     if not sources:
         note("no CPython 3.%d+ headers found" % MIN_MINOR)
     print(".PyRuntime (_Py_DebugOffsets applied by pyoffsets__apply_debug_offsets vs the table):")

@@ -3,7 +3,9 @@
  * which compares them with offsetof() compiled against installed CPython headers and with what
  * real 3.13+ binaries publish in their _Py_DebugOffsets.
  *
- *   dump_pyoffsets table            "table 3.M FIELD VALUE" for every supported minor
+ *   dump_pyoffsets table            "table 3.M FIELD VALUE" for every supported minor, and
+ *                                   "dump 3.M dump.FIELD VALUE": lockprof dump's own layout
+ *                                   (src/dump/layout.c) for each build it reads
  *   dump_pyoffsets debugmap         "debugmap 3.M FIELD INDEX": which uint64_t of _Py_DebugOffsets
  *                                   pyoffsets__apply_debug_offsets reads for FIELD, and
  *                                   "debugmap 3.M count N", the uint64_t count it needs
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dump/layout.h"
 #include "target/elf_syms.h"
 #include "target/pyoffsets.h"
 
@@ -94,8 +97,43 @@ static void print_table(const char *tag, const struct lp_pyoffsets *o)
 	       (unsigned long long)o->walk.code_mask);
 }
 
+#define DUMP_FIELDS(X)                                                                             \
+	X(native_tid)                                                                              \
+	X(code_stacksize)                                                                          \
+	X(code_nlocalsplus)                                                                        \
+	X(frame_valuestack)                                                                        \
+	X(frame_localsplus)                                                                        \
+	X(frame_stackpointer)                                                                      \
+	X(ht_cached_keys)                                                                          \
+	X(values_prefix)                                                                           \
+	X(managed_dict)                                                                            \
+	X(func_code)
+
+static void print_dump_layout(const struct dump_layout *l)
+{
+	const char *t = l->free_threaded ? "t" : "";
+
+#define PRINT(f) printf("dump 3.%d%s dump.%s %lld\n", l->minor, t, #f, (long long)l->f);
+	DUMP_FIELDS(PRINT)
+#undef PRINT
+#define PRINT(f, v) printf("dump 3.%d%s dump.%s %lld\n", l->minor, t, f, (long long)(v));
+	PRINT("bound_func_after_head", DUMP_BOUND_FUNC_AFTER_HEAD)
+	PRINT("bound_self_after_func", 8)
+	PRINT("descr_name_after_head", DUMP_DESCR_NAME_AFTER_HEAD)
+	PRINT("dict_keys_after_head", DUMP_DICT_KEYS_AFTER_HEAD)
+	PRINT("dict_values_after_keys", 8)
+	PRINT("type_basicsize_after_head", DUMP_TYPE_BASICSIZE_AFTER_HEAD)
+	if (l->free_threaded) {
+		PRINT("ft_ref_local", DUMP_FT_REF_LOCAL)
+		PRINT("ft_ref_shared", DUMP_FT_REF_SHARED)
+	}
+#undef PRINT
+}
+
 static int dump_tables(void)
 {
+	for (int i = 0; dump_layout__at(i); i++)
+		print_dump_layout(dump_layout__at(i));
 	for (int m = pyoffsets__min_minor(); m <= pyoffsets__max_minor(); m++) {
 		const struct lp_pyoffsets *o = pyoffsets__for(3, m);
 
