@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dump/dump.h"
+#include "dump/layout.h"
 #include "dump/resolve.h"
 #include "faces/faces.h"
 #include "report/outfile.h"
@@ -108,6 +109,13 @@ int face_dump__run(const struct lp_opts *opts)
 	if ((err = interp__inspect(&t, &info)) ||
 	    (err = interp__check_modes(&t, &info, LP_MODE_CONTENTION)))
 		return err == LP_EXIT_NOTHING_TO_DO ? LP_EXIT_UNSUPPORTED : err;
+	/* Every build with an offset table has a dump layout (make check-unit checks it); a build
+	 * without one is refused rather than read with another build's layout. */
+	if (!dump_layout__for(info.version.minor, info.offsets.free_threaded)) {
+		lp_err("pid %d: CPython %s: lockprof dump has no layout for this build", opts->pid,
+		       info.version_str);
+		return LP_EXIT_UNSUPPORTED;
+	}
 	snprintf(d.python, sizeof(d.python), "%s", info.version_str);
 	sym = symbolizer__new(opts->pid, &info.offsets);
 	src = sources__new(&t);
