@@ -16,10 +16,9 @@ test_full.py checks them); lockprof dump on these builds is tested in test_dump.
 
 import json
 import os
-import subprocess
 
 import test_full
-from conftest import clip, parse_report, record_accuracy, show_json, start_target, target_path, waiter_stacks_at
+from conftest import clip, parse_report, record_accuracy, show_json, target_path, waiter_stacks_at
 
 WAITS = 40
 HOLD_MS = 20
