@@ -138,7 +138,19 @@ int collector__build(struct lp_collector *c, uint64_t end_ns, const struct lp_co
 	counters_since(c, in->counters, &profile->counters);
 	profile->unknown_frames = unknown - c->unknown_frames_before;
 	c->unknown_frames_before = unknown;
-	err = statsmap__read(in->stats_fd, profile, c->interval > 0);
+	if (in->acc) {
+		struct lp_statsacc_info info;
+
+		err = statsacc__drain(in->acc, in->stats_fd);
+		if (!err)
+			err = statsacc__to_profile(in->acc, profile);
+		statsacc__info(in->acc, &info);
+		profile->caps.folded_waits = info.folded_waits;
+		profile->caps.dropped_waits = info.dropped_waits;
+	} else {
+		err = statsmap__read(in->stats_fd, profile, c->interval > 0);
+	}
+	profile->caps.names_evicted = threadnames__evicted(c->threads);
 	if (!err && in->gil_waits_fd >= 0)
 		err = statsmap__close_gil_waits(in->gil_waits_fd, in->gil_key, profile);
 	if (err) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "cli/opts.h"
+#include "collect/statsacc.h"
 #include "lockprof/abi.h"
 #include "profile/profile.h"
 #include "symbolize/symbolize.h"
@@ -34,7 +35,9 @@ void collector__scan_threads(struct lp_collector *c);
 
 /* What building a profile reads from BPF and the target. */
 struct lp_collect_input {
-	int stats_fd;			    /* the per-CPU stats map: read and, with -i, emptied */
+	int stats_fd;		 /* the per-CPU stats map: read and, with -i, emptied */
+	struct lp_statsacc *acc; /* when not NULL: stats_fd drained into it, the profile built
+				  * from it (a long run's cumulative profile) */
 	const struct lp_counters *counters; /* BPF's counters now (they only grow) */
 	int gil_waits_fd; /* >= 0 for the last report of a GIL run: closes the waits still open */
 	uint64_t gil_key; /* the GIL's lock id in the stats */

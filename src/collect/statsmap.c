@@ -77,7 +77,7 @@ static int take(int fd, const struct lp_stat_key *key, struct lp_stat_value *per
 	return 0;
 }
 
-int statsmap__read(int map_fd, struct lp_profile *p, bool reset)
+int statsmap__walk(int map_fd, bool reset, statsmap_fn fn, void *ctx)
 {
 	static bool atomic_ok = true;
 	int ncpus = libbpf_num_possible_cpus(), err;
@@ -95,11 +95,21 @@ int statsmap__read(int map_fd, struct lp_profile *p, bool reset)
 		if (take(map_fd, &keys[i], percpu, reset, &atomic_ok))
 			continue;
 		sum_cpus(percpu, ncpus, &sum);
-		err = profile__add_stat(p, &keys[i], &sum);
+		err = fn(ctx, &keys[i], &sum);
 	}
 	free(keys);
 	free(percpu);
 	return err;
+}
+
+static int add_to_profile(void *ctx, const struct lp_stat_key *key, const struct lp_stat_value *val)
+{
+	return profile__add_stat(ctx, key, val);
+}
+
+int statsmap__read(int map_fd, struct lp_profile *p, bool reset)
+{
+	return statsmap__walk(map_fd, reset, add_to_profile, p);
 }
 
 int statsmap__close_gil_waits(int gil_waits_fd, uint64_t gil_key, struct lp_profile *p)

@@ -16,6 +16,7 @@
 struct lp_threadnames {
 	pid_t pid;
 	struct u64map by_tid; /* tid + 1 (keys must be nonzero) -> char[COMM_LEN] */
+	uint64_t evicted;
 };
 
 struct lp_threadnames *threadnames__new(pid_t pid)
@@ -57,10 +58,50 @@ static int read_comm(pid_t pid, uint32_t tid, char name[COMM_LEN])
 	return 0;
 }
 
+/* The cache is full: the names of threads that exited are dropped (the map rebuilt without
+ * them). */
+static int prune(struct lp_threadnames *t)
+{
+	struct u64map kept = {};
+	char path[64];
+
+	u64map__for_each(&t->by_tid, i) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%llu", (int)t->pid,
+			 (unsigned long long)(t->by_tid.keys[i] - 1));
+		if (!access(path, F_OK) &&
+		    u64map__put(&kept, t->by_tid.keys[i], t->by_tid.values[i])) {
+			u64map__free(&kept);
+			return -ENOMEM;
+		}
+	}
+	u64map__for_each(&t->by_tid, i) {
+		if (u64map__get(&kept, t->by_tid.keys[i]))
+			continue;
+		free(t->by_tid.values[i]);
+		t->evicted++;
+	}
+	u64map__free(&t->by_tid);
+	t->by_tid = kept;
+	return 0;
+}
+
+uint64_t threadnames__evicted(const struct lp_threadnames *t)
+{
+	return t ? t->evicted : 0;
+}
+
 int threadnames__set(struct lp_threadnames *t, uint32_t tid, const char *name)
 {
 	char *slot = u64map__get(&t->by_tid, (uint64_t)tid + 1);
 
+	if (!slot && t->by_tid.len >= LP_THREADNAMES_MAX) {
+		if (prune(t))
+			return -ENOMEM;
+		if (t->by_tid.len >= LP_THREADNAMES_MAX) {
+			t->evicted++; /* every named thread still lives: this one stays unnamed */
+			return 0;
+		}
+	}
 	if (!slot) {
 		slot = malloc(COMM_LEN);
 		if (!slot)

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#define LP_THREADNAMES_MAX 4096 /* names kept per process before exited threads' are dropped */
+
 struct lp_threadnames;
 
 /* An empty cache for the threads of pid, or NULL with errno set. */
@@ -24,6 +26,10 @@ int threadnames__refresh(struct lp_threadnames *t, uint32_t tid);
 /* Notes every thread the process has now (cheap for known ones: no read). 0, -ENOMEM, or the
  * -errno of opening /proc/PID/task. */
 int threadnames__scan(struct lp_threadnames *t);
+
+/* Names forgotten: past LP_THREADNAMES_MAX names, those of threads that exited are dropped
+ * (their waits keep their tid) so that thread churn over days cannot grow the cache. */
+uint64_t threadnames__evicted(const struct lp_threadnames *t);
 
 /* Sets tid's name (for callers that know it, and tests). 0 or -ENOMEM. */
 int threadnames__set(struct lp_threadnames *t, uint32_t tid, const char *name);

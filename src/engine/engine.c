@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The stages in order (see engine.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,7 +64,7 @@ int engine__load(struct lp_engine *e)
 	uint64_t gil = gil__address(e->opts->pid, &e->interp);
 	int err;
 
-	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil);
+	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil, e->calibrated);
 	if (err)
 		return err;
 	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0);
@@ -68,6 +72,8 @@ int engine__load(struct lp_engine *e)
 	if (e->symbolizer)
 		e->collector =
 			collector__new(e->opts, &e->target, e->interp.version_str, e->symbolizer);
+	if (e->collector && e->accumulate && !(e->acc = statsacc__new(LP_STATSACC_MAX)))
+		e->collector = (collector__free(e->collector), NULL);
 	if (e->collector)
 		e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.events), on_event,
 					     e->collector, NULL);
@@ -120,6 +126,60 @@ static bool target_gone(const struct lp_engine *e)
 	return !target__alive(e->opts->pid);
 }
 
+/* Whether the target forked a child since the last look that still runs its executable (a
+ * fork, not an exec of something else): such a child carries the target's breakpoints. */
+static bool forked_child(struct lp_engine *e)
+{
+	char path[96], line[4096];
+	struct stat self, child;
+	struct dirent *de;
+	bool found = false;
+	int nthreads = 0;
+	DIR *tasks;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)e->target.pid);
+	tasks = opendir(path);
+	if (!tasks)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)e->target.pid);
+	if (stat(path, &self)) {
+		closedir(tasks);
+		return false;
+	}
+	/* Forks come from the main thread or a few others: the first threads' children are read,
+	 * so that a process of thousands of threads costs no more than a few hundred reads. */
+	while ((de = readdir(tasks)) && nthreads < 256) {
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		nthreads++;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)e->target.pid,
+			 de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%4095s", line) == 1) {
+			pid_t pid = (pid_t)atoi(line);
+			bool known = false;
+			unsigned int n = e->nchildren < 64 ? e->nchildren : 64;
+
+			for (unsigned int i = 0; i < n; i++)
+				known |= e->children[i] == pid;
+			if (known || pid <= 0)
+				continue;
+			e->children[e->nchildren++ % 64] = pid;
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			if (!stat(path, &child) && child.st_dev == self.st_dev &&
+			    child.st_ino == self.st_ino)
+				found = true;
+		}
+		fclose(f);
+	}
+	closedir(tasks);
+	return found;
+}
+
 int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 {
 	int err;
@@ -139,8 +199,21 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 		e->target_exited = true;
 		return 0;
 	}
+	/* Long runs: BPF's stats map emptied into lockprof's bounded copy before it can fill. */
+	if (e->acc && *now_ns >= e->next_drain_ns) {
+		int derr = statsacc__drain(e->acc, bpf_map__fd(e->skel->maps.stats));
+
+		if (derr)
+			lp_warn("draining the statistics map failed: %s", strerror(-derr));
+		e->next_drain_ns = *now_ns + THREAD_SCAN_NS;
+	}
 	/* Threads may exit before the report: name them while they live. */
 	if (*now_ns >= e->next_thread_scan_ns) {
+		if (!e->detached && forked_child(e) && !probes__sweep(&e->probes, &e->target)) {
+			e->sweeps++;
+			lp_info("pid %d forked: the probes its child inherited are cleared",
+				(int)e->target.pid);
+		}
 		collector__scan_threads(e->collector);
 		e->next_thread_scan_ns = *now_ns + THREAD_SCAN_NS;
 	}
@@ -156,6 +229,7 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 	struct lp_counters counters = e->skel->bss->counters;
 	struct lp_collect_input in = {
 		.stats_fd = bpf_map__fd(e->skel->maps.stats),
+		.acc = e->acc,
 		.counters = &counters,
 		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
 		.gil_key = e->skel->rodata->gil_cfg.gil_key,
@@ -197,6 +271,8 @@ void engine__release(struct lp_engine *e)
 	e->budget.skel = NULL;
 	ring_buffer__free(e->events);
 	e->events = NULL;
+	statsacc__free(e->acc);
+	e->acc = NULL;
 	bpfobj__destroy(e->skel);
 	e->skel = NULL;
 	if (e->pidfd >= 0)

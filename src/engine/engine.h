@@ -54,6 +54,16 @@ struct lp_engine {
 	/* Set before engine__attach to skip the calibration: the costs another engine of this run
 	 * measured (the fleet calibrates once per run, not per process). */
 	const struct lp_trap_costs *calibrated;
+	/* Set before engine__load for cumulative profiles of long runs: the stats map is drained
+	 * every second into acc (collect/statsacc.h), so that it never fills up. */
+	bool accumulate;
+	struct lp_statsacc *acc;
+	uint64_t next_drain_ns;
+	/* The target's children seen so far (a ring): a new one forked from it inherited its
+	 * breakpoints, which probes__sweep then clears. */
+	pid_t children[64];
+	unsigned int nchildren;
+	uint64_t sweeps;
 };
 
 /* Checks the target and lockprof's rights, finds the interpreter and checks that its build

@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "engine/fleet.h"
+#include "target/privilege.h"
 #include "target/procscan.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -22,6 +23,7 @@ struct fleet_proc {
 	struct lp_engine engine;
 	uint64_t start_unix_ns;
 	struct lp_counters counters; /* cumulative: the sum of every profile's */
+	struct lp_caps caps;	     /* as of its last profile */
 	struct lp_profile last;	     /* exited: its last profile */
 	bool has_last;
 	bool live;     /* attached, not yet seen to exit */
@@ -51,6 +53,7 @@ struct lp_fleet {
 	unsigned int interval;
 	bool warned_cap;
 	struct lp_fleet_health health;
+	struct lp_caps evicted_caps; /* of the processes evicted */
 };
 
 static bool interval_mode(const struct lp_fleet *f)
@@ -133,10 +136,16 @@ static int attach(struct lp_fleet *f, pid_t pid)
 	err = engine__discover(&p->engine, &p->opts);
 	if (!err) {
 		p->engine.calibrated = f->calibrated ? &f->costs : NULL;
+		p->engine.accumulate = !interval_mode(f);
 		err = engine__load(&p->engine);
 	}
 	if (!err)
 		err = engine__attach(&p->engine);
+	/* Calibrated once per run, even when this process then failed (it exited meanwhile). */
+	if (!f->calibrated && p->engine.budget.skel) {
+		f->costs = p->engine.budget.costs;
+		f->calibrated = true;
+	}
 	if (!err && watch(f, p)) {
 		lp_err("pid %d: cannot wait for its events: %s", pid, strerror(errno));
 		err = LP_EXIT_ERROR;
@@ -145,10 +154,6 @@ static int attach(struct lp_fleet *f, pid_t pid)
 		unwatch(f, p);
 		proc_free(p);
 		return err;
-	}
-	if (!f->calibrated) {
-		f->costs = p->engine.budget.costs;
-		f->calibrated = true;
 	}
 	p->info.pid = pid;
 	snprintf(p->info.python, sizeof(p->info.python), "%s", p->engine.interp.version_str);
@@ -171,6 +176,7 @@ static void make_cumulative(const struct lp_fleet *f, struct fleet_proc *p, stru
 	const __u64 *add = (const __u64 *)&pr->counters;
 
 	snprintf(pr->comm, sizeof(pr->comm), "%s", p->info.comm);
+	p->caps = pr->caps;
 	if (interval_mode(f))
 		return;
 	for (size_t i = 0; i < sizeof(p->counters) / sizeof(__u64); i++)
@@ -178,6 +184,13 @@ static void make_cumulative(const struct lp_fleet *f, struct fleet_proc *p, stru
 	pr->counters = p->counters;
 	pr->duration_ns = now_ns - p->info.attached_ns;
 	pr->start_unix_ns = p->start_unix_ns;
+}
+
+static void caps_add(struct lp_caps *sum, const struct lp_caps *c)
+{
+	sum->folded_waits += c->folded_waits;
+	sum->dropped_waits += c->dropped_waits;
+	sum->names_evicted += c->names_evicted;
 }
 
 /* Drops the oldest exited processes beyond the cap (cumulative profiles keep exited ones). */
@@ -192,6 +205,7 @@ static void evict_exited(struct lp_fleet *f)
 			i++;
 			continue;
 		}
+		caps_add(&f->evicted_caps, &f->procs[i]->caps);
 		proc_free(f->procs[i]);
 		memmove(&f->procs[i], &f->procs[i + 1], (f->nprocs - i - 1) * sizeof(*f->procs));
 		f->nprocs--;
@@ -348,6 +362,12 @@ int fleet__new(const struct lp_opts *opts, struct lp_fleet **out)
 	}
 	f->opts = opts;
 	f->interval = interval_mode(f) ? 1 : 0;
+	/* --all: lockprof's own rights first, or every process found would fail for the same
+	 * reason, each in a warning of its own. */
+	if (opts->all && (err = privilege__check(0))) {
+		fleet__free(f);
+		return err;
+	}
 	if (opts->all)
 		rescan(f, clock__monotonic_ns());
 	for (size_t i = 0; i < opts->npids && !err; i++)
@@ -382,6 +402,7 @@ static void drop_reported(struct lp_fleet *f)
 			i++;
 			continue;
 		}
+		caps_add(&f->evicted_caps, &f->procs[i]->caps);
 		proc_free(f->procs[i]);
 		memmove(&f->procs[i], &f->procs[i + 1], (f->nprocs - i - 1) * sizeof(*f->procs));
 		f->nprocs--;
@@ -452,9 +473,12 @@ void fleet__health(const struct lp_fleet *f, struct lp_fleet_health *h)
 {
 	*h = f->health;
 	h->bpf_map_bytes = 0;
-	for (size_t i = 0; i < f->nprocs; i++)
+	h->caps = f->evicted_caps;
+	for (size_t i = 0; i < f->nprocs; i++) {
+		caps_add(&h->caps, &f->procs[i]->caps);
 		if (f->procs[i]->live)
 			h->bpf_map_bytes += engine__map_bytes(&f->procs[i]->engine);
+	}
 }
 
 int fleet__snapshot(struct lp_fleet *f, uint64_t now_ns, bool last, struct lp_profile_set *set)

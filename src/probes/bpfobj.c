@@ -83,8 +83,46 @@ static void size_maps(struct lockprof_bpf *skel, const struct lp_opts *opts)
 	}
 }
 
+/* Programs nothing will attach stay out of the kernel: less to verify at each process's start
+ * (--all attaches as processes come), less kernel memory. probes/probes.c's plan and
+ * probes/fullmode.c say which program serves which mode and version. */
+static void skip_programs(struct lockprof_bpf *skel, const struct lp_interp *info,
+			  const struct lp_opts *opts, bool calibrated)
+{
+	bool contention = opts->modes & LP_MODE_CONTENTION, full = opts->modes & LP_MODE_FULL;
+	bool park = info->version.minor >= 13; /* PyMutex waits park on _PySemaphore */
+	const struct {
+		struct bpf_program *prog;
+		bool used;
+	} progs[] = {
+		{ skel->progs.sem_wait_enter, contention },
+		{ skel->progs.sem_wait_exit, contention },
+		{ skel->progs.sem_post_wake, contention },
+		{ skel->progs.park_wait_enter, contention && park },
+		{ skel->progs.park_wait_exit, contention && park },
+		{ skel->progs.park_wakeup_enter, contention && park },
+		{ skel->progs.lock_init_enter, contention && opts->creation_sites },
+		{ skel->progs.lock_free_enter, contention && opts->creation_sites },
+		{ skel->progs.gil_cond_wait_enter, opts->modes & LP_MODE_GIL },
+		{ skel->progs.gil_cond_wait_exit, opts->modes & LP_MODE_GIL },
+		{ skel->progs.sem_trywait_enter, full },
+		{ skel->progs.sem_post_enter, full },
+		{ skel->progs.mutex_acquire_enter, full },
+		{ skel->progs.mutex_release_enter, full },
+		{ skel->progs.rmutex_release_enter, full },
+		{ skel->progs.rmutex_release_save_enter, full },
+		{ skel->progs.calibration_enter, !calibrated },
+		{ skel->progs.calibration_exit, !calibrated },
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		if (!progs[i].used)
+			bpf_program__set_autoload(progs[i].prog, false);
+}
+
 int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
-		 const struct lp_interp *info, const struct lp_opts *opts, uint64_t gil)
+		 const struct lp_interp *info, const struct lp_opts *opts, uint64_t gil,
+		 bool calibrated)
 {
 	struct lockprof_bpf *skel;
 	int err;
@@ -101,6 +139,7 @@ int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
 	}
 	configure(skel, t, info, opts, gil);
 	size_maps(skel, opts);
+	skip_programs(skel, info, opts, calibrated);
 	uprobes__prepare(skel->obj);
 	err = lockprof_bpf__load(skel);
 	if (err) {

@@ -208,6 +208,22 @@ static int plan_spec(struct attach_plan *plan, int *nfunctions, const struct lp_
 	return 0;
 }
 
+/* Remembers g's offsets for probes__sweep (each once). */
+static void note_offsets(struct lp_probes *pr, const struct probe_group *g)
+{
+	uint64_t *offsets = pr->offsets[g->module];
+	int *n = &pr->noffsets[g->module];
+
+	for (int i = 0; i < g->n; i++) {
+		bool seen = false;
+
+		for (int j = 0; j < *n; j++)
+			seen |= offsets[j] == g->offsets[i];
+		if (!seen && *n < LP_PROBE_OFFSETS_MAX)
+			offsets[(*n)++] = g->offsets[i];
+	}
+}
+
 static int attach_group(struct lp_probes *pr, struct lockprof_bpf *skel, const struct lp_target *t,
 			const struct lp_module *mod, const struct probe_group *g)
 {
@@ -216,8 +232,11 @@ static int attach_group(struct lp_probes *pr, struct lockprof_bpf *skel, const s
 
 	err = uprobes__attach(&pr->links, program(skel, g->prog), g->retprobe, t->pid,
 			      mod->open_path, g->offsets, g->n);
-	if (!err)
+	if (!err) {
+		note_offsets(pr, g);
+		pr->any_prog = program(skel, g->prog);
 		return 0;
+	}
 	for (int i = 0; i < g->n; i++)
 		snprintf(symbols + strlen(symbols), sizeof(symbols) - strlen(symbols), "%s%s",
 			 i ? "," : "", g->symbols[i]);
@@ -262,6 +281,26 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 	if (err)
 		probes__detach(pr);
 	return err;
+}
+
+int probes__sweep(const struct lp_probes *pr, const struct lp_target *t)
+{
+	const struct lp_module *mods[] = { [MOD_LIBC] = &t->libc, [MOD_INTERP] = &t->interp };
+	struct lp_links sweep = {};
+	int err = 0;
+
+	_Static_assert(MOD_INTERP < LP_PROBE_MODULES, "probe modules");
+	for (int m = 0; m < LP_PROBE_MODULES && pr->any_prog && !err; m++)
+		if (pr->noffsets[m])
+			err = uprobes__attach(&sweep, pr->any_prog, false, getpid(),
+					      mods[m]->open_path, pr->offsets[m], pr->noffsets[m]);
+	links__destroy_all(&sweep);
+	if (err) {
+		lp_warn("pid %d: cannot clear the probes its children inherited: %s", t->pid,
+			strerror(-err));
+		return lp_exit_for_errno(err, LP_EXIT_KERNEL);
+	}
+	return 0;
 }
 
 void probes__detach(struct lp_probes *pr)

@@ -113,6 +113,13 @@ struct lp_prog_stats {
 	struct lp_prog_stat progs[LP_MAX_PROGS];
 };
 
+/* What a long run's memory caps did since it started (collect/statsacc.h, threadnames.h). */
+struct lp_caps {
+	uint64_t folded_waits;	/* waits of threads past the stats cap, kept as "other threads" */
+	uint64_t dropped_waits; /* waits with no room left, not in the profile */
+	uint64_t names_evicted; /* names of exited threads forgotten past the names cap */
+};
+
 struct lp_profile {
 	pid_t pid;
 	char comm[16]; /* the process's command (/proc/PID/comm); "" when unknown */
@@ -125,6 +132,7 @@ struct lp_profile {
 	unsigned int interval;	/* with -i: 1 for the first interval's profile; else 0 */
 	uint64_t min_wait_ns;	/* waits shorter than this were not counted */
 	struct lp_counters counters;
+	struct lp_caps caps;
 	uint64_t unknown_frames;
 	struct lp_lock *locks; /* sorted by wait_ns, largest first */
 	size_t nlocks;

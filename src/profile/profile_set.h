@@ -34,6 +34,7 @@ struct lp_fleet_health {
 	uint64_t evicted;	  /* exited processes dropped from the profile (their cap) */
 	uint64_t scans;		  /* --all: /proc rescans */
 	uint64_t bpf_map_bytes;	  /* memory of the BPF maps of the live processes */
+	struct lp_caps caps;	  /* the memory caps' doing, every process's summed */
 };
 
 struct lp_proc_profile {

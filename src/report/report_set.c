@@ -17,9 +17,12 @@ static void write_health_json(FILE *f, const struct lp_fleet_health *h)
 		" \"health\": {\"processes_live\": %zu, \"processes_attached\": %" PRIu64
 		", \"processes_exited\": %" PRIu64 ", \"attach_failures\": %" PRIu64
 		", \"processes_skipped\": %" PRIu64 ", \"processes_evicted\": %" PRIu64
-		", \"scans\": %" PRIu64 ", \"bpf_map_bytes\": %" PRIu64 "},\n",
+		", \"scans\": %" PRIu64 ", \"bpf_map_bytes\": %" PRIu64
+		",\n   \"waits_folded\": %" PRIu64 ", \"waits_dropped\": %" PRIu64
+		", \"thread_names_evicted\": %" PRIu64 "},\n",
 		h->live, h->attached, h->exited, h->attach_failures, h->skipped, h->evicted,
-		h->scans, h->bpf_map_bytes);
+		h->scans, h->bpf_map_bytes, h->caps.folded_waits, h->caps.dropped_waits,
+		h->caps.names_evicted);
 }
 
 /* {"processes": [one single-process report per process]}, with the fleet's figures. */
@@ -86,6 +89,12 @@ static int write_text(FILE *f, const struct lp_profile_set *set, const struct lp
 			" processes skipped (--max-processes), %" PRIu64
 			" exited processes dropped from this report.",
 			h->attach_failures, h->skipped, h->evicted);
+	if (h->caps.folded_waits || h->caps.dropped_waits || h->caps.names_evicted)
+		fprintf(f,
+			" Memory caps: %" PRIu64 " waits of threads past the cap kept as other "
+			"threads (tid 0), %" PRIu64 " waits dropped, %" PRIu64
+			" exited threads' names forgotten.",
+			h->caps.folded_waits, h->caps.dropped_waits, h->caps.names_evicted);
 	fputs("\n\n", f);
 	fprintf(f, "%8s  %-15s  %-8s  %-7s  %8s  %9s  %s\n", "PID", "COMM", "PYTHON", "STATE",
 		"WAITS", "TOTAL", "TOP LOCK");

@@ -100,8 +100,14 @@ int privilege__check(pid_t target)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	char example[48];
 	bool admin;
 
+	/* The command to suggest: the one given, for one process or for all. */
+	if (target > 0)
+		snprintf(example, sizeof(example), "sudo lockprof -p %d", (int)target);
+	else
+		snprintf(example, sizeof(example), "sudo lockprof --all");
 	if (syscall(SYS_capget, &hdr, data)) {
 		lp_err("cannot read own capabilities (capget failed)");
 		return LP_EXIT_PRIVILEGE;
@@ -109,26 +115,26 @@ int privilege__check(pid_t target)
 	admin = has_cap(data, CAP_SYS_ADMIN);
 	if (!admin && !has_cap(data, CAP_BPF)) {
 		lp_err("missing capability CAP_BPF (or CAP_SYS_ADMIN) to load BPF programs: run as "
-		       "root, e.g. sudo lockprof -p %d",
-		       target);
+		       "root, e.g. %s",
+		       example);
 		return LP_EXIT_PRIVILEGE;
 	}
 	if (!admin && !has_cap(data, CAP_PERFMON)) {
 		lp_err("missing capability CAP_PERFMON (or CAP_SYS_ADMIN) to load tracing programs: "
-		       "run as root, e.g. sudo lockprof -p %d",
-		       target);
+		       "run as root, e.g. %s",
+		       example);
 		return LP_EXIT_PRIVILEGE;
 	}
 	if (!admin && !uprobes__multi_available() && uprobes_need_admin()) {
 		lp_err("missing capability CAP_SYS_ADMIN to attach uprobes (this kernel does not "
-		       "accept CAP_PERFMON for them): run as root, e.g. sudo lockprof -p %d",
-		       target);
+		       "accept CAP_PERFMON for them): run as root, e.g. %s",
+		       example);
 		return LP_EXIT_PRIVILEGE;
 	}
-	if (!can_read_memory(target)) {
+	if (target > 0 && !can_read_memory(target)) {
 		lp_err("missing capability CAP_SYS_PTRACE to read the memory of pid %d (another "
-		       "user's, or not dumpable): run as root, e.g. sudo lockprof -p %d",
-		       target, target);
+		       "user's, or not dumpable): run as root, e.g. %s",
+		       target, example);
 		return LP_EXIT_PRIVILEGE;
 	}
 	return 0;

@@ -6,7 +6,8 @@
 
 #include <sys/types.h>
 
-/* Returns 0, or LP_EXIT_PRIVILEGE after printing which capability is missing. */
+/* Returns 0, or LP_EXIT_PRIVILEGE after printing which capability is missing. target 0: no
+ * particular process (--all): the capabilities only, not the right to read its memory. */
 int privilege__check(pid_t target);
 
 #endif

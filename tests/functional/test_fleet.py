@@ -24,7 +24,7 @@ DEBIAN_PYTHON = "/usr/bin/python3.11"  # static, stripped; the one Debian's guni
 HANDOFFS = 150
 HOLD_NS = 4_000_000  # tests/targets/fleet_handoff.py's HOLD
 PICKUP_S = 2.5  # --all rescans every second; attaching takes a few hundred ms more
-WSGI_LOCK_LINE = 14  # `with cache_lock:` in tests/targets/wsgi_lock.py
+WSGI_LOCK_LINE = 22  # `cache_lock.acquire()` in tests/targets/wsgi_lock.py
 
 PROFILED_RE = re.compile(r"lockprof: pid (\d+) \(([^)]*)\): CPython (\S+), profiled")
 EXITED_RE = re.compile(r"lockprof: pid (\d+) \(([^)]*)\) exited: its probes are released")
@@ -232,24 +232,38 @@ def ab_run(port, n, concurrency=12):
     return complete, failed, r.stdout
 
 
+def warm_up(port, stats, workers):
+    """Requests until every worker (namespace pids: the app names its file by getpid()) has
+    served some: a worker imports the app after its fork, and serves only from then on."""
+    for _ in range(40):
+        if all((stats / str(w)).exists() for w in workers):
+            return
+        ab_run(port, 60)
+    pytest.fail("workers %s never served a request" % [w for w in workers if not (stats / str(w)).exists()])
+
+
 def test_gunicorn_workers(root, lockprof, procs, tmp_path):
     """Debian's gunicorn, 3 gthread workers, ab -n 1500 -c 12 on loopback: --all shows the
-    handler's lock in every worker, labelled per worker; a SIGKILLed worker's replacement is
-    profiled too."""
+    handler's lock in every worker, labelled per worker, each worker's waits matching the
+    contended requests it counted itself; a SIGKILLed worker's replacement is profiled too."""
     if not shutil.which("gunicorn") or not shutil.which("ab"):
         pytest.skip("needs Debian's gunicorn and ab (apache2-utils)")
     out = tmp_path / "gunicorn.json"
+    stats = tmp_path / "stats"
+    stats.mkdir()
     port = free_port()
     pod = Pod(procs, ["-f", "json", "-o", str(out), "-f", "text", "-o", str(tmp_path / "gunicorn.txt")])
     g, master = pod.spawn(
         ["gunicorn", "-w", "3", "-k", "gthread", "--threads", "4", "-b", "127.0.0.1:%d" % port,
          "--chdir", os.path.dirname(target_path("wsgi_lock.py")), "wsgi_lock:app"],
-        stdin=False,
+        stdin=False, env=dict(os.environ, WSGI_LOCK_STATS=str(stats)),
     )
     workers = wait_for(lambda: (lambda k: k if len(k) == 3 else None)(children(master)), 20)
     assert workers, "gunicorn started no 3 workers\n%s" % g.describe()
+    ns = {w: ns_pid(w) for w in [master] + workers}
     for w in [master] + workers:
-        assert pod.wait_profiled(ns_pid(w), 15), "gunicorn pid %d not profiled\n%s" % (w, pod.lp.describe())
+        assert pod.wait_profiled(ns[w], 15), "gunicorn pid %d not profiled\n%s" % (w, pod.lp.describe())
+    warm_up(port, stats, [ns[w] for w in workers])
     complete, failed, text = ab_run(port, 1500)
     assert complete == 1500 and failed == 0, text
     # A worker killed: gunicorn respawns it, and the new worker is profiled.
@@ -257,24 +271,161 @@ def test_gunicorn_workers(root, lockprof, procs, tmp_path):
     os.kill(victim, signal.SIGKILL)
     new = wait_for(lambda: [w for w in children(master) if w not in workers], 20)
     assert new, "gunicorn did not respawn the killed worker"
-    assert pod.wait_profiled(ns_pid(new[0]), 15), "the respawned worker was not profiled\n%s" % pod.lp.describe()
+    ns[new[0]] = ns_pid(new[0])
+    assert pod.wait_profiled(ns[new[0]], 15), "the respawned worker was not profiled\n%s" % pod.lp.describe()
+    warm_up(port, stats, [ns[new[0]]])
     complete, failed, text = ab_run(port, 600)
     assert complete == 600 and failed == 0, text
-    ns = {w: ns_pid(w) for w in [master] + workers[1:] + new}
     pod.stop()
     report = json.loads(out.read_text())
     by_pid = {p["target"]["pid"]: p for p in report["processes"]}
-    waits = {}
-    for w in workers[1:] + new:
+    seen = {}
+    for w in workers + new:
         proc = by_pid.get(ns[w])
         assert proc, "worker %d missing from the report" % w
-        locks = [l for l in proc["locks"] if l["name"] == "cache_lock" and l["site"] and l["site"]["file"].endswith("wsgi_lock.py")
-                 and l["site"]["line"] == WSGI_LOCK_LINE]
-        assert locks and locks[0]["waits"] > 0, "worker %d: no waits on cache_lock\n%s" % (w, clip(json.dumps(proc)[:4000]))
-        assert locks[0]["pid"] == ns[w] and locks[0]["comm"] == proc["target"]["comm"]
-        waits[ns[w]] = locks[0]["waits"]
-    # The killed worker: reported as exited, with the waits it saw before.
-    killed = [p for p in report["processes"] if p["target"]["exited"]]
-    assert len(killed) == 1, [(p["target"]["pid"], p["target"]["exited"]) for p in report["processes"]]
-    print("cache_lock waits per live worker:", waits, "killed worker:",
-          sum(l["waits"] for l in killed[0]["locks"] if l["name"] == "cache_lock"))
+        assert proc["target"]["exited"] == (w == victim)
+        locks = [l for l in proc["locks"] if l["name"] == "cache_lock" and l["site"]
+                 and l["site"]["file"].endswith("wsgi_lock.py") and l["site"]["line"] == WSGI_LOCK_LINE]
+        requests, contended = map(int, (stats / str(ns[w])).read_text().split())
+        waits = locks[0]["waits"] if locks else 0
+        seen[ns[w]] = (requests, contended, waits)
+        # Every worker served requests concurrently; lockprof saw each contended request
+        # that blocked (a release between the failed try and the wait spares a few).
+        assert contended > 0, "worker %d: no contended request (%d requests)" % (w, requests)
+        assert locks and locks[0]["pid"] == ns[w] and locks[0]["comm"] == proc["target"]["comm"], (
+            "worker %d: cache_lock not reported\n%s" % (w, clip(json.dumps(proc)[:4000])))
+        assert contended * 0.85 - 2 <= waits <= contended, "worker %d: %d waits, %d contended requests" % (w, waits, contended)
+    print("per worker (ns pid: requests, contended, lockprof waits):", seen)
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def test_all_churn_leaves_no_fds(root, lockprof, procs, tmp_path):
+    """--all under churn: 20 short-lived processes started and exited over about 10 s; lockprof's
+    file descriptors (BPF objects, pidfds, the targets' files) are back to their starting count
+    and its report accounts for every process it attached."""
+    pyenv = newest_pyenv_python()
+    if not pyenv:
+        pytest.skip("needs a pyenv interpreter")
+    out = tmp_path / "churn.json"
+    pod = Pod(procs, ["-f", "json", "-o", str(out)])
+    baseline = fd_count(pod.host_pid)
+    script = "import threading, time\nl = threading.Lock()\n" \
+        "def w():\n    while True:\n        with l: time.sleep(0.002)\n" \
+        "[threading.Thread(target=w, daemon=True).start() for _ in range(3)]\ntime.sleep(1.5)\n"
+    started = []
+    for _ in range(20):
+        p, _host = pod.spawn([pyenv[0], "-c", script], stdin=False)
+        started.append(p)
+        time.sleep(0.5)
+    for p in started:
+        assert p.wait(30) == 0, p.describe()
+    # Every exit seen (pidfd), every object released.
+    assert wait_for(lambda: fd_count(pod.host_pid) == baseline, 5), "lockprof holds %d fds, %d at start" % (
+        fd_count(pod.host_pid), baseline)
+    assert lockprof_progs(pod.host_pid) == 0
+    pod.stop()
+    report = json.loads(out.read_text())
+    health = report["health"]
+    assert health["processes_live"] == 0
+    assert health["processes_attached"] == health["processes_exited"] == len(report["processes"])
+    # Each lives 1.5 s and is found within about a second: most are profiled.
+    assert len(report["processes"]) >= 15, health
+    assert all(p["target"]["exited"] for p in report["processes"])
+    # One attached in its last moments may have seen no wait yet; the rest contended throughout.
+    assert sum(p["waits"] > 0 for p in report["processes"]) >= len(report["processes"]) - 1
+
+
+def test_all_without_privilege(root, lockprof):
+    """--all checks lockprof's own rights once, before looking at any process: exit 6, one line."""
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", lockprof, "--all", "-d", "1"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 6, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "missing capability CAP_BPF" in lines[0] and "lockprof --all" in lines[0], r.stderr
+
+
+def test_pid_list_with_a_non_python(root, lockprof, procs):
+    """-p A,B where B runs no CPython: the start fails with B's error and exit code (4), after
+    A's probes were removed again."""
+    a, a_pid = (lambda p: (p, p.pid))(procs.spawn([DEBIAN_PYTHON, target_path("fleet_handoff.py"), "10"]))
+    assert a.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT)
+    sleeper = procs.spawn(["sleep", "30"], stdin=False)
+    r = subprocess.run([lockprof, "-p", "%d,%d" % (a_pid, sleeper.pid), "-d", "1"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 4, r.stderr
+    assert "pid %d: not a CPython process" % sleeper.pid in r.stderr, r.stderr
+
+
+PROBING_RE = re.compile(r"probing (\S+):(\S+) at file offset 0x([0-9a-f]+)")
+
+
+def code_byte(pid, path, offset):
+    """The byte of file path at offset as process pid's memory has it (None: not mapped)."""
+    with open("/proc/%d/maps" % pid) as maps:
+        for line in maps:
+            parts = line.split()
+            if len(parts) < 6 or parts[5] != path:
+                continue
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            file_off = int(parts[2], 16)
+            if file_off <= offset < file_off + end - start:
+                with open("/proc/%d/mem" % pid, "rb") as mem:
+                    mem.seek(start + offset - file_off)
+                    return mem.read(1)[0]
+    return None
+
+
+def test_probes_only_in_profiled_processes(root, lockprof, procs):
+    """-p A,C with B running the same libpython and libc unprofiled: every probe site is a
+    breakpoint (int3) in A's and C's memory and untouched in B's; after lockprof stops, A's code
+    is restored."""
+    pyenv = newest_pyenv_python()
+    if not os.access(DEBIAN_PYTHON, os.X_OK) or not pyenv:
+        pytest.skip("needs %s and a pyenv interpreter" % DEBIAN_PYTHON)
+    spawn = lambda argv: (lambda p: (p, p.pid))(procs.spawn(argv))
+    (_, a), (_, b), (_, c) = (start_handoff(spawn, py) for py in (pyenv[0], pyenv[0], DEBIAN_PYTHON))
+    lp = procs.spawn([lockprof, "-v", "-p", "%d,%d" % (a, c)], stdin=False)
+    assert lp.wait_line("stderr", lambda l: "2 processes" in l, 30), lp.describe()
+    sites = [(path, sym, int(off, 16)) for path, sym, off in PROBING_RE.findall(lp.stderr)]
+    assert any("libpython" in p for p, _, _ in sites) and any("libc" in p for p, _, _ in sites), lp.stderr
+    before = {}
+    for path, sym, off in sites:
+        for pid in (a, c):
+            byte = code_byte(pid, path, off)
+            assert byte in (None, 0xCC), "%s not probed in profiled pid %d (0x%x)" % (sym, pid, byte)
+        byte = code_byte(b, path, off)
+        assert byte != 0xCC, "%s: a breakpoint in pid %d, which is not profiled" % (sym, b)
+        before[(path, off)] = byte
+    lp.signal(signal.SIGINT)
+    assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
+    for (path, off), byte in before.items():
+        assert code_byte(a, path, off) == byte, "pid %d: %s+0x%x still probed after lockprof stopped" % (a, path, off)
+
+
+def test_forked_child_probes_cleared(root, lockprof, procs):
+    """A child forked by the profiled process inherits its breakpoints with the pages; lockprof
+    sees the fork within about a second and clears them from the child, the parent's kept."""
+    pyenv = newest_pyenv_python()
+    if not pyenv:
+        pytest.skip("needs a pyenv interpreter")
+    parent = procs.spawn([pyenv[0], target_path("fork_child.py")])
+    assert parent.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT), parent.describe()
+    lp = procs.spawn([lockprof, "-v", "-p", str(parent.pid)], stdin=False)
+    assert lp.wait_line("stderr", lambda l: l.startswith("lockprof: pid %d: CPython" % parent.pid), 30), lp.describe()
+    sites = [(path, int(off, 16)) for path, _sym, off in PROBING_RE.findall(lp.stderr)]
+    assert sites, lp.stderr
+    parent.send("go\n")
+    line = parent.wait_line("stdout", lambda l: l.startswith("child "), READY_TIMEOUT)
+    assert line, parent.describe()
+    child = int(line.split()[1])
+    assert lp.wait_line("stderr", lambda l: "forked: the probes its child inherited are cleared" in l, 5), lp.describe()
+    for path, off in sites:
+        assert code_byte(parent.pid, path, off) == 0xCC, "the parent lost its probe at %s+0x%x" % (path, off)
+        assert code_byte(child, path, off) != 0xCC, "the child still has a breakpoint at %s+0x%x" % (path, off)
+    lp.signal(signal.SIGINT)
+    assert lp.wait(EXIT_TIMEOUT) == 0, lp.describe()
+    parent.close_stdin()
+    assert parent.wait(10) == 0, parent.describe()

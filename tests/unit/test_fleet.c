@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli/opts.h"
+#include "collect/statsacc.h"
+#include "collect/threadnames.h"
 #include "profile/profile_set.h"
 #include "report/report.h"
 #include "target/procscan.h"
@@ -311,8 +313,81 @@ static void test_sets(void)
 	CHECK(late.n == 0 && !late.procs, "freed");
 }
 
+static void test_caps(void)
+{
+	struct lp_statsacc *a = statsacc__new(4);
+	struct lp_statsacc_info info;
+	struct lp_stat_value v = {
+		.count = 2, .total_ns = 100, .max_ns = 60, .first_ns = 5, .last_ns = 9
+	};
+	struct lp_threadnames *names = threadnames__new(getpid());
+	struct lp_profile p;
+
+	CHECK(a && names, "accumulator and names");
+	if (!a || !names)
+		return;
+	/* Four threads fill it; the same keys again only add up. */
+	for (uint32_t tid = 1; tid <= 4; tid++) {
+		struct lp_stat_key k = { .lock = 0xa0, .stack_id = 7, .tid = tid };
+
+		CHECK_EQ_INT(statsacc__add(a, &k, &v), 0, "add");
+		CHECK_EQ_INT(statsacc__add(a, &k, &v), 0, "add again");
+	}
+	statsacc__info(a, &info);
+	CHECK(info.entries == 4 && !info.folded_waits && !info.dropped_waits, "four entries");
+	/* Threads past the cap: folded into tid 0 of their lock and stack. */
+	for (uint32_t tid = 5; tid <= 9; tid++) {
+		struct lp_stat_key k = { .lock = 0xa0, .stack_id = 7, .tid = tid };
+
+		statsacc__add(a, &k, &v);
+	}
+	statsacc__info(a, &info);
+	CHECK(info.entries == 5 && info.folded_waits == 10 && !info.dropped_waits,
+	      "folded: %zu entries, %llu folded", info.entries,
+	      (unsigned long long)info.folded_waits);
+	/* A new lock past the cap: its waits join the other locks waited on at its stack. */
+	struct lp_stat_key other = { .lock = 0xb0, .stack_id = 7, .tid = 1 };
+
+	statsacc__add(a, &other, &v);
+	statsacc__info(a, &info);
+	CHECK(info.entries == 6 && info.folded_waits == 12 && !info.dropped_waits,
+	      "other locks: %zu entries", info.entries);
+	/* The reserve (4 / 8 + 2) full: a new lock at a new stack is dropped, counted. */
+	struct lp_stat_key lost = { .lock = 0xc0, .stack_id = 8, .tid = 1 };
+
+	statsacc__add(a, &lost, &v);
+	statsacc__info(a, &info);
+	CHECK_EQ_INT(info.dropped_waits, 2, "dropped");
+	/* A holder's entry re-counts waits: never counted as folded or dropped waits. */
+	lost.kind = LP_KIND_HOLDER;
+	statsacc__add(a, &lost, &v);
+	statsacc__info(a, &info);
+	CHECK_EQ_INT(info.dropped_waits, 2, "a holder's entry is no wait");
+	profile__init(&p, NULL, NULL);
+	CHECK_EQ_INT(statsacc__to_profile(a, &p), 0, "to profile");
+	profile__link(&p);
+	profile__finish(&p);
+	CHECK(p.nlocks == 2 && p.locks[0].waits == 26 && p.locks[0].wait_ns == 1300 &&
+		      p.locks[0].max_ns == 60 && p.locks[1].id == LP_STATSACC_OTHER_LOCKS &&
+		      p.locks[1].waits == 2,
+	      "every kept wait in the profile: %zu locks", p.nlocks);
+	profile__free(&p);
+	statsacc__free(a);
+
+	/* Thread names: past the cap, those of threads that are gone are forgotten. */
+	for (uint32_t i = 0; i < LP_THREADNAMES_MAX; i++)
+		threadnames__set(names, 3000000000u + i, "gone");
+	CHECK_EQ_INT(threadnames__evicted(names), 0, "full, nothing evicted yet");
+	threadnames__set(names, (uint32_t)getpid(), "main");
+	CHECK_EQ_INT(threadnames__evicted(names), LP_THREADNAMES_MAX, "exited threads forgotten");
+	CHECK_EQ_STR(threadnames__get(names, (uint32_t)getpid()), "main", "new name kept");
+	CHECK(threadnames__get(names, 3000000000u) == NULL, "old name gone");
+	threadnames__free(names);
+}
+
 int main(void)
 {
+	test_caps();
 	test_pid_lists();
 	test_many_options();
 	test_python_paths();
