@@ -6,6 +6,7 @@
  * SIGTERM/SIGINT (or -d): then the probes go first, pending requests are answered 503, and
  * lockprof exits 0. */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,10 +23,11 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define SPAN_NS 1000000000ULL	   /* how often the source is folded into the store */
-#define MIN_REFRESH_NS 50000000ULL /* a request folds first, unless a fold is this recent */
-#define WAKE_MS 100		   /* the loop's longest sleep: -m full's duty cycle, the budget */
-#define DRAIN_NS 2000000000ULL	   /* at exit, time given to the responses in flight */
+#define SPAN_NS 1000000000ULL	    /* how often the source is folded into the store */
+#define MIN_REFRESH_NS 50000000ULL  /* a request folds first, unless a fold is this recent */
+#define WAKE_MS 100		    /* the loop's longest sleep: -m full's duty cycle, the budget */
+#define DRAIN_NS 2000000000ULL	    /* at exit, time given to the responses in flight */
+#define MMAP_THRESHOLD (128 * 1024) /* glibc's default, kept fixed (see keep_heap_flat) */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -42,6 +44,17 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Every process attached loads a BPF object (several MB of transient buffers: BTF, relocations)
+ * and every scrape encodes a response. glibc raises its mmap threshold to the largest block freed,
+ * after which such buffers come from the heap, and the heap, pinned by small live blocks, never
+ * shrinks: measured, RSS grew 30 kB/s under process churn with no leak (LeakSanitizer: none).
+ * A fixed threshold keeps large blocks in their own mappings, returned when freed. */
+static void keep_heap_flat(void)
+{
+	if (!mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+		lp_info("mallopt(M_MMAP_THRESHOLD) failed: RSS may creep under process churn");
 }
 
 struct server {
@@ -258,6 +271,7 @@ int face_serve__run(const struct lp_opts *opts)
 	int err;
 
 	catch_signals();
+	keep_heap_flat();
 	/* The address first: a port in use is said before anything is attached. */
 	err = http__start(&srv.http, opts->serve.listen, &h);
 	if (!err && store__init(&srv.store, opts->serve.max_series, opts->serve.retain_exited_s,
