@@ -193,6 +193,15 @@ static void caps_add(struct lp_caps *sum, const struct lp_caps *c)
 	sum->names_evicted += c->names_evicted;
 }
 
+/* Forgets the exited process at i (its counts kept in the evicted processes' caps). */
+static void proc_remove(struct lp_fleet *f, size_t i)
+{
+	caps_add(&f->evicted_caps, &f->procs[i]->caps);
+	proc_free(f->procs[i]);
+	memmove(&f->procs[i], &f->procs[i + 1], (f->nprocs - i - 1) * sizeof(*f->procs));
+	f->nprocs--;
+}
+
 /* Drops the oldest exited processes beyond the cap (cumulative profiles keep exited ones). */
 static void evict_exited(struct lp_fleet *f)
 {
@@ -205,10 +214,7 @@ static void evict_exited(struct lp_fleet *f)
 			i++;
 			continue;
 		}
-		caps_add(&f->evicted_caps, &f->procs[i]->caps);
-		proc_free(f->procs[i]);
-		memmove(&f->procs[i], &f->procs[i + 1], (f->nprocs - i - 1) * sizeof(*f->procs));
-		f->nprocs--;
+		proc_remove(f, i);
 		exited--;
 		f->health.evicted++;
 	}
@@ -402,10 +408,7 @@ static void drop_reported(struct lp_fleet *f)
 			i++;
 			continue;
 		}
-		caps_add(&f->evicted_caps, &f->procs[i]->caps);
-		proc_free(f->procs[i]);
-		memmove(&f->procs[i], &f->procs[i + 1], (f->nprocs - i - 1) * sizeof(*f->procs));
-		f->nprocs--;
+		proc_remove(f, i);
 	}
 }
 
