@@ -157,13 +157,18 @@ check-unit-asan: $(ASAN_UNIT_TESTS) $(ELF_FIXTURE)
 	$(Q)set -e; for t in $(ASAN_UNIT_TESTS); do LOCKPROF_FIXTURES=tests/unit/fixtures \
 		LOCKPROF_ELF_FIXTURE=$(ELF_FIXTURE) UBSAN_OPTIONS=print_stacktrace=1 $$t; done
 
+# Most functional tests wait on sleeping targets: they run TEST_JOBS at a time (pytest-xdist,
+# when installed); those marked serial (CPU shares, deadlines, rates) run alone afterwards.
+TEST_JOBS ?= 3
+XDIST = $(shell $(PYTHON) -c 'import xdist' 2>/dev/null && echo "-n $(TEST_JOBS)")
 check-functional: lockprof $(OUTPUT)/tests/gen_html_report
-	$(Q)$(PYTEST) -q tests/functional
+	$(Q)$(PYTEST) -q $(XDIST) -m 'not serial' tests/functional; parallel=$$?; \
+		$(PYTEST) -q -m serial tests/functional && exit $$parallel
 
 # Real code (tests/real): lockprof on CPython's test_threading, test_queue and test_logging, run
 # in one process plain and profiled (same failing tests), the JSON report's invariants checked
 # (tests/real/check_report.py). REAL_SELECT=all: every interpreter found, about 1.5 min each;
-# quick: the newest shared build and the newest static one (Debian's), about 4 min in all.
+# quick: the newest shared build and the newest static one (Debian's), about 2.5 min in all.
 REAL_SELECT ?= all
 check-real: lockprof
 	$(Q)LOCKPROF_REAL_SELECT=$(REAL_SELECT) $(PYTEST) -q tests/real

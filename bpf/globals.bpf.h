@@ -20,6 +20,12 @@ const volatile __u32 targ_tgid = 0; /* the target's tgid, in its pid namespace w
 const volatile __u64 targ_pidns_dev = 0; /* the target's pid namespace: device, with ino */
 const volatile __u64 targ_pidns_ino = 0; /* the target's pid namespace: inode; 0: the host's ids */
 const volatile __u32 targ_creation_sites = 0; /* lock creation probed: lock_created is filled */
+/* Where a Lock object's PyMutex is: sizeof(PyObject), 32 on free-threaded builds. */
+const volatile __u32 targ_lock_mutex_off = 16;
+/* Free-threaded: PyObject.ob_mutex and ob_type, PyTypeObject.tp_name (object contention). */
+const volatile __u32 targ_object_mutex = 10;
+const volatile __u32 targ_object_type = 24;
+const volatile __u32 targ_type_name = 40;
 
 /* .bss: zeroed at load, then read (and for full_on/full_epoch written) by user space. */
 struct lp_counters counters = {}; /* loss and error counters, printed by the report */
@@ -31,6 +37,9 @@ __u64 stack_sample_ns = 0;
 /* The contention probes' duty cycle: grows at each re-attach, so that a wait whose return was
  * missed while they were detached is not measured from its stale entry. */
 __u32 timing_epoch = 0;
+/* Free-threaded: stop-the-world pauses in progress. A thread paused by one parks until it ends,
+ * which is the pause, not a lock wait (and no lock wait begins while the others are paused). */
+__s64 stw_active = 0;
 
 /* license section: GPL, which the helpers the programs call (bpf_probe_read_user...) require. */
 char LICENSE[] SEC("license") = "GPL";

@@ -16,6 +16,7 @@
 #include "lockstats.bpf.h"
 #include "gil.bpf.h"
 #include "hold.bpf.h"
+#include "freethreaded.bpf.h"
 
 #define STACK_SEM_WINDOW (1 << 20)
 
@@ -31,9 +32,12 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	/* Inside _PySemaphore_Wait: that outer wait already measures it, against the lock. */
+	/* Inside _PySemaphore_Wait or a critical section's slow path: that outer wait already
+	 * measures it, against the lock or object. During a stop-the-world pause, the parking of
+	 * a paused thread (or of the initiator, waiting for them) is the pause. */
 	outer = bpf_map_lookup_elem(&inflight, &tid);
-	if (outer && outer->source == LP_WAIT_PARK)
+	if ((outer && (outer->source == LP_WAIT_PARK || outer->source == LP_WAIT_OBJECT)) ||
+	    stw_active > 0)
 		goto out;
 	/* glibc's sem_t starts with the 32-bit count: a positive count means the call will most
 	 * likely take the semaphore without blocking (C-internal callers skip the try-first step);
@@ -42,7 +46,7 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 		count_event(&counters.read_errors);
 		goto out;
 	}
-	begin_wait(tid, outer, (__u64)sem, LP_WAIT_SEM, value > 0);
+	begin_wait(tid, outer, (__u64)sem, LP_WAIT_SEM, value > 0, 0);
 out:
 	hit_end(t0);
 	return 0;
@@ -111,7 +115,7 @@ int BPF_KPROBE(sem_post_enter, void *sem)
 }
 
 /* The PyMutex of a 3.13.1+ Lock or 3.14 RLock object: right after the object header. */
-#define LOCK_OBJECT_MUTEX 16
+#define LOCK_OBJECT_MUTEX targ_lock_mutex_off
 
 /* -m full, entry of a PyMutex Lock's acquire (also acquire_lock and __enter__), self first. */
 SEC("uprobe")
@@ -181,6 +185,7 @@ int BPF_KPROBE(rmutex_release_save_enter, void *self)
 SEC("uprobe")
 int BPF_KPROBE(park_wait_enter, void *sema)
 {
+	struct lp_inflight *outer;
 	__u32 tid;
 	__u64 lock;
 	__u64 t0;
@@ -188,9 +193,14 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
+	/* Parked inside a critical section's slow path (measured there), or paused by a
+	 * stop-the-world (measured as the pause). */
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if ((outer && outer->source == LP_WAIT_OBJECT) || stw_active > 0)
+		goto out;
 	if (read_user_u64((__u64)sema - 8, &lock))
 		goto out;
-	begin_wait(tid, NULL, lock, LP_WAIT_PARK, false);
+	begin_wait(tid, outer, lock, LP_WAIT_PARK, false, 0);
 out:
 	hit_end(t0);
 	return 0;
@@ -202,6 +212,91 @@ SEC("uretprobe")
 int BPF_KRETPROBE(park_wait_exit, long ret)
 {
 	wait_exit(ctx, LP_WAIT_PARK, (int)ret == 0);
+	return 0;
+}
+
+/* Free-threaded: _PyCriticalSection_BeginSlow(c, m), the slow path of a critical section on an
+ * object whose ob_mutex m another thread holds. */
+SEC("uprobe")
+int BPF_KPROBE(section_wait_enter, void *section, void *mutex)
+{
+	__u32 tid;
+	__u64 t0;
+
+	if (!current_is_target(&tid))
+		return 0;
+	t0 = hit_begin();
+	begin_wait(tid, NULL, (__u64)mutex, LP_WAIT_OBJECT, false, (__u64)section);
+	hit_end(t0);
+	return 0;
+}
+
+/* _PyCriticalSection2_BeginSlow(c, m1, m2, is_m1_locked): a two-object section (list.extend of
+ * another list); the fast path took m1 before it failed on m2, or failed on m1. */
+SEC("uprobe")
+int BPF_KPROBE(section2_wait_enter, void *section, void *m1, void *m2, int is_m1_locked)
+{
+	__u32 tid;
+	__u64 t0;
+
+	if (!current_is_target(&tid))
+		return 0;
+	t0 = hit_begin();
+	begin_wait(tid, NULL, (__u64)(is_m1_locked ? m2 : m1), LP_WAIT_OBJECT, false,
+		   (__u64)section);
+	hit_end(t0);
+	return 0;
+}
+
+/* Return of either slow path: the thread owns the section. */
+SEC("uretprobe")
+int BPF_KRETPROBE(section_wait_exit)
+{
+	struct lp_inflight *w;
+	__u64 mutex = 0, t0;
+	__u32 tid;
+
+	if (!current_is_target(&tid))
+		return 0;
+	t0 = hit_begin();
+	w = bpf_map_lookup_elem(&inflight, &tid);
+	if (w && w->source == LP_WAIT_OBJECT)
+		mutex = w->lock;
+	if (end_wait(tid, LP_WAIT_OBJECT, true, NULL) && mutex)
+		note_object_type(mutex);
+	hit_end(t0);
+	return 0;
+}
+
+/* Free-threaded: stop_the_world(stw), behind _PyEval_StopTheWorld(All): the calling thread
+ * pauses every other one (the garbage collector, for example) until start_the_world(stw). */
+SEC("uprobe")
+int BPF_KPROBE(stw_stop_enter, void *stw)
+{
+	__u32 tid;
+	__u64 t0;
+
+	if (!current_is_target(&tid))
+		return 0;
+	t0 = hit_begin();
+	stw_begin(tid, (__u64)stw);
+	hit_end(t0);
+	return 0;
+}
+
+/* Return of start_the_world(stw): every paused thread may run again (a thread that tried to
+ * attach meanwhile parked until then, which is still the pause). */
+SEC("uretprobe")
+int BPF_KRETPROBE(stw_start_exit)
+{
+	__u32 tid;
+	__u64 t0;
+
+	if (!current_is_target(&tid))
+		return 0;
+	t0 = hit_begin();
+	stw_end(tid);
+	hit_end(t0);
 	return 0;
 }
 

@@ -352,16 +352,26 @@ static __always_inline __u64 current_nvcsw(void)
 	return BPF_CORE_READ(task, nvcsw);
 }
 
+/* 3.14's critical sections: a section on a mutex the thread's innermost section holds already
+ * is entered without waiting, its _cs_mutex (after _cs_prev) left NULL. */
+static __always_inline bool section_was_held(__u64 section)
+{
+	__u64 mutex = 0;
+
+	return !bpf_probe_read_user(&mutex, sizeof(mutex), (const void *)(section + 8)) && !mutex;
+}
+
 /* Begins the thread's wait on lock; slot is its inflight entry when the caller looked it up
- * already (NULL: looked up here). */
+ * already (NULL: looked up here); section: LP_WAIT_OBJECT's PyCriticalSection, else 0. */
 static __always_inline void begin_wait(__u32 tid, struct lp_inflight *slot, __u64 lock,
-				       __u32 source, bool may_not_block)
+				       __u32 source, bool may_not_block, __u64 section)
 {
 	struct lp_inflight w = {
 		.lock = lock,
 		.source = source,
 		.may_not_block = may_not_block,
 		.epoch = timing_epoch,
+		.section = section,
 	};
 
 	if (!lock)
@@ -399,7 +409,8 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	w->source = 0; /* the wait is over: the entry waits for the thread's next one */
 	/* Found free at entry and never slept: it did not block. Or begun before the probes were
 	 * last detached (the duty cycle): its start is not this call's. */
-	if ((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch) {
+	if ((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch ||
+	    (w->section && section_was_held(w->section))) {
 		add_waiter(key.lock, -1, now);
 		return false;
 	}

@@ -23,6 +23,8 @@ enum lp_kind {
 	LP_KIND_GIL = 2,    /* a thread waited to take the GIL (its stack when it began) */
 	LP_KIND_HOLD_SAMPLED = 3, /* -m full: a sampled uncontended hold (acquiring stack) */
 	LP_KIND_HOLD_FULL = 4,	  /* -m full: the hold that followed a contended acquisition */
+	LP_KIND_STW = 5, /* free-threaded: a stop-the-world pause (initiator's stack; lock: its
+			  * _stoptheworld_state) */
 };
 
 /* -m full: a lock held since an acquisition we recorded (key: the lock). */
@@ -88,6 +90,18 @@ struct lp_py_offsets {
 enum lp_wait_source {
 	LP_WAIT_SEM = 1,  /* glibc sem_wait/sem_clockwait/sem_timedwait; lock = the sem_t */
 	LP_WAIT_PARK = 2, /* CPython 3.13+ _PySemaphore_Wait (parking lot); lock = the PyMutex */
+	/* Free-threaded: _PyCriticalSection(2)_BeginSlow, a thread waiting for another's critical
+	 * section on an object, spin included; lock = the object's ob_mutex */
+	LP_WAIT_OBJECT = 3,
+};
+
+#define LP_TYPE_NAME_MAX 32
+
+/* Free-threaded: the type of the object whose critical section was waited for (key: its
+ * ob_mutex), read when the wait ended. */
+struct lp_object_type {
+	__u64 type; /* PyTypeObject* */
+	char name[LP_TYPE_NAME_MAX];
 };
 
 struct lp_frame {
@@ -160,6 +174,9 @@ struct lp_inflight {
 	__u32 may_not_block; /* the semaphore was free at entry: a wait only if it then slept */
 	__u32 epoch;	     /* timing_epoch at entry: a wait begun before a detach is dropped */
 	__u32 pad;
+	/* LP_WAIT_OBJECT: the PyCriticalSection; 3.14 takes a section the thread holds already
+	 * without waiting, and says so by leaving its _cs_mutex NULL */
+	__u64 section;
 };
 
 /* Threads blocked on a lock, and since when one has been (lets a release decide, before it
@@ -205,6 +222,7 @@ struct lp_counters {
 	__u64 stacks_dropped;	/* stacks_seen map full: a new stack not announced */
 	__u64 inflight_dropped; /* inflight map full */
 	__u64 short_waits;	/* waits shorter than --min-wait, not in the stats */
+	__u64 stw_threads; /* free-threaded: threads paused, summed over stop-the-world pauses */
 };
 
 #ifdef __cplusplus
@@ -217,7 +235,7 @@ LP_STATIC_ASSERT(sizeof(struct lp_stack) == 16 + 16 * LP_MAX_FRAMES, "lp_stack l
 LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 72 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
-LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 40, "lp_inflight layout");
+LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 48, "lp_inflight layout");
 LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 64 + 8 * LP_MAX_SITES, "lp_self_cost layout");
 
 #endif

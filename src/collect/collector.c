@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "collect/collector.h"
+#include "collect/objtypes.h"
 #include "collect/statsmap.h"
 #include "collect/threadnames.h"
 #include "profile/annotate.h"
@@ -135,6 +136,8 @@ int collector__build(struct lp_collector *c, uint64_t end_ns, const struct lp_co
 		profile->gil_measured = true;
 		profile->gil_handoffs = in->gil_handoffs;
 	}
+	profile->free_threaded = in->free_threaded;
+	profile->gil_enabled = in->gil_enabled;
 	counters_since(c, in->counters, &profile->counters);
 	profile->unknown_frames = unknown - c->unknown_frames_before;
 	c->unknown_frames_before = unknown;
@@ -158,6 +161,7 @@ int collector__build(struct lp_collector *c, uint64_t end_ns, const struct lp_co
 		profile__free(profile);
 		return LP_EXIT_ERROR;
 	}
+	objtypes__apply(in->object_types_fd, profile);
 	/* The next interval starts now: what BPF adds from here on was not in this read. */
 	collector__start(c, end_ns);
 	if (c->interval)

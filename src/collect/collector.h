@@ -45,6 +45,9 @@ struct lp_collect_input {
 	const struct lp_full_info *full;      /* -m full: how holds were sampled; NULL otherwise */
 	const struct lp_prog_stats *programs; /* lockprof's BPF programs' cost, or NULL */
 	const struct lp_overhead *overhead;   /* lockprof's cost over the span, or NULL */
+	int object_types_fd; /* free-threaded: the objects' types (BPF object_types), else -1 */
+	bool free_threaded;
+	int gil_enabled; /* 1, 0 (a free-threaded build without its GIL), -1 unknown */
 };
 
 /* Builds into *p the profile of the span ending at end_ns from in, names and classifies its

@@ -16,16 +16,18 @@ uint64_t gil__address(pid_t pid, const struct lp_interp *info)
 	return base + (uint64_t)o->gil_state;
 }
 
-void gil_switches__init(struct lp_gil_switches *g, pid_t pid, uint64_t gil)
+void gil_switches__init(struct lp_gil_switches *g, pid_t pid, uint64_t gil, int switch_number)
 {
-	*g = (struct lp_gil_switches){ .pid = pid, .gil = gil, .first = -1, .last = -1 };
+	*g = (struct lp_gil_switches){
+		.pid = pid, .gil = gil, .switch_number = switch_number, .first = -1, .last = -1
+	};
 }
 
 void gil_switches__sample(struct lp_gil_switches *g)
 {
 	uint64_t n;
 
-	if (!g->gil || remote_read(g->pid, g->gil + LP_GIL_SWITCH_NUMBER, &n, sizeof(n)))
+	if (!g->gil || remote_read(g->pid, g->gil + (uint64_t)g->switch_number, &n, sizeof(n)))
 		return;
 	if (g->first < 0)
 		g->first = (int64_t)n;

@@ -16,14 +16,16 @@ uint64_t gil__address(pid_t pid, const struct lp_interp *info);
 
 struct lp_gil_switches {
 	pid_t pid;
-	uint64_t gil; /* gil__address(); 0: not sampling */
+	uint64_t gil;	   /* gil__address(); 0: not sampling */
+	int switch_number; /* offset of _gil_runtime_state.switch_number */
 	/* switch_number at the span's start and at the last sample; -1: unknown */
 	int64_t first;
 	int64_t last;
 };
 
-/* Starts sampling pid's GIL at gil (0: never samples, every span is unknown). */
-void gil_switches__init(struct lp_gil_switches *g, pid_t pid, uint64_t gil);
+/* Starts sampling pid's GIL at gil (0: never samples, every span is unknown); switch_number: the
+ * offset of its switch count (struct lp_pyoffsets). */
+void gil_switches__init(struct lp_gil_switches *g, pid_t pid, uint64_t gil, int switch_number);
 
 /* Reads the switch count now (cheap: one remote read); a failed read keeps the last one. */
 void gil_switches__sample(struct lp_gil_switches *g);

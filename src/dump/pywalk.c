@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dump/dump.h"
+#include "dump/layout.h"
 #include "dump/threadname.h"
 #include "target/interp.h"
 #include "target/pyobj.h"
@@ -18,26 +19,6 @@
 #define MAX_THREADS 4096
 #define MAX_SLOTS 512
 #define GLIBC_PTHREAD_TID 0x2d0 /* x86-64 glibc: struct pthread.tid (pthread_self() + 720) */
-
-/* What the walk needs beyond lockprof's table (target/pyoffsets.c), per minor version; read off
- * pyenv builds and Debian's with ctypes (co_stacksize, co_nlocalsplus, f_valuestack). */
-struct dump_layout {
-	int minor;
-	int native_tid;		/* PyThreadState.native_thread_id; -1: ask glibc's struct pthread */
-	int code_stacksize;	/* co_stacksize (int) */
-	int code_nlocalsplus;	/* co_nlocalsplus (int), -1 before 3.11 */
-	int frame_valuestack;	/* PyFrameObject.f_valuestack (pointer), -1 from 3.11 */
-	int frame_localsplus;	/* _PyInterpreterFrame.localsplus, -1 before 3.11 */
-	int frame_stackpointer; /* 3.14: the spilled stack pointer, -1 when not recorded */
-	uint64_t ref_mask;	/* _PyStackRef tag bits cleared (3.14) */
-};
-
-static const struct dump_layout layouts[] = {
-	{ 8, -1, 32, -1, 64, -1, -1, ~0ULL },	{ 9, -1, 32, -1, 64, -1, -1, ~0ULL },
-	{ 10, -1, 32, -1, 64, -1, -1, ~0ULL },	{ 11, 160, 68, 76, -1, 72, -1, ~0ULL },
-	{ 12, 144, 64, 72, -1, 72, -1, ~0ULL }, { 13, 160, 64, 72, -1, 72, -1, ~0ULL },
-	{ 14, 160, 64, 72, -1, 80, 64, ~3ULL },
-};
 
 enum obj_kind {
 	KIND_OTHER = 1,
@@ -56,6 +37,7 @@ struct walker {
 	const struct lp_interp *info;
 	const struct dump_layout *lay;
 	struct lp_symbolizer *sym;
+	uint64_t head;		  /* sizeof(PyObject): an object's own fields follow it */
 	bool sem_locks;		  /* threading.Lock is a sem_t (3.8-3.13.0) */
 	struct u64map types;	  /* type object -> enum obj_kind */
 	struct u64map exit_names; /* PyMethodDef* or descriptor -> 1 + is "__exit__" */
@@ -87,12 +69,15 @@ static enum obj_kind kind_of(struct walker *w, uint64_t obj)
 	void *known;
 	enum obj_kind k = KIND_OTHER;
 
-	if (!obj || (obj & 7) || read_u64(w->pid, obj + 8, &type) || !type || (type & 7))
+	if (!obj || (obj & 7) ||
+	    read_u64(w->pid, obj + (uint64_t)w->info->offsets.code.object_type, &type) || !type ||
+	    (type & 7))
 		return 0;
 	known = u64map__get(&w->types, type);
 	if (known)
 		return (enum obj_kind)(uintptr_t)known;
-	if (read_u64(w->pid, type + 24, &tp_name) || remote_read(w->pid, tp_name, name, 63))
+	if (read_u64(w->pid, type + (uint64_t)w->info->offsets.type_name, &tp_name) ||
+	    remote_read(w->pid, tp_name, name, 63))
 		return 0;
 	name[63] = '\0';
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -121,22 +106,45 @@ static bool is_exit_name(struct walker *w, uint64_t key, uint64_t name_addr, boo
 	return yes;
 }
 
-/* The lock a bound C method `__exit__` (<=3.13's with blocks) is bound to, or 0. A slot above
- * the stack's top may keep a freed method: a live one has references. */
+/* Whether the object at obj has references: a slot above the stack's top may keep a freed one.
+ * Free-threaded: the owner's ob_ref_local or ob_ref_shared (above its 2 flag bits); default: the
+ * low half of ob_refcnt. */
+static bool is_live(struct walker *w, uint64_t obj)
+{
+	uint32_t ref_local;
+	uint64_t ref;
+
+	if (!w->lay->free_threaded)
+		return !remote_read(w->pid, obj, &ref_local, sizeof(ref_local)) && ref_local != 0;
+	if (remote_read(w->pid, obj + DUMP_FT_REF_LOCAL, &ref_local, sizeof(ref_local)) ||
+	    read_u64(w->pid, obj + DUMP_FT_REF_SHARED, &ref))
+		return false;
+	return ref_local != 0 || (ref >> 2) != 0;
+}
+
+/* Two pointer fields right after an object's header: a bound C method's m_ml and m_self, a
+ * bound Python method's im_func and im_self. */
+static int read_pair(struct walker *w, uint64_t obj, uint64_t pair[2])
+{
+	return remote_read(w->pid, obj + w->head + DUMP_BOUND_FUNC_AFTER_HEAD, pair,
+			   2 * sizeof(uint64_t));
+}
+
+/* The lock a bound C method `__exit__` (<=3.13's with blocks) is bound to, or 0. */
 static uint64_t exit_method_self(struct walker *w, uint64_t meth)
 {
-	uint64_t head[4], ml_name; /* refcnt, type, m_ml, m_self */
+	uint64_t pair[2], ml_name; /* m_ml, m_self */
 	enum obj_kind k;
 
-	if (remote_read(w->pid, meth, head, sizeof(head)) || (uint32_t)head[0] == 0)
+	if (!is_live(w, meth) || read_pair(w, meth, pair))
 		return 0;
-	k = kind_of(w, head[3]);
+	k = kind_of(w, pair[1]);
 	if (k != KIND_LOCK && k != KIND_RLOCK)
 		return 0;
-	if (!head[2] || read_u64(w->pid, head[2], &ml_name) ||
-	    !is_exit_name(w, head[2], ml_name, false))
+	if (!pair[0] || read_u64(w->pid, pair[0], &ml_name) ||
+	    !is_exit_name(w, pair[0], ml_name, false))
 		return 0;
-	return head[3];
+	return pair[1];
 }
 
 /* 3.14: `with` keeps the __exit__ descriptor of the lock's type below the lock itself. */
@@ -144,7 +152,8 @@ static bool is_exit_descr(struct walker *w, uint64_t descr)
 {
 	uint64_t d_name;
 
-	return kind_of(w, descr) == KIND_METHDESCR && !read_u64(w->pid, descr + 24, &d_name) &&
+	return kind_of(w, descr) == KIND_METHDESCR &&
+	       !read_u64(w->pid, descr + w->head + DUMP_DESCR_NAME_AFTER_HEAD, &d_name) &&
 	       is_exit_name(w, descr, d_name, true);
 }
 
@@ -161,7 +170,7 @@ static bool is_condition_exit(struct walker *w, uint64_t func)
 	if (known)
 		return (uintptr_t)known == 2;
 	if (kind_of(w, func) == KIND_FUNCTION &&
-	    !read_u64(w->pid, func + (w->lay->minor <= 9 ? 16 : 48), &code) &&
+	    !read_u64(w->pid, func + w->head + (uint64_t)w->lay->func_code, &code) &&
 	    kind_of(w, code) == KIND_CODE && !read_u64(w->pid, code + co->name, &name) &&
 	    !read_u64(w->pid, code + co->filename, &file) &&
 	    !pyobj__read_str(w->pid, name, &w->info->offsets, buf, sizeof(buf)) &&
@@ -189,24 +198,24 @@ static uint64_t condition_lock(struct walker *w, uint64_t cond)
 
 static uint64_t exit_pymethod_lock(struct walker *w, uint64_t meth)
 {
-	uint64_t head[4]; /* refcnt, type, im_func, im_self */
+	uint64_t pair[2]; /* im_func, im_self */
 
-	if (remote_read(w->pid, meth, head, sizeof(head)) || (uint32_t)head[0] == 0 ||
-	    kind_of(w, head[3]) != KIND_CONDITION || !is_condition_exit(w, head[2]))
+	if (!is_live(w, meth) || read_pair(w, meth, pair) ||
+	    kind_of(w, pair[1]) != KIND_CONDITION || !is_condition_exit(w, pair[0]))
 		return 0;
-	return condition_lock(w, head[3]);
+	return condition_lock(w, pair[1]);
 }
 
 static struct dump_lock *note_lock(struct walker *w, uint64_t obj, enum obj_kind k)
 {
 	struct dump *d = w->d;
 	struct dump_lock *l, *grown;
-	uint8_t raw[40];
+	uint8_t raw[24]; /* the lock object's fields, after its header */
 
 	for (int i = 0; i < d->nlocks; i++)
 		if (d->locks[i].obj == obj)
 			return &d->locks[i];
-	if (remote_read(w->pid, obj, raw, sizeof(raw)))
+	if (remote_read(w->pid, obj + w->head, raw, sizeof(raw)))
 		return NULL;
 	grown = realloc(d->locks, sizeof(*d->locks) * (size_t)(d->nlocks + 1));
 	if (!grown)
@@ -217,21 +226,21 @@ static struct dump_lock *note_lock(struct walker *w, uint64_t obj, enum obj_kind
 	l->obj = obj;
 	l->kind = k == KIND_RLOCK ? DUMP_KIND_RLOCK : DUMP_KIND_LOCK;
 	if (l->kind == DUMP_KIND_LOCK && w->sem_locks) {
-		memcpy(&l->wait_addr, raw + 16, 8); /* lock_lock: the sem_t, a waiter's futex */
-		l->locked = raw[32] != 0;	    /* lockobject.locked */
+		memcpy(&l->wait_addr, raw, 8); /* lock_lock: the sem_t, a waiter's futex */
+		l->locked = raw[16] != 0;      /* lockobject.locked */
 	} else if (l->kind == DUMP_KIND_LOCK) {
-		l->locked = raw[16] & 1; /* PyMutex: locked, has parked waiters */
-		l->parked = raw[16] & 2;
+		l->locked = raw[0] & 1; /* PyMutex: locked, has parked waiters */
+		l->parked = raw[0] & 2;
 	} else if (w->lay->minor <= 13) {
-		memcpy(&l->wait_addr, raw + 16, 8); /* rlock_lock, rlock_owner, rlock_count */
-		memcpy(&l->owner, raw + 24, 8);
-		memcpy(&l->count, raw + 32, 8);
+		memcpy(&l->wait_addr, raw, 8); /* rlock_lock, rlock_owner, rlock_count */
+		memcpy(&l->owner, raw + 8, 8);
+		memcpy(&l->count, raw + 16, 8);
 		l->locked = l->count > 0;
 	} else {
-		l->locked = raw[16] & 1; /* _PyRecursiveMutex: mutex, thread, level */
-		l->parked = raw[16] & 2;
-		memcpy(&l->owner, raw + 24, 8);
-		memcpy(&l->count, raw + 32, 8);
+		l->locked = raw[0] & 1; /* _PyRecursiveMutex: mutex, thread, level */
+		l->parked = raw[0] & 2;
+		memcpy(&l->owner, raw + 8, 8);
+		memcpy(&l->count, raw + 16, 8);
 		l->count = l->locked ? l->count + 1 : 0;
 	}
 	if (!l->locked)
@@ -418,11 +427,10 @@ int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_s
 	uint64_t interp, ts;
 	int err = 0, n = 0;
 
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == info->version.minor)
-			w.lay = &layouts[i];
-	if (!w.lay)
+	w.lay = dump_layout__for(info->version.minor, info->offsets.free_threaded);
+	if (!w.lay || info->offsets.object_head <= 0)
 		return -ENOTSUP;
+	w.head = (uint64_t)info->offsets.object_head;
 	w.sem_locks = pyversion__lock_is_semaphore(&info->version);
 	if ((err = read_u64(d->pid, info->runtime_addr + o->runtime_interp_head, &interp)))
 		return err;

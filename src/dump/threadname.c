@@ -3,29 +3,18 @@
  * lock). A Python thread's name (threading.Thread.name): `self` of its
  * Thread._bootstrap_inner frame is the Thread, whose `_name` attribute is looked up in the
  * instance's dict or, from 3.11, its dict-less attribute values and the class's shared keys.
- * Layouts read off each version with ctypes (see the table); every string is type-checked by
- * the str reader, so a wrong guess gives no name, never a wrong one. */
+ * Layouts: dump/layout.c; fields of objects (a dict's, a type's) are read past the header
+ * lockprof's table gives (object_head). Every string is type-checked by the str reader, so a
+ * wrong guess gives no name, never a wrong one. */
 #include <errno.h>
 #include <string.h>
 
+#include "dump/layout.h"
 #include "dump/threadname.h"
 #include "target/pyobj.h"
 
 #define MAX_ENTRIES 128
-#define TP_BASICSIZE 32
 #define TP_DICTOFFSET 288 /* PyTypeObject.tp_dictoffset, 3.8-3.10 */
-
-struct name_layout {
-	int minor;
-	int frame_locals;   /* first local of a frame (self) */
-	int ht_cached_keys; /* PyHeapTypeObject.ht_cached_keys (3.11+) */
-	int values_prefix;  /* bytes before PyDictValues.values[0] (3.13+: capacity, size...) */
-};
-
-static const struct name_layout layouts[] = {
-	{ 8, 360, -1, 0 },  { 9, 360, -1, 0 },	{ 10, 352, -1, 0 }, { 11, 72, 872, 0 },
-	{ 12, 72, 880, 0 }, { 13, 72, 880, 8 }, { 14, 80, 880, 8 },
-};
 
 static int rd(pid_t pid, uint64_t addr, uint64_t *v)
 {
@@ -66,13 +55,15 @@ static int find_key(pid_t pid, const struct lp_pyoffsets *o, uint64_t keys, bool
 	return -1;
 }
 
-static int dict_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
+static int dict_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct dump_layout *l,
 		       uint64_t dict, const char *attr, uint64_t *value)
 {
 	uint64_t keys, values, entries;
 	int size, i;
 
-	if (rd(pid, dict + 32, &keys) || rd(pid, dict + 40, &values))
+	uint64_t at = dict + (uint64_t)o->object_head + DUMP_DICT_KEYS_AFTER_HEAD;
+
+	if (rd(pid, at, &keys) || rd(pid, at + 8, &values))
 		return -EFAULT;
 	i = find_key(pid, o, keys, l->minor <= 10, attr, &entries, &size);
 	if (i < 0)
@@ -83,7 +74,7 @@ static int dict_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct nam
 }
 
 /* 3.11+ without a materialized dict: the values array and the class's shared keys. */
-static int values_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
+static int values_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct dump_layout *l,
 			 uint64_t type, uint64_t values, const char *attr, uint64_t *value)
 {
 	uint64_t keys, entries;
@@ -97,13 +88,13 @@ static int values_lookup(pid_t pid, const struct lp_pyoffsets *o, const struct n
 	return rd(pid, values + (uint64_t)l->values_prefix + 8 * (uint64_t)i, value);
 }
 
-static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct name_layout *l,
+static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct dump_layout *l,
 			 uint64_t obj, const char *attr, uint64_t *value)
 {
 	uint64_t type, p, basicsize;
 	uint8_t valid;
 
-	if (rd(pid, obj + 8, &type))
+	if (rd(pid, obj + (uint64_t)o->code.object_type, &type))
 		return -EFAULT;
 	if (l->minor <= 10) {
 		int64_t off;
@@ -113,7 +104,8 @@ static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct n
 			return -ENOENT;
 		return dict_lookup(pid, o, l, p, attr, value);
 	}
-	if (rd(pid, obj - 24, &p)) /* the managed dict (3.12: dict or tagged values) */
+	/* the managed dict (3.12: dict or tagged values) */
+	if (rd(pid, obj + (uint64_t)(int64_t)l->managed_dict, &p))
 		return -EFAULT;
 	if (l->minor == 11) {
 		if (p)
@@ -128,24 +120,21 @@ static int instance_attr(pid_t pid, const struct lp_pyoffsets *o, const struct n
 	if (p)
 		return dict_lookup(pid, o, l, p, attr, value);
 	/* 3.13+: values inline after the object, valid unless a dict took them over */
-	if (rd(pid, type + TP_BASICSIZE, &basicsize) || basicsize > 4096 ||
-	    remote_read(pid, obj + basicsize + 3, &valid, 1) || !valid)
+	if (rd(pid, type + (uint64_t)o->object_head + DUMP_TYPE_BASICSIZE_AFTER_HEAD, &basicsize) ||
+	    basicsize > 4096 || remote_read(pid, obj + basicsize + 3, &valid, 1) || !valid)
 		return -ENOENT;
 	return values_lookup(pid, o, l, type, obj + basicsize, attr, value);
 }
 
-static const struct name_layout *layout_for(int minor)
+static const struct dump_layout *layout_for(const struct lp_pyoffsets *o)
 {
-	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
-		if (layouts[i].minor == minor)
-			return &layouts[i];
-	return NULL;
+	return dump_layout__for(o->minor, o->free_threaded);
 }
 
 int dump__instance_attr(pid_t pid, const struct lp_pyoffsets *o, uint64_t obj, const char *attr,
 			uint64_t *value)
 {
-	const struct name_layout *l = layout_for(o->minor);
+	const struct dump_layout *l = layout_for(o);
 
 	*value = 0;
 	if (!l || !obj)
@@ -156,11 +145,11 @@ int dump__instance_attr(pid_t pid, const struct lp_pyoffsets *o, uint64_t obj, c
 int dump__thread_name(pid_t pid, const struct lp_pyoffsets *o, uint64_t frame, char *out,
 		      size_t len)
 {
-	const struct name_layout *l = layout_for(o->minor);
+	const struct dump_layout *l = layout_for(o);
 	uint64_t self, name;
 
 	out[0] = '\0';
-	if (!l || rd(pid, frame + (uint64_t)l->frame_locals, &self))
+	if (!l || rd(pid, frame + (uint64_t)l->frame_localsplus, &self))
 		return -EFAULT;
 	self &= o->walk.code_mask; /* 3.14: a tagged _PyStackRef, like f_executable */
 	if (!self || dump__instance_attr(pid, o, self, "_name", &name))

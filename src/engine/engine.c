@@ -67,7 +67,8 @@ int engine__load(struct lp_engine *e)
 	err = bpfobj__load(&e->skel, &e->target, &e->interp, e->opts, gil, e->calibrated);
 	if (err)
 		return err;
-	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0);
+	gil_switches__init(&e->gil, e->opts->pid, (e->opts->modes & LP_MODE_GIL) ? gil : 0,
+			   e->interp.offsets.gil_switch_number);
 	e->symbolizer = symbolizer__new(e->opts->pid, &e->interp.offsets);
 	if (e->symbolizer)
 		e->collector =
@@ -180,6 +181,16 @@ static bool forked_child(struct lp_engine *e)
 	return found;
 }
 
+/* Whether the GIL is on now; the last value read once the target is gone. */
+static int refresh_gil_enabled(struct lp_engine *e)
+{
+	int now = interp__gil_enabled(&e->target, &e->interp);
+
+	if (now >= 0)
+		e->interp.gil_enabled = now;
+	return e->interp.gil_enabled;
+}
+
 int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 {
 	int err;
@@ -207,13 +218,15 @@ int engine__poll(struct lp_engine *e, int timeout_ms, uint64_t *now_ns)
 			lp_warn("draining the statistics map failed: %s", strerror(-derr));
 		e->next_drain_ns = *now_ns + THREAD_SCAN_NS;
 	}
-	/* Threads may exit before the report: name them while they live. */
+	/* Threads may exit before the report: name them while they live. A free-threaded
+	 * build's GIL may be turned on meanwhile (an extension not marked free-threading-safe). */
 	if (*now_ns >= e->next_thread_scan_ns) {
 		if (!e->detached && forked_child(e) && !probes__sweep(&e->probes, &e->target)) {
 			e->sweeps++;
 			lp_info("pid %d forked: the probes its child inherited are cleared",
 				(int)e->target.pid);
 		}
+		refresh_gil_enabled(e);
 		collector__scan_threads(e->collector);
 		e->next_thread_scan_ns = *now_ns + THREAD_SCAN_NS;
 	}
@@ -234,6 +247,11 @@ int engine__profile(struct lp_engine *e, uint64_t now_ns, bool last, struct lp_p
 		.gil_waits_fd = last && gil ? bpf_map__fd(e->skel->maps.gil_waits) : -1,
 		.gil_key = e->skel->rodata->gil_cfg.gil_key,
 		.gil_handoffs = gil_switches__take(&e->gil),
+		.object_types_fd = e->interp.version.free_threaded
+					   ? bpf_map__fd(e->skel->maps.object_types)
+					   : -1,
+		.free_threaded = e->interp.version.free_threaded,
+		.gil_enabled = refresh_gil_enabled(e),
 	};
 
 	counters.probe_hits = budget__timing_hits(e->skel);

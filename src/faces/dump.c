@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dump/dump.h"
+#include "dump/layout.h"
 #include "dump/resolve.h"
 #include "faces/faces.h"
 #include "report/outfile.h"
@@ -19,8 +20,9 @@
 #include "util/exitcode.h"
 #include "util/log.h"
 
-#define GIL_STATE_SIZE 208
-#define READ_ATTEMPTS 5 /* struct _gil_runtime_state, default builds */
+#define GIL_STATE_SIZE 208    /* struct _gil_runtime_state, default builds */
+#define GIL_STATE_SIZE_FT 216 /* free-threaded: an `enabled` field first (sizeof, 3.13t, 3.14t) */
+#define READ_ATTEMPTS 5
 
 /* A zombie has no memory left to read: say so rather than "not a CPython process". */
 static int check_target(pid_t pid)
@@ -56,7 +58,7 @@ static void gil_range(const struct lp_interp *info, pid_t pid, uint64_t *lo, uin
 			sizeof(base)))
 		return;
 	*lo = base + (uint64_t)info->offsets.gil_state;
-	*hi = *lo + GIL_STATE_SIZE;
+	*hi = *lo + (info->offsets.free_threaded ? GIL_STATE_SIZE_FT : GIL_STATE_SIZE);
 }
 
 static int write_dump(const struct dump *d, const struct lp_opts *opts)
@@ -107,6 +109,13 @@ int face_dump__run(const struct lp_opts *opts)
 	if ((err = interp__inspect(&t, &info)) ||
 	    (err = interp__check_modes(&t, &info, LP_MODE_CONTENTION)))
 		return err == LP_EXIT_NOTHING_TO_DO ? LP_EXIT_UNSUPPORTED : err;
+	/* Every build with an offset table has a dump layout (make check-unit checks it); a build
+	 * without one is refused rather than read with another build's layout. */
+	if (!dump_layout__for(info.version.minor, info.offsets.free_threaded)) {
+		lp_err("pid %d: CPython %s: lockprof dump has no layout for this build", opts->pid,
+		       info.version_str);
+		return LP_EXIT_UNSUPPORTED;
+	}
 	snprintf(d.python, sizeof(d.python), "%s", info.version_str);
 	sym = symbolizer__new(opts->pid, &info.offsets);
 	src = sources__new(&t);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The profile face: the engine's stages run once, the collection loop between attach and detach
  * timing the run (-d) and its intervals (-i), the reports written through report/outputs.c. */
-#include <signal.h>
 #include <stdio.h>
 
 #include "engine/engine.h"
@@ -11,23 +10,7 @@
 #include "report/outputs.h"
 #include "util/clock.h"
 #include "util/log.h"
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
+#include "util/stopsignal.h"
 
 /* Wake up every 100 ms to check on the target, and in time for -d and the next report (0: none). */
 static int poll_timeout_ms(uint64_t now, uint64_t deadline, uint64_t next_report)
@@ -77,7 +60,7 @@ static int collect(struct lp_engine *e, struct lp_outputs *out, uint64_t start, 
 	int err = 0;
 
 	*why = "signal";
-	while (!stop_requested && !err) {
+	while (!stop_signals__requested() && !err) {
 		err = engine__poll(e, poll_timeout_ms(now, deadline, next_report), &now);
 		if (err) {
 			*why = "error";
@@ -132,7 +115,7 @@ static int run_many(const struct lp_opts *opts)
 
 	err = outputs__open(&out, opts);
 	if (!err) {
-		catch_signals();
+		stop_signals__catch(false);
 		err = fleet__new(opts, &fleet);
 	}
 	if (err) {
@@ -151,7 +134,7 @@ static int run_many(const struct lp_opts *opts)
 		fprintf(stderr, "lockprof: %zu processes, mode %s%s. Ctrl-C stops.\n",
 			fleet__nprocs(fleet), opts__mode_name(opts->modes),
 			opts->duration_s > 0 ? ", until -d" : "");
-	while (!stop_requested && !err) {
+	while (!stop_signals__requested() && !err) {
 		if (fleet__poll(fleet, poll_timeout_ms(now, deadline, next_report), &now)) {
 			why = "error";
 			break;
@@ -200,7 +183,7 @@ int face_profile__run(const struct lp_opts *opts)
 	if (!err)
 		err = outputs__open(&out, opts);
 	if (!err) {
-		catch_signals();
+		stop_signals__catch(false);
 		err = engine__load(&engine);
 	}
 	if (!err)

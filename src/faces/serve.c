@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,29 +21,13 @@
 #include "serve/store.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/stopsignal.h"
 
 #define SPAN_NS 1000000000ULL	    /* how often the source is folded into the store */
 #define MIN_REFRESH_NS 50000000ULL  /* a request folds first, unless a fold is this recent */
 #define WAKE_MS 100		    /* the loop's longest sleep: -m full's duty cycle, the budget */
 #define DRAIN_NS 2000000000ULL	    /* at exit, time given to the responses in flight */
 #define MMAP_THRESHOLD (128 * 1024) /* glibc's default, kept fixed (see keep_heap_flat) */
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 /* Every process attached loads a BPF object (several MB of transient buffers: BTF, relocations)
  * and every scrape encodes a response. glibc raises its mmap threshold to the largest block freed,
@@ -226,7 +209,7 @@ static void serve(struct server *srv)
 	uint64_t deadline =
 		srv->opts->duration_s > 0 ? now + (uint64_t)(srv->opts->duration_s * 1e9) : 0;
 
-	while (!stop_requested && !(deadline && now >= deadline)) {
+	while (!stop_signals__requested() && !(deadline && now >= deadline)) {
 		struct pollfd fds[2] = { { .fd = http__fd(srv->http), .events = POLLIN },
 					 { .fd = source__event_fd(srv->src), .events = POLLIN } };
 
@@ -270,7 +253,7 @@ int face_serve__run(const struct lp_opts *opts)
 	char what[128];
 	int err;
 
-	catch_signals();
+	stop_signals__catch(false);
 	keep_heap_flat();
 	/* The address first: a port in use is said before anything is attached. */
 	err = http__start(&srv.http, opts->serve.listen, &h);
@@ -292,7 +275,7 @@ int face_serve__run(const struct lp_opts *opts)
 			what, opts__mode_name(opts->modes), http__url(srv.http),
 			http__url(srv.http));
 		serve(&srv);
-		lp_info("stopping: %s", stop_requested ? "signal" : "duration");
+		lp_info("stopping: %s", stop_signals__requested() ? "signal" : "duration");
 		stop(&srv);
 	}
 	http__stop(srv.http);

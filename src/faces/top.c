@@ -7,7 +7,6 @@
 #include <curses.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "report/render.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/stopsignal.h"
 #include "util/units.h"
 
 #define STALE_SPANS 10	/* a lock without waits stays listed (at zero) this many spans */
@@ -62,24 +62,7 @@ struct top_view {
 	uint64_t spans;
 };
 
-static volatile sig_atomic_t stop_requested;
 static bool quit_key; /* q, not a signal */
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
 
 /* The first frame outside threading/queue: the code's own line, not Condition.wait's. */
 static const struct lp_frame_sym *code_frame(const struct lp_stack_sym *st)
@@ -432,7 +415,7 @@ static bool handle_keys(struct top_view *v)
 		switch (ch) {
 		case 'q':
 		case 'Q':
-			stop_requested = 1;
+			stop_signals__request();
 			quit_key = true;
 			break;
 		case 'p':
@@ -510,7 +493,7 @@ static int run(struct lp_engine *e, struct top_view *v, const char **why)
 	*why = "signal";
 	if (v->curses)
 		draw(v);
-	while (!stop_requested) {
+	while (!stop_signals__requested()) {
 		uint64_t wait = next > now ? (next - now + 999999) / 1000000 : 0;
 
 		err = engine__poll(e, wait < 100 ? (int)wait : 100, &now);
@@ -613,7 +596,7 @@ int face_top__run(const struct lp_opts *cli)
 		opts->interval_s = 1;
 	err = engine__discover(&engine, opts);
 	if (!err) {
-		catch_signals();
+		stop_signals__catch(true);
 		err = engine__load(&engine);
 	}
 	if (!err)

@@ -24,6 +24,10 @@ static void configure(struct lockprof_bpf *skel, const struct lp_target *t,
 	skel->rodata->targ_pidns_ino = t->ns.ino;
 	skel->rodata->targ_min_wait_ns = opts->min_wait_ns;
 	skel->rodata->targ_creation_sites = opts->creation_sites;
+	skel->rodata->targ_lock_mutex_off = (__u32)info->offsets.object_head;
+	skel->rodata->targ_object_mutex = (__u32)info->offsets.object_mutex;
+	skel->rodata->targ_object_type = (__u32)info->offsets.code.object_type;
+	skel->rodata->targ_type_name = (__u32)info->offsets.type_name;
 	skel->rodata->py = info->offsets.walk;
 	skel->rodata->py.runtime_addr = info->runtime_addr;
 	skel->rodata->gil_cfg.text_start = t->interp.text_start;
@@ -48,10 +52,11 @@ struct map_size {
 	uint32_t many; /* entries among several processes */
 };
 
-static void size_maps(struct lockprof_bpf *skel, const struct lp_opts *opts)
+static void size_maps(struct lockprof_bpf *skel, const struct lp_interp *info,
+		      const struct lp_opts *opts)
 {
 	bool full = opts->modes & LP_MODE_FULL, gil = opts->modes & LP_MODE_GIL;
-	bool many = opts__many(opts);
+	bool many = opts__many(opts), ft = info->version.free_threaded;
 	const struct map_size sizes[] = {
 		{ skel->maps.events, true, 1 << 18 },
 		{ skel->maps.stats, true, 4096 },
@@ -63,6 +68,8 @@ static void size_maps(struct lockprof_bpf *skel, const struct lp_opts *opts)
 		{ skel->maps.tstate_cache, true, 1024 },
 		{ skel->maps.lock_created, opts->creation_sites, 16384 },
 		{ skel->maps.gil_waits, gil, 1024 },
+		{ skel->maps.object_types, ft, 4096 },
+		{ skel->maps.stw_pauses, ft, 256 },
 		{ skel->maps.holds, full, 16384 },
 		{ skel->maps.held_sets, full, 4096 },
 		{ skel->maps.lock_owner, full, 4096 },
@@ -91,6 +98,7 @@ static void skip_programs(struct lockprof_bpf *skel, const struct lp_interp *inf
 {
 	bool contention = opts->modes & LP_MODE_CONTENTION, full = opts->modes & LP_MODE_FULL;
 	bool park = info->version.minor >= 13; /* PyMutex waits park on _PySemaphore */
+	bool ft = info->version.free_threaded; /* critical sections, stop-the-world pauses */
 	const struct {
 		struct bpf_program *prog;
 		bool used;
@@ -103,6 +111,11 @@ static void skip_programs(struct lockprof_bpf *skel, const struct lp_interp *inf
 		{ skel->progs.park_wakeup_enter, contention && park },
 		{ skel->progs.lock_init_enter, contention && opts->creation_sites },
 		{ skel->progs.lock_free_enter, contention && opts->creation_sites },
+		{ skel->progs.section_wait_enter, contention && ft },
+		{ skel->progs.section2_wait_enter, contention && ft },
+		{ skel->progs.section_wait_exit, contention && ft },
+		{ skel->progs.stw_stop_enter, contention && ft },
+		{ skel->progs.stw_start_exit, contention && ft },
 		{ skel->progs.gil_cond_wait_enter, opts->modes & LP_MODE_GIL },
 		{ skel->progs.gil_cond_wait_exit, opts->modes & LP_MODE_GIL },
 		{ skel->progs.sem_trywait_enter, full },
@@ -138,7 +151,7 @@ int bpfobj__load(struct lockprof_bpf **skelp, const struct lp_target *t,
 		return LP_EXIT_KERNEL;
 	}
 	configure(skel, t, info, opts, gil);
-	size_maps(skel, opts);
+	size_maps(skel, info, opts);
 	skip_programs(skel, info, opts, calibrated);
 	uprobes__prepare(skel->obj);
 	err = lockprof_bpf__load(skel);

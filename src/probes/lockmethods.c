@@ -9,7 +9,9 @@
 #include "target/pyobj.h"
 
 /* Struct layouts shared by 3.13 and 3.14 default (GIL) builds; tests/unit/test_lockmethods.c
- * builds objects with them, and the functional tests find the methods in real interpreters. */
+ * builds objects with them, and the functional tests find the methods in real interpreters.
+ * Free-threaded builds' objects have the same fields after a header 16 bytes longer
+ * (HEAD_GROWTH); their dict keys objects are laid out alike. */
 #define DICT_KEYS 32		/* PyDictObject.ma_keys */
 #define DICT_VALUES 40		/* PyDictObject.ma_values: split tables are not module dicts */
 #define KEYS_LOG2_INDEX_BYTES 9 /* PyDictKeysObject.dk_log2_index_bytes */
@@ -22,6 +24,14 @@
 #define MAX_DICT_ENTRIES 65536	/* sys.modules of a large application has a few thousand */
 #define MAX_METHODS 64
 #define ENTRIES_PER_READ 64
+#define DEFAULT_OBJECT_HEAD 16
+
+/* How much longer this build's object header is than the default build's. */
+static uint64_t head_growth(const struct lp_pyoffsets *o)
+{
+	return o->object_head > DEFAULT_OBJECT_HEAD ? (uint64_t)o->object_head - DEFAULT_OBJECT_HEAD
+						    : 0;
+}
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -66,9 +76,9 @@ static int dict_get(pid_t pid, uint64_t dict, const struct lp_pyoffsets *o, cons
 	size_t size;
 	int err;
 
-	err = read_u64(pid, dict + DICT_KEYS, &keys);
+	err = read_u64(pid, dict + head_growth(o) + DICT_KEYS, &keys);
 	if (!err)
-		err = read_u64(pid, dict + DICT_VALUES, &values);
+		err = read_u64(pid, dict + head_growth(o) + DICT_VALUES, &values);
 	if (!err)
 		err = remote_read(pid, keys, hdr, sizeof(hdr));
 	if (!err && values)
@@ -96,12 +106,13 @@ static int dict_get(pid_t pid, uint64_t dict, const struct lp_pyoffsets *o, cons
 
 /* The functions of a type's methods named in names[] (out[i] = 0 when absent); -ENOENT unless
  * the first two were found. */
-static int type_methods(pid_t pid, uint64_t type, const char *const *names, uint64_t *out, int n)
+static int type_methods(pid_t pid, uint64_t type, const struct lp_pyoffsets *o,
+			const char *const *names, uint64_t *out, int n)
 {
 	uint8_t def[METHODDEF_SIZE];
 	uint64_t table;
 	char name[24];
-	int err = read_u64(pid, type + TYPE_METHODS, &table);
+	int err = read_u64(pid, type + head_growth(o) + TYPE_METHODS, &table);
 
 	memset(out, 0, sizeof(*out) * (size_t)n);
 	for (int i = 0; !err && table && i < MAX_METHODS; i++) {
@@ -138,14 +149,14 @@ int lockmethods__find(pid_t pid, uint64_t runtime_addr, const struct lp_pyoffset
 	if (!err)
 		err = dict_get(pid, modules, o, "_thread", &thread_module);
 	if (!err)
-		err = read_u64(pid, thread_module + MODULE_DICT, &namespace);
+		err = read_u64(pid, thread_module + head_growth(o) + MODULE_DICT, &namespace);
 	if (!err)
 		err = dict_get(pid, namespace, o, "LockType", &type);
 	if (!err) {
 		static const char *const names[] = { "acquire", "release" };
 		uint64_t f[2];
 
-		err = type_methods(pid, type, names, f, 2);
+		err = type_methods(pid, type, o, names, f, 2);
 		out->lock_acquire = f[0];
 		out->lock_release = f[1];
 	}
@@ -156,7 +167,7 @@ int lockmethods__find(pid_t pid, uint64_t runtime_addr, const struct lp_pyoffset
 						     "_acquire_restore" };
 		uint64_t f[4];
 
-		if (!type_methods(pid, type, names, f, 4)) {
+		if (!type_methods(pid, type, o, names, f, 4)) {
 			out->rlock_acquire = f[0];
 			out->rlock_release = f[1];
 			out->rlock_release_save = f[2];

@@ -38,6 +38,11 @@ enum probe_prog {
 	PROG_LOCK_FREE_ENTER,
 	PROG_GIL_WAIT_ENTER, /* pthread_cond_timedwait from take_gil: waiting for the GIL */
 	PROG_GIL_WAIT_EXIT,
+	PROG_SECTION_WAIT_ENTER, /* free-threaded: a critical section's slow path (object waits) */
+	PROG_SECTION2_WAIT_ENTER,
+	PROG_SECTION_WAIT_EXIT,
+	PROG_STW_STOP_ENTER, /* free-threaded: stop-the-world pauses */
+	PROG_STW_START_EXIT,
 };
 
 struct probe_spec {
@@ -50,6 +55,7 @@ struct probe_spec {
 	bool sem_locks_only;	  /* only where threading.Lock is a sem_t (pyversion.h) */
 	bool at_wake_block; /* at the block that wakes waiters (probe_site.h), not the entry */
 	bool creation;	    /* lock creation: only when creation sites are asked for */
+	bool free_threaded; /* only on free-threaded builds */
 };
 
 /* The contention plan: functions a thread reaches when it is about to block or to wake a blocked
@@ -58,27 +64,37 @@ struct probe_spec {
 // clang-format off
 static const struct probe_spec contention_plan[] = {
 #define C LP_MODE_CONTENTION
-	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false, false, false },
-	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false, false, false },
-	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true, false, false, false },
+	{ C, MOD_LIBC, "sem_wait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false, false, false, false },
+	{ C, MOD_LIBC, "sem_timedwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, false, false, false, false, false },
+	{ C, MOD_LIBC, "sem_clockwait", PROG_SEM_WAIT_ENTER, PROG_SEM_WAIT_EXIT, 8, 99, true, false, false, false, false },
 	/* Blame: only a post that wakes a waiter reaches this block. */
-	{ C, MOD_LIBC, "sem_post", PROG_SEM_POST_WAKE, PROG_NONE, 8, 99, true, false, true, false },
+	{ C, MOD_LIBC, "sem_post", PROG_SEM_POST_WAKE, PROG_NONE, 8, 99, true, false, true, false, false },
 	{ C, MOD_INTERP, "_PySemaphore_Wait", PROG_PARK_WAIT_ENTER, PROG_PARK_WAIT_EXIT, 13, 99,
-	  false, false, false, false },
+	  false, false, false, false, false },
 	{ C, MOD_INTERP, "_PySemaphore_Wakeup", PROG_PARK_WAKEUP_ENTER, PROG_NONE, 13, 99, false, false,
-	  false, false },
+	  false, false, false },
 	/* Where Lock is a PyMutex, sem_init/sem_destroy run for every parked waiter instead. */
-	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false, true, false, true },
-	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false, true, false, true },
+	{ C, MOD_LIBC, "sem_init", PROG_LOCK_INIT_ENTER, PROG_NONE, 8, 13, false, true, false, true, false },
+	{ C, MOD_LIBC, "sem_destroy", PROG_LOCK_FREE_ENTER, PROG_NONE, 8, 13, false, true, false, true, false },
+	/* Free-threaded: a critical section's slow path runs only when the object's ob_mutex was
+	 * taken; stop_the_world/start_the_world (local symbols: optional) only at each pause. */
+	{ C, MOD_INTERP, "_PyCriticalSection_BeginSlow", PROG_SECTION_WAIT_ENTER, PROG_SECTION_WAIT_EXIT,
+	  13, 99, false, false, false, false, true },
+	{ C, MOD_INTERP, "_PyCriticalSection2_BeginSlow", PROG_SECTION2_WAIT_ENTER,
+	  PROG_SECTION_WAIT_EXIT, 13, 99, false, false, false, false, true },
+	{ C, MOD_INTERP, "stop_the_world", PROG_STW_STOP_ENTER, PROG_NONE, 13, 99, true, false, false,
+	  false, true },
+	{ C, MOD_INTERP, "start_the_world", PROG_NONE, PROG_STW_START_EXIT, 13, 99, true, false, false,
+	  false, true },
 #undef C
 	/* glibc has two versions of each; CPython binds to the default, @@GLIBC_2.3.2 (the plain
 	 * name resolves to it, and also works for musl). take_gil() waits on the GIL's condition
 	 * with timeouts; drop_gil() waits on switch_cond, when forced to hand the GIL over, until
 	 * the other thread took it: both are time a thread loses to the GIL. */
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_timedwait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8,
-	  99, false, false, false, false },
+	  99, false, false, false, false, false },
 	{ LP_MODE_GIL, MOD_LIBC, "pthread_cond_wait", PROG_GIL_WAIT_ENTER, PROG_GIL_WAIT_EXIT, 8, 99,
-	  false, false, false, false },
+	  false, false, false, false, false },
 };
 // clang-format on
 
@@ -107,6 +123,16 @@ static struct bpf_program *program(struct lockprof_bpf *skel, enum probe_prog pr
 		return skel->progs.gil_cond_wait_enter;
 	case PROG_GIL_WAIT_EXIT:
 		return skel->progs.gil_cond_wait_exit;
+	case PROG_SECTION_WAIT_ENTER:
+		return skel->progs.section_wait_enter;
+	case PROG_SECTION2_WAIT_ENTER:
+		return skel->progs.section2_wait_enter;
+	case PROG_SECTION_WAIT_EXIT:
+		return skel->progs.section_wait_exit;
+	case PROG_STW_STOP_ENTER:
+		return skel->progs.stw_stop_enter;
+	case PROG_STW_START_EXIT:
+		return skel->progs.stw_start_exit;
 	}
 	return NULL;
 }
@@ -122,7 +148,7 @@ struct probe_group {
 	const char *symbols[4];
 };
 
-#define MAX_GROUPS 16
+#define MAX_GROUPS 24
 
 struct attach_plan {
 	struct probe_group groups[MAX_GROUPS];
@@ -261,7 +287,8 @@ int probes__attach(struct lp_probes *pr, struct lockprof_bpf *skel, const struct
 		if (!(spec->modes & modes) || v->minor < spec->min_minor ||
 		    v->minor > spec->max_minor ||
 		    (spec->sem_locks_only && !pyversion__lock_is_semaphore(v)) ||
-		    (spec->creation && !creation_sites))
+		    (spec->creation && !creation_sites) ||
+		    (spec->free_threaded && !v->free_threaded))
 			continue;
 		if (!elfs[spec->module]) {
 			err = target__open_module_elf(t, mod, &elfs[spec->module]);

@@ -114,6 +114,21 @@ static const struct lp_frame_sym *first_user_frame(const struct lp_stack_sym *st
 	return &st->frames[0];
 }
 
+/* An object whose critical section was waited for: named by the expression the waiting line
+ * uses it through ("shared.append(i)": shared), found where the waiting frame is in the
+ * program's code rather than the interpreter's. */
+static void annotate_object(struct lp_lock *lock, const struct lp_lock_stack *top,
+			    struct lp_sources *c)
+{
+	char line[1024];
+
+	if (!top->stack || !top->stack->depth)
+		return;
+	lock->site = &top->stack->frames[0];
+	sources__line(c, lock->site->file, lock->site->line, line, sizeof(line));
+	lockname__object_on_line(line, lock->name, sizeof(lock->name));
+}
+
 static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, struct lp_sources *c)
 {
 	const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
@@ -127,8 +142,17 @@ static void annotate_lock(struct lp_lock *lock, const struct lp_profile *p, stru
 		snprintf(lock->name, sizeof(lock->name), "GIL");
 		return;
 	}
+	if (lock->category == LP_CATEGORY_STW) {
+		snprintf(lock->name, sizeof(lock->name), "stop-the-world");
+		lock->site = top && top->stack ? first_user_frame(top->stack) : NULL;
+		return;
+	}
 	if (!top)
 		return;
+	if (lock->category == LP_CATEGORY_OBJECT) {
+		annotate_object(lock, top, c);
+		return;
+	}
 	/* A thread with no Python frame yet (or any more) waits inside the interpreter's own
 	 * thread start-up or shutdown: not contention in the program's code. */
 	if (!top->stack_id || (top->stack && !top->stack->depth)) {
@@ -239,7 +263,8 @@ static int split_lock_if_reused(struct lp_profile *p, size_t i, struct lp_source
 	int *span_of;
 	int err;
 
-	if (lock->category == LP_CATEGORY_GIL || lock->nstacks < 2)
+	if (lock->category == LP_CATEGORY_GIL || lock->category == LP_CATEGORY_STW ||
+	    lock->nstacks < 2)
 		return 0;
 	span_of = calloc(lock->nstacks, sizeof(*span_of));
 	group = calloc(lock->nstacks, sizeof(*group));

@@ -18,6 +18,9 @@ enum lp_category {
 	LP_CATEGORY_IDLE,	/* threads idle: waiting for work in their run loop, or joining */
 	LP_CATEGORY_GIL,	/* threads waited to take the GIL (-m gil) */
 	LP_CATEGORY_RESOURCE,	/* threads waited mid-work for a signal or a pooled resource */
+	LP_CATEGORY_OBJECT, /* free-threaded: threads waited for another's critical section on an
+			     * object (a dict, a list...) */
+	LP_CATEGORY_STW,    /* free-threaded: stop-the-world pauses (the initiators' stacks) */
 };
 
 /* "waiter", "holder", "hold": the role's name in reports and on the command line. */
@@ -29,7 +32,7 @@ int profile__role_from_name(const char *name, enum lp_role *role);
 /* Waits for a signal (idle or resource): each waits on a fresh lock, grouped by site. */
 bool profile__is_signal_category(enum lp_category c);
 
-/* "contention", "idle", "gil", "resource". */
+/* "contention", "idle", "gil", "resource", "object", "stop-the-world". */
 const char *profile__category_name(enum lp_category c);
 
 #endif

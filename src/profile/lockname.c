@@ -118,3 +118,36 @@ size_t lockname__call_on_line(const char *line, char *out, size_t outlen)
 	}
 	return 0;
 }
+
+size_t lockname__object_on_line(const char *line, char *out, size_t outlen)
+{
+	const char *p = line, *start, *last_dot;
+
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	for (; *p && *p != '#' && *p != '\n'; p++) {
+		if (*p == '"' || *p == '\'') /* no names inside string literals */
+			return 0;
+		if (!isalpha((unsigned char)*p) && *p != '_')
+			continue;
+		if (p > line && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))
+			continue; /* inside a name already passed over */
+		start = p;
+		last_dot = NULL;
+		while (isalnum((unsigned char)*p) || *p == '_' || *p == '.') {
+			if (*p == '.')
+				last_dot = p;
+			p++;
+		}
+		/* NAME[...]: the subscripted object; A.B.method(...): A.B */
+		if (*p == '[')
+			return copy_trimmed(start, p, out, outlen);
+		if (*p == '(' && last_dot && last_dot > start)
+			return copy_trimmed(start, last_dot, out, outlen);
+		if (!*p)
+			break;
+		p--;
+	}
+	return 0;
+}

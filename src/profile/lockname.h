@@ -16,4 +16,8 @@ size_t lockname__from_assignment(const char *line, char *out, size_t outlen);
 /* The first called name on the line ("    fh.write(data)" gives "fh.write"). */
 size_t lockname__call_on_line(const char *line, char *out, size_t outlen);
 
+/* The object a line works on: the receiver of its first method call or subscript
+ * ("        shared.append(i)" gives "shared", "self.cache[key] = v" gives "self.cache"). */
+size_t lockname__object_on_line(const char *line, char *out, size_t outlen);
+
 #endif

@@ -43,6 +43,7 @@ void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
 	p->thread_names = names;
 	p->locks_by_id = calloc(1, sizeof(struct u64map));
 	p->gil_handoffs = -1;
+	p->gil_enabled = 1;
 }
 
 void profile__free(struct lp_profile *p)
@@ -228,12 +229,45 @@ static int add_hold(struct lp_profile *p, const struct lp_stat_key *key,
 	return 0;
 }
 
-/* The timing probes' duty cycle: what a span's totals are multiplied by (1: attached all along). */
-static double timing_scale(const struct lp_profile *p)
+/* The timing probes' duty cycle (see budget.c's timing_scale). */
+void profile__count_lock(struct lp_profile *p, const struct lp_lock *lock)
+{
+	switch (lock->category) {
+	case LP_CATEGORY_IDLE:
+		p->idle_waits += lock->waits;
+		p->idle_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_RESOURCE:
+		p->resource_waits += lock->waits;
+		p->resource_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_GIL:
+		p->gil_waits += lock->waits;
+		p->gil_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_OBJECT:
+		p->object_waits += lock->waits;
+		p->object_wait_ns += lock->wait_ns;
+		break;
+	case LP_CATEGORY_STW:
+		p->stw_pauses += lock->waits;
+		p->stw_ns += lock->wait_ns;
+		if (lock->max_ns > p->stw_max_ns)
+			p->stw_max_ns = lock->max_ns;
+		break;
+	default:
+		p->total_waits += lock->waits;
+		p->total_wait_ns += lock->wait_ns;
+	}
+}
+
+double profile__timing_scale(const struct lp_profile *p)
 {
 	double duty = p->overhead.timing_duty;
 
-	return p->overhead.measured && duty > 0 && duty < 0.9999 ? 1.0 / duty : 1.0;
+	if (!p->overhead.measured || duty <= 0 || duty >= 0.9999)
+		return 1.0;
+	return p->overhead.timing_scale > 0 ? p->overhead.timing_scale : 1.0 / duty;
 }
 
 /* val with its counts and durations multiplied by scale (the duty cycle's upscaling). */
@@ -273,8 +307,12 @@ int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,
 		if (add_gil_thread(p, key->tid, val))
 			return -ENOMEM;
 	}
+	if (key->kind == LP_KIND_STW)
+		lock->category = LP_CATEGORY_STW;
+	else if (key->source == LP_WAIT_OBJECT)
+		lock->category = LP_CATEGORY_OBJECT;
 	if (key->kind != LP_KIND_GIL)
-		scale_value(val, timing_scale(p));
+		scale_value(val, profile__timing_scale(p));
 	ls = lock_stack_for(lock, key->stack_id, role);
 	share = ls ? share_for(ls, key->tid) : NULL;
 	if (!share)
@@ -714,25 +752,14 @@ void profile__finish(struct lp_profile *p)
 		for (size_t j = 0; j < lock->nstacks; j++) {
 			struct lp_lock_stack *ls = &lock->stacks[j];
 
-			if (ls->role != LP_ROLE_WAITER || lock->category == LP_CATEGORY_GIL)
+			if (ls->role != LP_ROLE_WAITER || lock->category == LP_CATEGORY_GIL ||
+			    lock->category == LP_CATEGORY_STW)
 				continue;
 			for (size_t t = 0; t < ls->ntids; t++)
 				u64map__put(&threads, (uint64_t)ls->tids[t].tid + 1, p);
 		}
 		qsort(lock->stacks, lock->nstacks, sizeof(lock->stacks[0]), cmp_lock_stack);
-		if (lock->category == LP_CATEGORY_IDLE) {
-			p->idle_waits += lock->waits;
-			p->idle_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_RESOURCE) {
-			p->resource_waits += lock->waits;
-			p->resource_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_GIL) {
-			p->gil_waits += lock->waits;
-			p->gil_wait_ns += lock->wait_ns;
-		} else {
-			p->total_waits += lock->waits;
-			p->total_wait_ns += lock->wait_ns;
-		}
+		profile__count_lock(p, lock);
 	}
 	/* Sorting moves locks: the id index is rebuilt for anyone looking up afterwards. */
 	if (p->nlocks)
@@ -782,6 +809,10 @@ const char *profile__category_name(enum lp_category c)
 		return "gil";
 	case LP_CATEGORY_RESOURCE:
 		return "resource";
+	case LP_CATEGORY_OBJECT:
+		return "object";
+	case LP_CATEGORY_STW:
+		return "stop-the-world";
 	case LP_CATEGORY_CONTENTION:
 		break;
 	}

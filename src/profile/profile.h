@@ -50,6 +50,7 @@ struct lp_lock {
 	uint64_t id;		 /* lock address in the target */
 	unsigned int generation; /* 0; 1, 2... for later locks found at the same address */
 	char name[128]; /* what the code calls it, e.g. "self._pool_lock"; "" when unknown */
+	char type_name[LP_TYPE_NAME_MAX]; /* LP_CATEGORY_OBJECT: the object's type, "" unknown */
 	enum lp_category category;
 	bool native;	     /* taken by C code on behalf of Python (e.g. an _io buffer's lock) */
 	unsigned int source; /* enum lp_wait_source its waits were seen in, 0 if unknown */
@@ -95,6 +96,7 @@ struct lp_overhead {
 	uint64_t waits_unsampled; /* of those, the ones whose stack the budget left out */
 	uint64_t sample_ns;	  /* the stack budget's threshold at the span's end (0: all) */
 	double timing_duty;	  /* share of the span the timing probes were attached (1: all) */
+	double timing_scale; /* what the span's totals are multiplied by (0: 1 / timing_duty) */
 };
 
 /* lockprof's own BPF programs and their cost (collect/progstats.c). */
@@ -140,7 +142,11 @@ struct lp_profile {
 	uint64_t total_waits, total_wait_ns; /* contention only */
 	uint64_t idle_waits, idle_wait_ns;
 	uint64_t resource_waits, resource_wait_ns;
-	bool gil_measured;    /* -m gil */
+	bool free_threaded; /* a free-threaded build: object contention and pauses measured */
+	int gil_enabled;    /* its GIL: 1 on, 0 off (free-threaded), -1 unknown */
+	uint64_t object_waits, object_wait_ns;	 /* LP_CATEGORY_OBJECT */
+	uint64_t stw_pauses, stw_ns, stw_max_ns; /* LP_CATEGORY_STW */
+	bool gil_measured;			 /* -m gil */
 	int64_t gil_handoffs; /* GIL switches during the profile, -1 when unknown */
 	uint64_t gil_waits, gil_wait_ns;
 	struct lp_gil_thread *gil_threads; /* by wait_ns, largest first */
@@ -161,6 +167,12 @@ struct lp_profile {
 void profile__init(struct lp_profile *p, const struct lp_stacktab *stacks,
 		   const struct lp_threadnames *names);
 void profile__free(struct lp_profile *p);
+
+/* Adds lock's waits to p's totals of its category (the run's total, idle, GIL, ...). */
+void profile__count_lock(struct lp_profile *p, const struct lp_lock *lock);
+
+/* What the duty cycle multiplies a span's totals by (1: timing probes attached all along). */
+double profile__timing_scale(const struct lp_profile *p);
 
 /* Adds one (already CPU-summed) stats entry. 0 or -ENOMEM. */
 int profile__add_stat(struct lp_profile *p, const struct lp_stat_key *key,

@@ -190,6 +190,7 @@ static void profile_minus(struct lp_profile *p, const struct lp_profile *before)
 	p->duration_ns = minus(p->duration_ns, before->duration_ns);
 	p->total_waits = p->total_wait_ns = p->idle_waits = p->idle_wait_ns = 0;
 	p->resource_waits = p->resource_wait_ns = p->gil_waits = p->gil_wait_ns = 0;
+	p->object_waits = p->object_wait_ns = p->stw_pauses = p->stw_ns = p->stw_max_ns = 0;
 	for (size_t i = 0; i < p->nlocks; i++) {
 		struct lp_lock *lock = &p->locks[i];
 		const struct lp_lock *old = find_lock(before, lock);
@@ -198,19 +199,8 @@ static void profile_minus(struct lp_profile *p, const struct lp_profile *before)
 			free(lock->stacks);
 			continue;
 		}
-		if (lock->category == LP_CATEGORY_IDLE) {
-			p->idle_waits += lock->waits;
-			p->idle_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_RESOURCE) {
-			p->resource_waits += lock->waits;
-			p->resource_wait_ns += lock->wait_ns;
-		} else if (lock->category == LP_CATEGORY_GIL) {
-			p->gil_waits += lock->waits;
-			p->gil_wait_ns += lock->wait_ns;
-		} else {
-			p->total_waits += lock->waits;
-			p->total_wait_ns += lock->wait_ns;
-		}
+		/* The longest pause of the span is not known apart: the run's, as a bound. */
+		profile__count_lock(p, lock);
 		p->locks[kept++] = *lock;
 	}
 	p->nlocks = kept;

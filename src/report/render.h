@@ -25,6 +25,12 @@ int report_collapsed__write_set(FILE *f, const struct lp_profile *const *ps, siz
 /* A self-contained page: summary, lock table, flame graph, histograms (report_html.html). */
 int report_html__write(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o);
 
+/* Free-threaded builds (report_freethreaded.c): the GIL's state after the summary, the
+ * stop-the-world pauses, and their JSON member ("free_threaded": null on other builds). */
+void report_freethreaded__text_header(FILE *f, const struct lp_profile *p);
+void report_freethreaded__text_pauses(FILE *f, const struct lp_profile *p);
+void report_freethreaded__json(FILE *f, const struct lp_profile *p);
+
 /* Prints a log2 histogram of waits in libbpf-tools' print_log2_hist layout (range, count, bar of
  * stars), from the first to the last non-empty bucket, each line prefixed by indent. */
 void report_hist__write(FILE *f, const uint64_t hist[LP_HIST_SLOTS], const char *indent);

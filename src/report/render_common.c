@@ -147,8 +147,8 @@ const char *report__overhead_note(const struct lp_profile *p, char *buf, size_t 
 	if (n < len && report__totals_upscaled(p))
 		snprintf(buf + n, len - n,
 			 " Timing probes attached %.1f%% of the time: counts and totals are "
-			 "estimates, upscaled accordingly.",
-			 100.0 * o->timing_duty);
+			 "estimates, upscaled x%.2f (the attached time less the probes' own).",
+			 100.0 * o->timing_duty, profile__timing_scale(p));
 	return buf;
 }
 

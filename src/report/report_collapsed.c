@@ -2,7 +2,8 @@
 /* The collapsed ("folded") stack report that flamegraph.pl, inferno and speedscope read: one line
  * per (waiter stack, lock), root frame first, frames joined by ';', the lock as the leaf frame
  * "lock NAME", a space, then the weight (nanoseconds waited, or waits with --weight count).
- * Contention and GIL waits ("lock GIL"); idle waits only with --show-idle. */
+ * Contention and GIL waits ("lock GIL"), free-threaded object waits ("object NAME (TYPE)"); idle
+ * waits only with --show-idle. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -52,8 +53,14 @@ static char *line_text(const char *root, const struct lp_lock *lock, const struc
 		fputs("<truncated>;", f);
 	for (uint32_t i = st ? st->depth : 0; i-- > 0;)
 		put_frame(f, &st->frames[i]);
-	fputs("lock ", f);
+	/* Free-threaded builds: "object NAME (TYPE)" for an object's critical section. */
+	fputs(lock->category == LP_CATEGORY_OBJECT ? "object " : "lock ", f);
 	put_clean(f, report__lock_name(lock, name, sizeof(name)));
+	if (lock->category == LP_CATEGORY_OBJECT) {
+		fputs(" (", f);
+		put_clean(f, lock->type_name[0] ? lock->type_name : "object");
+		fputc(')', f);
+	}
 	if (fclose(f)) {
 		free(text);
 		return NULL;

@@ -209,9 +209,14 @@ static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 							 : profile__lock_site(lock);
 	char id[32];
 
-	if (profile__is_signal_category(lock->category) && lock->site)
+	if ((profile__is_signal_category(lock->category) || lock->category == LP_CATEGORY_OBJECT) &&
+	    lock->site)
 		at = lock->site;
-	if (at)
+	if (at && lock->category == LP_CATEGORY_OBJECT)
+		snprintf(buf, len, "%s:%d %s (%s)", report__short_path(at->file), at->line,
+			 report__lock_name(lock, id, sizeof(id)),
+			 lock->type_name[0] ? lock->type_name : "object");
+	else if (at)
 		snprintf(buf, len, "%s:%d %s", report__short_path(at->file), at->line,
 			 report__lock_name(lock, id, sizeof(id)));
 	else

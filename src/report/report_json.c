@@ -78,11 +78,16 @@ static void write_lock(FILE *f, const struct lp_profile *p, const struct lp_lock
 	write_frame_or_null(f, lock->created_at);
 	fputs(", \"category\": ", f);
 	json__write_string(f, profile__category_name(lock->category));
+	if (lock->category == LP_CATEGORY_OBJECT) {
+		fputs(", \"type\": ", f);
+		json__write_string(f, lock->type_name);
+	}
 	fprintf(f, ", \"native\": %s, \"primitive\": %s, \"merged_locks\": %" PRIu64 ", \"site\": ",
 		lock->native ? "true" : "false",
-		lock->source == LP_WAIT_SEM    ? "\"sem_t\""
-		: lock->source == LP_WAIT_PARK ? "\"PyMutex\""
-					       : "null",
+		lock->source == LP_WAIT_SEM	 ? "\"sem_t\""
+		: lock->source == LP_WAIT_PARK	 ? "\"PyMutex\""
+		: lock->source == LP_WAIT_OBJECT ? "\"critical section\""
+						 : "null",
 		lock->merged);
 	write_frame_or_null(f, lock->site);
 	fprintf(f,
@@ -196,17 +201,18 @@ static void write_overhead(FILE *f, const struct lp_profile *p)
 		" \"overhead\": {\"estimated_pct\": %.3f, \"estimated_ns\": %.0f, \"max_pct\": %g, "
 		"\"probe_hits\": %" PRIu64 ", \"trap_ns\": %.0f, \"bpf_ns\": %" PRIu64
 		", \"stack_walks\": %" PRIu64 ", \"walk_ns\": %" PRIu64
-		", \"timing_duty\": %.4f, \"totals_upscaled\": %s, \"trap_total_ns\": %.0f,"
+		", \"timing_duty\": %.4f, \"timing_scale\": %.4f, \"totals_upscaled\": %s, \"trap_total_ns\": %.0f,"
 		" \"trap_costs_ns\": {\"emulated\": %.0f, \"nop\": %.0f, \"stepped\": %.0f, "
 		"\"return\": %.0f}, \"hits\": {\"emulated\": %" PRIu64 ", \"nop\": %" PRIu64
 		", \"stepped\": %" PRIu64 ", \"return\": %" PRIu64 "}},\n"
 		" \"stack_sampling\": {\"waits\": %" PRIu64 ", \"captured\": %" PRIu64
 		", \"threshold_ns\": %" PRIu64 ", \"stacks_upscaled\": %s},\n",
 		o->estimated_pct, o->estimated_ns, o->max_pct, o->probe_hits, o->trap_ns, o->bpf_ns,
-		o->walks, o->walk_ns, o->timing_duty, report__totals_upscaled(p) ? "true" : "false",
-		o->trap_total_ns, o->costs.entry_ns[LP_TRAP_EMULATED],
-		o->costs.entry_ns[LP_TRAP_NOP], o->costs.entry_ns[LP_TRAP_STEPPED],
-		o->costs.return_ns, o->hits_by_kind[LP_TRAP_EMULATED], o->hits_by_kind[LP_TRAP_NOP],
+		o->walks, o->walk_ns, o->timing_duty, profile__timing_scale(p),
+		report__totals_upscaled(p) ? "true" : "false", o->trap_total_ns,
+		o->costs.entry_ns[LP_TRAP_EMULATED], o->costs.entry_ns[LP_TRAP_NOP],
+		o->costs.entry_ns[LP_TRAP_STEPPED], o->costs.return_ns,
+		o->hits_by_kind[LP_TRAP_EMULATED], o->hits_by_kind[LP_TRAP_NOP],
 		o->hits_by_kind[LP_TRAP_STEPPED], o->hits_by_kind[LP_TRAP_KINDS], o->waits,
 		o->waits - o->waits_unsampled, o->sample_ns,
 		report__stacks_sampled(p) ? "true" : "false");
@@ -259,6 +265,7 @@ int report_json__write(FILE *f, const struct lp_profile *p)
 		(uint64_t)c->probe_hits, p->nthreads, p->total_waits, p->total_wait_ns,
 		p->idle_waits, p->idle_wait_ns, p->resource_waits, p->resource_wait_ns);
 	write_gil(f, p);
+	report_freethreaded__json(f, p);
 	write_full(f, p);
 	write_overhead(f, p);
 	write_programs(f, &p->programs);

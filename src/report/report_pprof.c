@@ -209,6 +209,8 @@ static void add_samples(struct builder *b, const struct lp_profile *p, const str
 		protobuf__packed_uint64(&b->samples, SAMPLE_LOCATION_ID, locs, nlocs);
 		protobuf__packed_int64(&b->samples, SAMPLE_VALUE, values, (size_t)nvalues);
 		label(b, "lock name", name);
+		if (lock->category == LP_CATEGORY_OBJECT && lock->type_name[0])
+			label(b, "object type", lock->type_name);
 		/* The process, so that one profile of many processes can be focused on one
 		 * (-tagfocus pid=4242) or split by command (-tagroot comm). */
 		snprintf(tid, sizeof(tid), "%d", (int)p->pid);
@@ -252,6 +254,27 @@ static void add_profile(struct builder *b, const struct lp_profile *p,
 	}
 }
 
+/* The profile's one mapping (the interpreter), then the sections built apart: fields of one
+ * message may come in any order. */
+static void finish_profile(struct builder *b, struct protobuf *out, const char *interpreter)
+{
+	size_t mark = protobuf__begin(out, PROFILE_MAPPING);
+
+	protobuf__uint64(out, MAPPING_ID, MAPPING_PYTHON);
+	protobuf__int64(out, MAPPING_FILENAME, intern(b, interpreter));
+	protobuf__bool(out, MAPPING_HAS_FUNCTIONS, true);
+	protobuf__bool(out, MAPPING_HAS_FILENAMES, true);
+	protobuf__bool(out, MAPPING_HAS_LINE_NUMBERS, true);
+	protobuf__end(out, mark);
+	protobuf__append(out, b->samples.data, b->samples.len);
+	protobuf__append(out, b->locations.data, b->locations.len);
+	protobuf__append(out, b->functions.data, b->functions.len);
+	for (size_t i = 0; i < b->nstrings; i++)
+		protobuf__string(out, PROFILE_STRING_TABLE, b->strings[i]);
+	if (b->samples.failed || b->locations.failed || b->functions.failed)
+		b->failed = true;
+}
+
 /* The Profile message of the n profiles ps (one per process; the header is ps[0]'s, the
  * processes and their commands labels on the samples). */
 static void build(struct builder *b, const struct lp_profile *const *ps, size_t n,
@@ -262,7 +285,6 @@ static void build(struct builder *b, const struct lp_profile *const *ps, size_t 
 	 * one file answers both questions (-sample_index=hold). */
 	int nvalues = p->full.measured ? NVALUES : VALUE_ACQUISITIONS;
 	char comment[PATH_MAX + 128];
-	size_t mark;
 
 	for (size_t i = 0; i < n; i++)
 		add_profile(b, ps[i], o, nvalues);
@@ -295,22 +317,7 @@ static void build(struct builder *b, const struct lp_profile *const *ps, size_t 
 				intern(b, report__overhead_note(p, note, sizeof(note))));
 	}
 
-	mark = protobuf__begin(out, PROFILE_MAPPING);
-	protobuf__uint64(out, MAPPING_ID, MAPPING_PYTHON);
-	protobuf__int64(out, MAPPING_FILENAME, intern(b, p->interpreter));
-	protobuf__bool(out, MAPPING_HAS_FUNCTIONS, true);
-	protobuf__bool(out, MAPPING_HAS_FILENAMES, true);
-	protobuf__bool(out, MAPPING_HAS_LINE_NUMBERS, true);
-	protobuf__end(out, mark);
-
-	/* Fields of one message may come in any order: append the sections built apart. */
-	protobuf__append(out, b->samples.data, b->samples.len);
-	protobuf__append(out, b->locations.data, b->locations.len);
-	protobuf__append(out, b->functions.data, b->functions.len);
-	for (size_t i = 0; i < b->nstrings; i++)
-		protobuf__string(out, PROFILE_STRING_TABLE, b->strings[i]);
-	if (b->samples.failed || b->locations.failed || b->functions.failed)
-		b->failed = true;
+	finish_profile(b, out, p->interpreter);
 }
 
 static int write_gzip(FILE *f, const uint8_t *data, size_t len)
@@ -369,20 +376,7 @@ static void build_samples(struct builder *b, const struct lp_pprof_samples *set,
 	protobuf__int64(out, PROFILE_DURATION_NANOS, (int64_t)set->duration_ns);
 	if (set->comment)
 		protobuf__int64(out, PROFILE_COMMENT, intern(b, set->comment));
-	mark = protobuf__begin(out, PROFILE_MAPPING);
-	protobuf__uint64(out, MAPPING_ID, MAPPING_PYTHON);
-	protobuf__int64(out, MAPPING_FILENAME, intern(b, set->mapping ? set->mapping : "python"));
-	protobuf__bool(out, MAPPING_HAS_FUNCTIONS, true);
-	protobuf__bool(out, MAPPING_HAS_FILENAMES, true);
-	protobuf__bool(out, MAPPING_HAS_LINE_NUMBERS, true);
-	protobuf__end(out, mark);
-	protobuf__append(out, b->samples.data, b->samples.len);
-	protobuf__append(out, b->locations.data, b->locations.len);
-	protobuf__append(out, b->functions.data, b->functions.len);
-	for (size_t i = 0; i < b->nstrings; i++)
-		protobuf__string(out, PROFILE_STRING_TABLE, b->strings[i]);
-	if (b->samples.failed || b->locations.failed || b->functions.failed)
-		b->failed = true;
+	finish_profile(b, out, set->mapping ? set->mapping : "python");
 }
 
 /* Builds with build() (n profiles) or build_samples() (samples), then compresses into f. */

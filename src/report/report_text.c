@@ -23,9 +23,14 @@ static void lock_label(const struct lp_lock *lock, char *buf, size_t len)
 	const struct lp_frame_sym *at = lock->created_at ? lock->created_at
 							 : profile__lock_site(lock);
 
-	if (profile__is_signal_category(lock->category) && lock->site)
+	if ((profile__is_signal_category(lock->category) || lock->category == LP_CATEGORY_OBJECT) &&
+	    lock->site)
 		at = lock->site;
-	if (at && lock->name[0])
+	if (lock->category == LP_CATEGORY_OBJECT && at)
+		snprintf(buf, len, "%s:%d %s%s(%s)", report__short_path(at->file), at->line,
+			 lock->name, lock->name[0] ? " " : "",
+			 lock->type_name[0] ? lock->type_name : "object");
+	else if (at && lock->name[0])
 		snprintf(buf, len, "%s:%d %s", report__short_path(at->file), at->line, lock->name);
 	else if (at)
 		snprintf(buf, len, "%s:%d 0x%" PRIx64, report__short_path(at->file), at->line,
@@ -144,6 +149,7 @@ static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp
 	static const char *const heads[NCOLS] = { "WAITS", "TOTAL", "AVG", "MAX", "TIMEOUTS" };
 	const char *first = c == LP_CATEGORY_IDLE	? "WAITED FOR A SIGNAL AT"
 			    : c == LP_CATEGORY_RESOURCE ? "WAITED MID-WORK AT"
+			    : c == LP_CATEGORY_OBJECT	? "OBJECT (type)"
 							: "LOCK";
 	char label[MAX_LOCK_COLUMN * 4], held[MAX_LOCK_COLUMN * 4], cells[NCOLS][32];
 	int width = (int)strlen(first), w[NCOLS];
@@ -165,9 +171,9 @@ static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp
 	fprintf(f, "%-*s", width, first);
 	for (int k = 0; k < NCOLS; k++)
 		fprintf(f, "  %*s", w[k], heads[k]);
-	fputs(c == LP_CATEGORY_CONTENTION ? "  HELD BY (top releaser)\n"
-	      : c == LP_CATEGORY_RESOURCE ? "  SIGNALLED BY (top)\n"
-					  : "\n",
+	fputs(c == LP_CATEGORY_CONTENTION || c == LP_CATEGORY_OBJECT ? "  HELD BY (top releaser)\n"
+	      : c == LP_CATEGORY_RESOURCE			     ? "  SIGNALLED BY (top)\n"
+								     : "\n",
 	      f);
 	for (size_t i = 0; i < n; i++) {
 		lock_label(locks[i], label, sizeof(label));
@@ -176,12 +182,71 @@ static void write_table(FILE *f, const struct lp_lock **locks, size_t n, enum lp
 		fprintf(f, "%-*s", width, label);
 		for (int k = 0; k < NCOLS; k++)
 			fprintf(f, "  %*s", w[k], cells[k]);
-		if (c == LP_CATEGORY_CONTENTION || c == LP_CATEGORY_RESOURCE) {
+		if (c == LP_CATEGORY_CONTENTION || c == LP_CATEGORY_RESOURCE ||
+		    c == LP_CATEGORY_OBJECT) {
 			holder_label(locks[i], held, sizeof(held));
 			fprintf(f, "  %s", held);
 		}
 		fputc('\n', f);
 	}
+}
+
+/* The top waiting stack of each of the first locks, and the top releasing stack it was held by. */
+static void write_top_stacks(FILE *f, const struct lp_lock **locks, size_t n)
+{
+	char a[32], b[32], label[MAX_LOCK_COLUMN * 4];
+
+	for (size_t i = 0; i < n && i < TOP_LOCKS_WITH_STACKS; i++) {
+		const struct lp_lock *lock = locks[i];
+		const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
+		const struct lp_lock_stack *holder = profile__top_stack(lock, LP_ROLE_HOLDER);
+
+		if (!top)
+			continue;
+		lock_label(lock, label, sizeof(label));
+		fprintf(f, "\nTop waiting stack (%s, %.1f%% of this %s's wait, %s waits): %s\n",
+			units__duration(top->wait_ns, a, sizeof(a)),
+			lock->wait_ns ? 100.0 * (double)top->wait_ns / (double)lock->wait_ns : 0.0,
+			lock->category == LP_CATEGORY_OBJECT ? "object" : "lock",
+			units__count(top->count, b, sizeof(b)), label);
+		write_stack(f, top->stack);
+		if (holder) {
+			fprintf(f, "  held by (charged %s of the waits it ended):\n",
+				units__duration(holder->wait_ns, a, sizeof(a)));
+			write_stack(f, holder->stack);
+		}
+	}
+}
+
+/* Free-threaded builds: waits for other threads' critical sections on objects, spin included. */
+static int write_objects(FILE *f, const struct lp_profile *p, const struct lp_report_opts *o)
+{
+	const struct lp_lock **locks;
+	size_t total = 0, n = 0;
+	char a[32], b[32];
+
+	if (!p->free_threaded)
+		return 0;
+	if (!p->object_waits) {
+		fputs("\nNo object contention seen: no thread waited for another's critical section "
+		      "on an object.\n",
+		      f);
+		return 0;
+	}
+	fprintf(f,
+		"\nObject contention (threads waited for another thread's critical section on an "
+		"object, spinning included), %s in %s waits:\n",
+		units__duration(p->object_wait_ns, a, sizeof(a)),
+		units__count(p->object_waits, b, sizeof(b)));
+	locks = select_locks(p, LP_CATEGORY_OBJECT, o, &total, &n);
+	if (!locks)
+		return -ENOMEM;
+	write_table(f, locks, n, LP_CATEGORY_OBJECT);
+	if (n < total)
+		fprintf(f, "(%zu more not listed: --top %zu)\n", total - n, o->top);
+	write_top_stacks(f, locks, n);
+	free(locks);
+	return 0;
 }
 
 /* Per thread: how often and how long it waited to take the GIL, and where. */
@@ -324,6 +389,7 @@ static void write_header(FILE *f, const struct lp_profile *p)
 
 		fprintf(f, "%s\n", report__overhead_note(p, note, sizeof(note)));
 	}
+	report_freethreaded__text_header(f, p);
 	fputc('\n', f);
 }
 
@@ -392,7 +458,7 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 {
 	const struct lp_counters *c = &p->counters;
 	const struct lp_lock **locks;
-	char a[32], b[32], label[MAX_LOCK_COLUMN * 4];
+	char a[32], label[MAX_LOCK_COLUMN * 4];
 	size_t total = 0, n = 0;
 
 	if (p->interval)
@@ -415,25 +481,7 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 		fprintf(f, "(%zu more lock%s not listed: --top %zu)\n", total - n,
 			total - n == 1 ? "" : "s", o->top);
 
-	for (size_t i = 0; i < n && i < TOP_LOCKS_WITH_STACKS; i++) {
-		const struct lp_lock *lock = locks[i];
-		const struct lp_lock_stack *top = profile__top_stack(lock, LP_ROLE_WAITER);
-		const struct lp_lock_stack *holder = profile__top_stack(lock, LP_ROLE_HOLDER);
-
-		if (!top)
-			continue;
-		lock_label(lock, label, sizeof(label));
-		fprintf(f, "\nTop waiting stack (%s, %.1f%% of this lock's wait, %s waits): %s\n",
-			units__duration(top->wait_ns, a, sizeof(a)),
-			lock->wait_ns ? 100.0 * (double)top->wait_ns / (double)lock->wait_ns : 0.0,
-			units__count(top->count, b, sizeof(b)), label);
-		write_stack(f, top->stack);
-		if (holder) {
-			fprintf(f, "  held by (charged %s of the waits it ended):\n",
-				units__duration(holder->wait_ns, a, sizeof(a)));
-			write_stack(f, holder->stack);
-		}
-	}
+	write_top_stacks(f, locks, n);
 	for (size_t i = 0; o->histogram && i < n; i++) {
 		lock_label(locks[i], label, sizeof(label));
 		fprintf(f, "\nWait time histogram: %s (%s waits)\n", label,
@@ -441,6 +489,9 @@ int report_text__write(FILE *f, const struct lp_profile *p, const struct lp_repo
 		report_hist__write(f, locks[i]->hist, "    ");
 	}
 	free(locks);
+	if (write_objects(f, p, o))
+		return -ENOMEM;
+	report_freethreaded__text_pauses(f, p);
 	if (p->full.measured)
 		write_holds(f, p);
 	report_inversions__text(f, p);

@@ -12,12 +12,11 @@
 #include "target/pyobj.h"
 #include "util/u64map.h"
 
-#define PYOBJECT_TYPE_OFF 8 /* PyObject.ob_type */
-#define PYTYPE_NAME_OFF 24  /* PyTypeObject.tp_name */
-/* The 8 bytes after a code object's PyObject header: ob_size, its length in code units (3.11+),
- * or co_argcount and co_posonlyargcount (3.8-3.10). Set at creation, compared on reuse. */
-#define CODE_SIZE_WORD_OFF 16
+/* The 8 bytes after a code object's PyObject header (code.size_word): ob_size, its length in code
+ * units (3.11+), or co_argcount and co_posonlyargcount (3.8-3.10). Set at creation, compared on
+ * reuse. */
 #define CODE_HDR_MAX 256
+#define TLBC_MAX 256 /* per-thread bytecode copies looked through (3.14t) */
 
 struct code_info {
 	struct code_info *older; /* earlier code objects at this address: stacks name them */
@@ -97,8 +96,8 @@ void symbolize__code_ident(const struct lp_code_offsets *co, const uint8_t *hdr,
 {
 	int32_t firstlineno;
 
-	id->type = load_ptr(hdr, PYOBJECT_TYPE_OFF);
-	id->size_word = load_ptr(hdr, CODE_SIZE_WORD_OFF);
+	id->type = load_ptr(hdr, co->object_type);
+	id->size_word = load_ptr(hdr, co->size_word);
 	id->name = load_ptr(hdr, co->name);
 	id->qualname = load_ptr(hdr, co->qualname);
 	id->filename = load_ptr(hdr, co->filename);
@@ -122,7 +121,7 @@ static bool is_code_type(struct lp_symbolizer *s, uint64_t type)
 
 	if (s->code_type)
 		return type == s->code_type;
-	if (remote_read(s->pid, type + PYTYPE_NAME_OFF, &name_ptr, sizeof(name_ptr)) ||
+	if (remote_read(s->pid, type + (uint64_t)s->o->type_name, &name_ptr, sizeof(name_ptr)) ||
 	    remote_read(s->pid, name_ptr, name, 5))
 		return false;
 	if (memcmp(name, "code", 5))
@@ -140,11 +139,12 @@ static int max_int(int a, int b)
  * end of a mapping; more than CODE_HDR_MAX means offsets we do not believe. */
 static size_t code_hdr_len(const struct lp_code_offsets *co)
 {
-	int n = max_int(CODE_SIZE_WORD_OFF + 8, co->firstlineno + 4);
+	int n = max_int(max_int(co->size_word, co->object_type) + 8, co->firstlineno + 4);
 
 	n = max_int(n, max_int(co->filename, max_int(co->name, co->qualname)) + 8);
 	n = max_int(n, co->linetable + 8);
-	return co->firstlineno < 0 || co->filename < 0 || co->name < 0 || co->linetable < 0 ||
+	return co->firstlineno < 0 || co->size_word < 0 || co->object_type < 0 ||
+			       co->filename < 0 || co->name < 0 || co->linetable < 0 ||
 			       n > CODE_HDR_MAX
 		       ? 0
 		       : (size_t)n;
@@ -168,7 +168,7 @@ static void read_code(struct lp_symbolizer *s, const struct lp_code_ident *ident
 		return;
 	ci->file = strdup(buf);
 	/* Without a line table the frame still names its function, at co_firstlineno. */
-	pyobj__read_bytes(s->pid, ident->linetable, &ci->linetable, &ci->linetable_len);
+	pyobj__read_bytes(s->pid, ident->linetable, s->o, &ci->linetable, &ci->linetable_len);
 	ci->valid = ci->function && ci->file;
 }
 
@@ -187,6 +187,30 @@ int64_t symbolize__byte_offset(const struct lp_pyoffsets *o, uint64_t code, uint
 			return -1;
 		return (int64_t)(instr - base);
 	}
+	return -1;
+}
+
+/* 3.14t: a thread runs its own copy of the bytecode (thread-local bytecode), so the frame's
+ * instruction pointer may be in one of co_tlbc's entries rather than in co_code_adaptive (entry 0).
+ * The byte offset in the copy that holds it; -1 when none does. */
+static int64_t tlbc_byte_offset(struct lp_symbolizer *s, uint64_t code, uint64_t code_units,
+				uint64_t instr)
+{
+	uint64_t array, entries[TLBC_MAX];
+	int64_t n;
+
+	if (s->o->code.tlbc < 0 || !code_units || code_units > (1u << 28) ||
+	    remote_read(s->pid, code + (uint64_t)s->o->code.tlbc, &array, sizeof(array)) ||
+	    remote_read(s->pid, array, &n, sizeof(n)) || n <= 0)
+		return -1;
+	if (n > TLBC_MAX)
+		n = TLBC_MAX;
+	/* _PyCodeArray: Py_ssize_t size, then the entries' addresses. */
+	if (remote_read(s->pid, array + 8, entries, (size_t)n * sizeof(entries[0])))
+		return -1;
+	for (int64_t i = 0; i < n; i++)
+		if (entries[i] && instr >= entries[i] && instr - entries[i] < code_units * 2)
+			return (int64_t)(instr - entries[i]);
 	return -1;
 }
 
@@ -255,6 +279,10 @@ void symbolizer__frame(struct lp_symbolizer *s, uint64_t code, uint64_t instr,
 	out->function = ci->function;
 	out->file = ci->file;
 	offset = symbolize__byte_offset(s->o, code, instr);
+	if (offset >= 0 && s->o->code.tlbc >= 0 && (uint64_t)offset >= ci->ident.size_word * 2)
+		offset = -1; /* past co_code_adaptive: in another thread's copy */
+	if (offset < 0 && !err)
+		offset = tlbc_byte_offset(s, code, ci->ident.size_word, instr);
 	if (offset >= 0 && offset <= UINT32_MAX && ci->linetable)
 		line = linetable__line_for_offset(s->o->code.linetable_format, ci->linetable,
 						  ci->linetable_len, ci->firstlineno,

@@ -8,11 +8,10 @@
 
 #include "target/pyobj.h"
 
-#define PYSTR_LENGTH_OFF 16		    /* PyASCIIObject.length (Py_ssize_t) */
-#define PYSTR_STATE_OFF 32		    /* PyASCIIObject.state bitfield */
-#define PYSTR_HDR_LEN (PYSTR_STATE_OFF + 4) /* what the layout needs: a short str ends at 40 */
-#define PYBYTES_SIZE_OFF 16		    /* PyVarObject.ob_size */
-#define PYBYTES_DATA_OFF 32		    /* PyBytesObject.ob_sval */
+/* The most a str header's layout needs: free-threaded builds' state ends at 52. */
+#define PYSTR_HDR_MAX 52
+/* PyBytesObject: ob_size right after the object header, then ob_shash, then ob_sval. */
+#define PYBYTES_DATA_AFTER_SIZE 16
 
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
@@ -33,15 +32,17 @@ int pystr__layout(const uint8_t *hdr, size_t hdr_len, const struct lp_pyoffsets 
 {
 	int64_t length;
 	uint32_t state, kind, compact, ascii;
+	int shift = o->unicode_kind_shift;
 
-	if (hdr_len < PYSTR_HDR_LEN)
+	if (o->unicode_length < 0 || o->unicode_state < 0 || shift < 0 || shift > 24 ||
+	    hdr_len < (size_t)o->unicode_length + 8 || hdr_len < (size_t)o->unicode_state + 4)
 		return -EINVAL;
-	memcpy(&length, hdr + PYSTR_LENGTH_OFF, sizeof(length));
-	memcpy(&state, hdr + PYSTR_STATE_OFF, sizeof(state));
-	/* interned:2 kind:3 compact:1 ascii:1 (3.8-3.14 default builds) */
-	kind = (state >> 2) & 7;
-	compact = (state >> 5) & 1;
-	ascii = (state >> 6) & 1;
+	memcpy(&length, hdr + o->unicode_length, sizeof(length));
+	memcpy(&state, hdr + o->unicode_state, sizeof(state));
+	/* interned (2 bits, or a byte in 3.14t), then kind:3 compact:1 ascii:1 */
+	kind = (state >> shift) & 7;
+	compact = (state >> (shift + 3)) & 1;
+	ascii = (state >> (shift + 4)) & 1;
 	if (!compact || kind != 1 || length < 0)
 		return -EINVAL;
 	*data_off = ascii ? (size_t)o->unicode_ascii_data : (size_t)o->unicode_compact_data;
@@ -52,18 +53,20 @@ int pystr__layout(const uint8_t *hdr, size_t hdr_len, const struct lp_pyoffsets 
 int pyobj__read_str(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, char *out,
 		    size_t outlen)
 {
-	uint8_t hdr[PYSTR_HDR_LEN];
-	size_t off, n;
+	uint8_t hdr[PYSTR_HDR_MAX];
+	size_t hdr_len = (size_t)o->unicode_state + 4, off, n;
 	int err;
 
 	if (!outlen)
 		return -EINVAL;
 	out[0] = '\0';
+	if (o->unicode_state < 0 || hdr_len > sizeof(hdr))
+		return -EINVAL;
 	/* Only the bytes the layout needs: reading more could run off the end of a mapping. */
-	err = remote_read(pid, addr, hdr, sizeof(hdr));
+	err = remote_read(pid, addr, hdr, hdr_len);
 	if (err)
 		return err;
-	err = pystr__layout(hdr, sizeof(hdr), o, &off, &n);
+	err = pystr__layout(hdr, hdr_len, o, &off, &n);
 	if (err)
 		return err;
 	if (n > outlen - 1)
@@ -81,15 +84,17 @@ int pyobj__read_str(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, char
 	return 0;
 }
 
-int pyobj__read_bytes(pid_t pid, uint64_t addr, uint8_t **out, size_t *len)
+int pyobj__read_bytes(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, uint8_t **out,
+		      size_t *len)
 {
+	uint64_t size_at = addr + (uint64_t)o->object_head;
 	int64_t size;
 	uint8_t *buf;
 	int err;
 
 	*out = NULL;
 	*len = 0;
-	err = remote_read(pid, addr + PYBYTES_SIZE_OFF, &size, sizeof(size));
+	err = remote_read(pid, size_at, &size, sizeof(size));
 	if (err)
 		return err;
 	if (size < 0 || size > LP_PYBYTES_MAX)
@@ -97,7 +102,7 @@ int pyobj__read_bytes(pid_t pid, uint64_t addr, uint8_t **out, size_t *len)
 	buf = malloc(size ? (size_t)size : 1);
 	if (!buf)
 		return -ENOMEM;
-	err = remote_read(pid, addr + PYBYTES_DATA_OFF, buf, (size_t)size);
+	err = remote_read(pid, size_at + PYBYTES_DATA_AFTER_SIZE, buf, (size_t)size);
 	if (err) {
 		free(buf);
 		return err;

@@ -16,7 +16,7 @@
 /* Copies len bytes at addr in pid. 0, or -errno (-EFAULT for a short read). */
 int remote_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 
-/* Decodes the header of a str object (PyASCIIObject bytes `hdr`, at least 36 long): where its
+/* Decodes the header of a str object (PyASCIIObject bytes `hdr`, through its state): where its
  * characters start (offset from the object), how many bytes they take and whether they are
  * 1-byte characters. Returns 0, or -EINVAL for anything we do not read (non-compact, wide). */
 int pystr__layout(const uint8_t *hdr, size_t hdr_len, const struct lp_pyoffsets *o,
@@ -28,6 +28,7 @@ int pyobj__read_str(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, char
 		    size_t outlen);
 
 /* Reads a bytes object: *out is malloc'ed (caller frees), *len its size. 0 or -errno. */
-int pyobj__read_bytes(pid_t pid, uint64_t addr, uint8_t **out, size_t *len);
+int pyobj__read_bytes(pid_t pid, uint64_t addr, const struct lp_pyoffsets *o, uint8_t **out,
+		      size_t *len);
 
 #endif

@@ -10,6 +10,18 @@
 
 #define CODE_MASK_ALL (~0ULL)
 
+/* Object and string header fields of every default (GIL) build. */
+#define DEFAULT_BUILD                                                                              \
+	.unicode_length = 16, .unicode_state = 32, .unicode_kind_shift = 2, .object_head = 16,     \
+	.type_name = 24, .object_mutex = -1, .gil_enabled = -1, .gil_switch_number = 24
+#define DEFAULT_CODE .object_type = 8, .size_word = 16, .tlbc = -1
+/* A free-threaded (--disable-gil) build's: a 32-byte PyObject header (ob_tid, ob_flags,
+ * ob_mutex, ob_gc_bits, ob_ref_local, ob_ref_shared, ob_type). */
+#define FREE_THREADED_BUILD                                                                        \
+	.free_threaded = true, .unicode_length = 32, .unicode_state = 48, .object_head = 32,       \
+	.type_name = 40, .object_mutex = 10, .gil_enabled = 0, .gil_switch_number = 32
+#define FREE_THREADED_CODE .object_type = 24, .size_word = 32
+
 // clang-format off
 static const struct lp_pyoffsets tables[] = {
 	{
@@ -22,9 +34,9 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 48, .frame_read_size = 112 },
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_LNOTAB,
-			  .instr_kind = LP_INSTR_BYTES },
+			  .instr_kind = LP_INSTR_BYTES, DEFAULT_CODE },
 		.gil_in_interp = false, .gil_state = 1152,
-		.unicode_ascii_data = 48, .unicode_compact_data = 72,
+		.unicode_ascii_data = 48, .unicode_compact_data = 72, DEFAULT_BUILD,
 	},
 	{
 		.minor = 9,
@@ -36,9 +48,9 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 48, .frame_read_size = 112 },
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_LNOTAB,
-			  .instr_kind = LP_INSTR_BYTES },
+			  .instr_kind = LP_INSTR_BYTES, DEFAULT_CODE },
 		.gil_in_interp = false, .gil_state = 352,
-		.unicode_ascii_data = 48, .unicode_compact_data = 72,
+		.unicode_ascii_data = 48, .unicode_compact_data = 72, DEFAULT_BUILD,
 	},
 	{
 		.minor = 10, /* f_lasti now counts code units; co_linetable replaces co_lnotab */
@@ -50,9 +62,9 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 48, .frame_read_size = 104 },
 		.code = { .firstlineno = 40, .filename = 104, .name = 112, .qualname = -1,
 			  .linetable = 120, .linetable_format = LINETABLE_310,
-			  .instr_kind = LP_INSTR_UNITS },
+			  .instr_kind = LP_INSTR_UNITS, DEFAULT_CODE },
 		.gil_in_interp = false, .gil_state = 352,
-		.unicode_ascii_data = 48, .unicode_compact_data = 72,
+		.unicode_ascii_data = 48, .unicode_compact_data = 72, DEFAULT_BUILD,
 	},
 	{
 		.minor = 11, /* _PyInterpreterFrame, reached through tstate->cframe->current_frame */
@@ -64,9 +76,10 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 8, .frame_read_size = 64 },
 		.code = { .firstlineno = 72, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 184,
-			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER,
+			  DEFAULT_CODE },
 		.gil_in_interp = false, .gil_state = 360,
-		.unicode_ascii_data = 48, .unicode_compact_data = 72,
+		.unicode_ascii_data = 48, .unicode_compact_data = 72, DEFAULT_BUILD,
 	},
 	{
 		.minor = 12, /* shim frames owned by the C stack (owner 3) are skipped */
@@ -78,9 +91,10 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 24, .frame_read_size = 72 },
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 192,
-			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER,
+			  DEFAULT_CODE },
 		.gil_in_interp = true, .gil_state = 1040,
-		.unicode_ascii_data = 40, .unicode_compact_data = 56,
+		.unicode_ascii_data = 40, .unicode_compact_data = 56, DEFAULT_BUILD,
 	},
 	{
 		.minor = 13, /* tstate->current_frame directly; _PyRuntime starts with debug offsets */
@@ -92,9 +106,10 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 24, .frame_read_size = 72 },
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 200,
-			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER,
+			  DEFAULT_CODE },
 		.gil_in_interp = true, .gil_state = 7752, .interp_modules = 7656,
-		.unicode_ascii_data = 40, .unicode_compact_data = 56,
+		.unicode_ascii_data = 40, .unicode_compact_data = 56, DEFAULT_BUILD,
 		.has_debug_offsets = true,
 	},
 	{
@@ -107,10 +122,43 @@ static const struct lp_pyoffsets tables[] = {
 			  .frame_globals = 24, .frame_read_size = 80 },
 		.code = { .firstlineno = 68, .filename = 112, .name = 120, .qualname = 128,
 			  .linetable = 136, .code_adaptive = 208,
-			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER },
+			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER,
+			  DEFAULT_CODE },
 		.gil_in_interp = true, .gil_state = 7784, .interp_modules = 7688,
-		.unicode_ascii_data = 40, .unicode_compact_data = 56,
+		.unicode_ascii_data = 40, .unicode_compact_data = 56, DEFAULT_BUILD,
 		.has_debug_offsets = true,
+	},
+	{
+		.minor = 13, /* free-threaded: the code object and strings grow with the header */
+		.walk = { .code_mask = CODE_MASK_ALL, .runtime_interp_head = 632,
+			  .interp_threads_head = 7344, .tstate_next = 8, .tstate_thread_id = 152,
+			  .tstate_frame = 72, .cframe_frame = -1, .frame_previous = 8,
+			  .frame_code = 0, .frame_instr = 56, .frame_instr_size = 8,
+			  .frame_owner = 70, .frame_owner_skip = 3, .frame_func = 16,
+			  .frame_globals = 24, .frame_read_size = 72 },
+		.code = { .firstlineno = 84, .filename = 128, .name = 136, .qualname = 144,
+			  .linetable = 152, .code_adaptive = 216,
+			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER,
+			  FREE_THREADED_CODE, .tlbc = -1 },
+		.gil_in_interp = true, .gil_state = 7760, .interp_modules = 7664,
+		.unicode_ascii_data = 56, .unicode_compact_data = 72, FREE_THREADED_BUILD,
+		.unicode_kind_shift = 2, .has_debug_offsets = true,
+	},
+	{
+		.minor = 14, /* free-threaded: thread-local bytecode (co_tlbc); interned is a byte */
+		.walk = { .code_mask = ~3ULL, .runtime_interp_head = 808,
+			  .interp_threads_head = 7344, .tstate_next = 8, .tstate_thread_id = 152,
+			  .tstate_frame = 72, .cframe_frame = -1, .frame_previous = 8,
+			  .frame_code = 0, .frame_instr = 56, .frame_instr_size = 8,
+			  .frame_owner = 78, .frame_owner_skip = 3, .frame_func = 16,
+			  .frame_globals = 24, .frame_read_size = 80 },
+		.code = { .firstlineno = 84, .filename = 128, .name = 136, .qualname = 144,
+			  .linetable = 152, .code_adaptive = 232,
+			  .linetable_format = LINETABLE_LOCATIONS, .instr_kind = LP_INSTR_POINTER,
+			  FREE_THREADED_CODE, .tlbc = 224 },
+		.gil_in_interp = true, .gil_state = 7808, .interp_modules = 7712,
+		.unicode_ascii_data = 56, .unicode_compact_data = 72, FREE_THREADED_BUILD,
+		.unicode_kind_shift = 8, .has_debug_offsets = true,
 	},
 };
 // clang-format on
@@ -227,14 +275,19 @@ int pyoffsets__apply_debug_offsets(struct lp_pyoffsets *o, const void *buf, size
 	return 0;
 }
 
-const struct lp_pyoffsets *pyoffsets__for(int major, int minor)
+const struct lp_pyoffsets *pyoffsets__for_build(int major, int minor, bool free_threaded)
 {
 	if (major != 3)
 		return NULL;
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		if (tables[i].minor == minor)
+		if (tables[i].minor == minor && tables[i].free_threaded == free_threaded)
 			return &tables[i];
 	return NULL;
+}
+
+const struct lp_pyoffsets *pyoffsets__for(int major, int minor)
+{
+	return pyoffsets__for_build(major, minor, false);
 }
 
 int pyoffsets__min_minor(void)
@@ -244,5 +297,10 @@ int pyoffsets__min_minor(void)
 
 int pyoffsets__max_minor(void)
 {
-	return tables[sizeof(tables) / sizeof(tables[0]) - 1].minor;
+	int max = 0;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		if (tables[i].minor > max)
+			max = tables[i].minor;
+	return max;
 }

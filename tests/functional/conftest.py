@@ -9,8 +9,8 @@ Interpreter discovery
     ``python`` parameter of the profiling tests; older ones (2.x, 3.0 .. 3.7)
     are the ``old_python`` parameter of the unsupported-version test.  When a
     list is empty the tests that need it are reported as skipped, with why.
-    ``any_python`` (lifecycle and error tests) is the newest interpreter of
-    each launcher: one plain, one per Debian root.
+    ``any_python`` (tests no issue asks for on every interpreter) is the newest
+    interpreter of each build kind: shared libpython, static, free-threaded.
 
 Rootfs interpreters
     Debian's static python3.13 (trixie) and python3.14 (sid) need a newer
@@ -21,6 +21,15 @@ Rootfs interpreters
     the session builds missing roots first (root, debootstrap, network).
     In LOCKPROF_TEST_PYTHONS, ``rootfs=SUITE`` (trixie, sid) selects one.
 
+Free-threaded interpreters
+    ``ft_python`` (tests/functional/test_freethreaded.py) is every
+    free-threaded CPython found: the builds tools/build-ft-python.sh caches in
+    /var/cache/lockprof/python/3.Xt ($LOCKPROF_PYTHON_CACHE), and any
+    free-threaded interpreter discovered above.  With LOCKPROF_BUILD_ROOTFS=1
+    a missing 3.13t is built first (Debian's python3.13 source, about 5
+    minutes); 3.14t needs a source tree given to the script, and is reported
+    as skipped, with why, when absent.  They are not the ``python`` parameter.
+
 Running
     Tests need root (BPF, uprobes): without it they are skipped.  The binary
     is ``<repo>/lockprof`` (or $LOCKPROF); when it is missing the tests fail.
@@ -28,6 +37,8 @@ Running
     timeout: a broken lockprof fails the suite, it never hangs it.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import queue
@@ -48,6 +59,8 @@ LOCKPROF = os.environ.get("LOCKPROF") or os.path.join(REPO, "lockprof")
 
 SUPPORTED_MIN = (3, 8)
 SUPPORTED_MAX = (3, 14)
+FT_CACHE = os.environ.get("LOCKPROF_PYTHON_CACHE", "/var/cache/lockprof/python")
+FT_EXPECTED = ("3.13", "3.14")  # free-threaded builds tools/build-ft-python.sh makes
 
 # The contract says "CPython X.Y.Z"; accept X.Y here so that a banner without the micro
 # version fails fast on the version check in run_profiled_in, not after the timeout.
@@ -57,6 +70,7 @@ READY_TIMEOUT = 20.0  # target start-up until it prints "ready"
 TARGET_TIMEOUT = 60.0  # target run after "go"
 EXIT_TIMEOUT = 20.0  # lockprof exit after its stop condition
 SHOW_MAX = 12000  # characters of output shown in a failure message
+BUILD_LOCK_DIR = "/var/cache/lockprof"  # where the cached roots and interpreters are built, one at a time
 
 
 def target_path(name):
@@ -240,6 +254,17 @@ def _log(text):
     sys.__stderr__.flush()
 
 
+@contextlib.contextmanager
+def _build_lock():
+    os.makedirs(BUILD_LOCK_DIR, exist_ok=True)
+    with open(os.path.join(BUILD_LOCK_DIR, ".build.lock"), "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _rootfs_candidates(suites):
     """[(path, label, launcher)] for the Debian roots' interpreters; builds missing roots when asked."""
     found = []
@@ -247,7 +272,8 @@ def _rootfs_candidates(suites):
     for suite, package in suites:
         root = rootfs_path(suite)
         if not rootfs_ready(suite, package) and build:
-            why = build_rootfs(suite, package, _log)
+            with _build_lock():  # parallel test workers: one builds, the others wait for it
+                why = None if rootfs_ready(suite, package) else build_rootfs(suite, package, _log)
             if why:
                 raise pytest.UsageError("LOCKPROF_BUILD_ROOTFS=1: %s" % why)
         if not rootfs_ready(suite, package):
@@ -322,9 +348,58 @@ def _dedupe(candidates, seen, labels):
     return out
 
 
-def pytest_sessionfinish(session):
-    for launcher in _LAUNCHERS:
-        launcher.cleanup()
+_FT_INTERPRETERS = None
+_FT_MISSING = []  # (label, why): expected free-threaded builds that are absent
+
+
+def _build_ft(minor):
+    """LOCKPROF_BUILD_ROOTFS=1: build (once, cached) the free-threaded CPython 3.minor; None or why not."""
+    script = os.path.join(REPO, "tools", "build-ft-python.sh")
+    _log("lockprof tests: building free-threaded CPython %s with %s (cached; about 5 minutes)" % (minor, script))
+    try:
+        cp = subprocess.run([script, minor], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=3600)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "%s %s: %s" % (script, minor, e)
+    if cp.returncode != 0:
+        return "%s %s failed (exit %d): %s" % (script, minor, cp.returncode, cp.stdout.decode(errors="replace")[-2000:])
+    return None
+
+
+def ft_interpreters():
+    """The free-threaded CPythons to test (3.13t+), discovered once per session."""
+    global _FT_INTERPRETERS
+    if _FT_INTERPRETERS is not None:
+        return _FT_INTERPRETERS
+    found = [i for i in interpreters() if i.freethreaded and i.version[:2] >= (3, 13)]
+    seen = {os.path.realpath(i.host_path) for i in found}
+    build = os.environ.get("LOCKPROF_BUILD_ROOTFS") == "1" and os.environ.get("LOCKPROF_TEST_PYTHONS") is None
+    for minor in FT_EXPECTED:
+        path = os.path.join(FT_CACHE, minor + "t", "bin", "python%st" % minor)
+        label = "ft-%st" % minor
+        why = None
+        if not os.access(path, os.X_OK) and build and minor == "3.13":
+            with _build_lock():  # parallel test workers: one builds, the others wait for it
+                why = None if os.access(path, os.X_OK) else _build_ft(minor)
+            if why:
+                raise pytest.UsageError("LOCKPROF_BUILD_ROOTFS=1: %s" % why)
+        if not os.access(path, os.X_OK):
+            why = "no free-threaded CPython %s at %s (tools/build-ft-python.sh %s%s)" % (
+                minor, path, minor, "" if minor == "3.13" else " SRC_DIR: needs a CPython %s source tree" % minor)
+            if os.environ.get("LOCKPROF_TEST_PYTHONS") is None:
+                _FT_MISSING.append((label, why))
+            continue
+        if os.path.realpath(path) in seen:
+            continue
+        try:
+            version, ft, shared = _probe(path)
+        except (OSError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+            raise pytest.UsageError("%s: %s" % (path, e))
+        if not ft:
+            raise pytest.UsageError("%s is not a free-threaded build" % path)
+        seen.add(os.path.realpath(path))
+        found.append(Interp(path, version, label, True, EXEC, shared))
+    _FT_INTERPRETERS = sorted(found, key=lambda i: i.version)
+    return _FT_INTERPRETERS
 
 
 def supported_interpreters():
@@ -349,15 +424,21 @@ def pytest_report_header(config):
     if not interpreters():
         lines.append("  none")
     lines.extend("  not used: " + n for n in _NOTES)
+    lines.append("Free-threaded CPython interpreters (ft_python):")
+    for i in ft_interpreters():
+        lines.append("  %-20s %-8s %-14s %-26s %s" % (i.label, i.version_str, i.build, "profiled", i.host_path))
+    lines.extend("  missing: %s: %s" % m for m in _FT_MISSING)
     return lines
 
 
 def lifecycle_interpreters():
-    """The newest supported interpreter of each launcher (plain exec, each Debian root)."""
+    """The newest supported interpreter of each build kind (shared libpython, static, and
+    free-threaded), preferring one run without a Debian root among equals."""
     newest = {}
     for i in supported_interpreters():
-        key = id(i.launcher)
-        if key not in newest or i.version > newest[key].version:
+        key = (i.shared, i.freethreaded)
+        best = newest.get(key)
+        if best is None or (i.version, i.launcher.name == "exec") > (best.version, best.launcher.name == "exec"):
             newest[key] = i
     return sorted(newest.values(), key=lambda i: (i.launcher.name != "exec", i.version))
 
@@ -384,6 +465,17 @@ def pytest_generate_tests(metafunc):
             reason = "no supported CPython (%s) found" % _range_str()
             metafunc.parametrize(
                 "any_python", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["no-supported-python"]
+            )
+    if "ft_python" in metafunc.fixturenames:
+        found = ft_interpreters()
+        missing = [pytest.param(None, marks=pytest.mark.skip(reason=why), id=label) for label, why in _FT_MISSING]
+        if found or missing:
+            metafunc.parametrize("ft_python", found + missing, ids=[i.label for i in found] + [m.id for m in missing])
+        else:
+            metafunc.parametrize(
+                "ft_python",
+                [pytest.param(None, marks=pytest.mark.skip(reason="no free-threaded CPython found"))],
+                ids=["no-free-threaded-python"],
             )
     if "old_python" in metafunc.fixturenames:
         found = old_interpreters()
@@ -585,12 +677,16 @@ class ProfiledRun:
         return "lockprof:\n%s\n\ntarget:\n%s" % (self.profiler.describe(), self.target.describe())
 
 
-def start_python(pool, python, args, what="python"):
+def start_python(pool, python, args, what="python", env=None, preexec=None):
     """Start python (an Interp) with args through its launcher and wait for a "ready" line.
 
     The returned Spawned's pid is the interpreter's host pid, and its tids map
-    the target's thread ids to host ones (taken now: the threads are up)."""
-    t = pool.spawn(python.launcher.argv(python.path, args))
+    the target's thread ids to host ones (taken now: the threads are up).
+    env: variables added to the environment; preexec: run in the child before the interpreter."""
+    kwargs = {"env": dict(os.environ, **env)} if env else {}
+    if preexec:
+        kwargs["preexec_fn"] = preexec
+    t = pool.spawn(python.launcher.argv(python.path, args), **kwargs)
     if t.wait_line("stdout", lambda l: l.strip() == "ready", READY_TIMEOUT) is None:
         t.kill()
         pytest.fail("%s did not get ready within %.0f s\n%s" % (what, READY_TIMEOUT, t.describe()))
@@ -603,10 +699,10 @@ def start_python(pool, python, args, what="python"):
     return t
 
 
-def start_target(pool, python, target, args=()):
+def start_target(pool, python, target, args=(), env=None, preexec=None):
     """Start a target script (tests/targets/NAME) and wait for its "ready" line."""
     script = python.launcher.script(target_path(target))
-    return start_python(pool, python, [script] + list(args), "target %s" % target)
+    return start_python(pool, python, [script] + list(args), "target %s" % target, env, preexec)
 
 
 def start_lockprof(pool, pid, lockprof_args=(), prefix=()):
@@ -624,9 +720,10 @@ def start_lockprof(pool, pid, lockprof_args=(), prefix=()):
     return lp, banner
 
 
-def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT):
+def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT, env=None,
+                    preexec=None):
     """Start target, attach lockprof, wait for the banner, send go; wait for both to exit."""
-    t = start_target(pool, python, target, args)
+    t = start_target(pool, python, target, args, env, preexec)
     lp, banner = start_lockprof(pool, t.pid, lockprof_args)
     if isinstance(python, Interp):
         # Same major.minor here; test_contention_json checks the full X.Y.Z.
@@ -660,8 +757,8 @@ def run_profiled_in(pool, python, target, args=(), lockprof_args=(), timeout=TAR
 def run_profiled(root, lockprof, procs):
     """run_profiled(python, target, args, lockprof_args) -> ProfiledRun (unpacks as 4-tuple)."""
 
-    def run(python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT):
-        return run_profiled_in(procs, python, target, args, lockprof_args, timeout)
+    def run(python, target, args=(), lockprof_args=(), timeout=TARGET_TIMEOUT, env=None, preexec=None):
+        return run_profiled_in(procs, python, target, args, lockprof_args, timeout, env, preexec)
 
     return run
 
@@ -679,18 +776,37 @@ def record_accuracy(python, waits, expected_waits, wait_ns, expected_ns):
     _ACCURACY[python.label] = (python, waits, expected_waits, err)
 
 
+def _accuracy_rows():
+    return [
+        [list(python.version), python.launcher.name, label, python.version_str, python.build, waits, expected, err]
+        for label, (python, waits, expected, err) in _ACCURACY.items()
+    ]
+
+
+_WORKER_ROWS = []  # under pytest-xdist, the controller's copy of what each worker measured
+
+
+def pytest_sessionfinish(session):
+    for launcher in _LAUNCHERS:
+        launcher.cleanup()
+    if hasattr(session.config, "workeroutput"):  # a pytest-xdist worker: hand the rows over
+        session.config.workeroutput["lockprof_accuracy"] = json.dumps(_accuracy_rows())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _WORKER_ROWS.extend(json.loads(getattr(node, "workeroutput", {}).get("lockprof_accuracy", "[]")))
+
+
 def pytest_terminal_summary(terminalreporter):
-    if not _ACCURACY:
+    rows = _accuracy_rows() + _WORKER_ROWS
+    if not rows:
         return
     tr = terminalreporter
-    tr.section("lockprof accuracy (holder/waiter, test_contention_json)")
+    tr.section("lockprof accuracy (holder/waiter: test_contention_json, test_ft_lock_accuracy)")
     tr.write_line("%-20s %-8s %-14s %-12s %s" % ("interpreter", "version", "build", "waits", "wait error"))
-    for label, (python, waits, expected, err) in sorted(
-        _ACCURACY.items(), key=lambda kv: (kv[1][0].version, kv[1][0].launcher.name, kv[0])
-    ):
-        tr.write_line(
-            "%-20s %-8s %-14s %-12s %.2f%%" % (label, python.version_str, python.build, "%d/%d" % (waits, expected), err)
-        )
+    for _, _, label, version, build, waits, expected, err in sorted(rows):
+        tr.write_line("%-20s %-8s %-14s %-12s %.2f%%" % (label, version, build, "%d/%d" % (waits, expected), err))
 
 
 # --------------------------------------------------------------------------

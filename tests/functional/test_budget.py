@@ -15,6 +15,10 @@ import pytest
 
 from conftest import parse_report, show_json
 
+# Run alone, not beside other tests (make check-functional):
+# the overhead bound is a share of CPU time: parallel tests change what the probes cost.
+pytestmark = pytest.mark.serial
+
 SECONDS = 4
 EXACT_TOLERANCE = 0.02  # lock totals under stack sampling: exact but for the run's edges
 SHARE_TOLERANCE = 0.25  # often/seldom = 3 from sampled, upscaled stacks

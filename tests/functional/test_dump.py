@@ -1,6 +1,7 @@
 """`lockprof dump -p PID`: a snapshot of a stuck process (thread states, the lock each blocked
 thread waits for and who holds it, deadlock cycles), on every supported CPython found, plus its
-error exit codes and the check that it leaves nothing attached."""
+error exit codes and the check that it leaves nothing attached; the free-threaded builds found
+(``ft_python``) run the deadlock, owner and classification checks too (test_ft_dump_*)."""
 
 import json
 import os
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import clip, show_json, start_python, start_target, target_path
+from conftest import clip, ft_interpreters, show_json, start_python, start_target, target_path
 from proctools import breakpoints
 from test_contention import NOBODY, assert_error, run_lockprof
 
@@ -179,6 +180,47 @@ def test_dump_waits_sleep_running(root, lockprof, procs, python):
     assert report["deadlocks"] == [], whole
     text = dump(t.pid)
     assert "DEADLOCK" not in text and "blocked acquiring" not in text, text
+
+
+# Free-threaded builds (ft_python): the same checks through the same helpers; their objects (a
+# type's name, a lock's state, a bound __exit__, a Condition's _lock, a Thread's _name) sit past
+# a 32-byte header, their code objects' fields 16 bytes further.
+
+
+@pytest.mark.parametrize("scenario,kind", [("deadlock", "Lock"), ("rlock", "RLock"), ("condition", "Lock")])
+def test_ft_dump_deadlock(root, lockprof, procs, ft_python, scenario, kind):
+    check_deadlock(procs, ft_python, scenario, kind)
+
+
+def test_ft_dump_acquire_owner_unknown(root, lockprof, procs, ft_python):
+    test_dump_acquire_owner_unknown(root, lockprof, procs, ft_python)
+
+
+def test_ft_dump_rlock_acquire_cycle(root, lockprof, procs, ft_python):
+    test_dump_rlock_acquire_cycle(root, lockprof, procs, ft_python)
+
+
+def test_ft_dump_waits_sleep_running(root, lockprof, procs, ft_python):
+    test_dump_waits_sleep_running(root, lockprof, procs, ft_python)
+
+
+# The robustness checks (as any_python's): on the newest free-threaded build only.
+NEWEST_FT = sorted(ft_interpreters(), key=lambda i: i.version)[-1:]
+
+
+@pytest.mark.parametrize("newest_ft", NEWEST_FT, ids=[i.label for i in NEWEST_FT])
+def test_ft_dump_busy_process(root, lockprof, procs, newest_ft):
+    test_dump_busy_process(root, lockprof, procs, newest_ft)
+
+
+@pytest.mark.parametrize("newest_ft", NEWEST_FT, ids=[i.label for i in NEWEST_FT])
+def test_ft_dump_threads_coming_and_going(root, lockprof, procs, newest_ft):
+    test_dump_threads_coming_and_going(root, lockprof, procs, newest_ft)
+
+
+@pytest.mark.parametrize("newest_ft", NEWEST_FT, ids=[i.label for i in NEWEST_FT])
+def test_ft_dump_leaves_nothing(root, lockprof, procs, newest_ft):
+    test_dump_leaves_nothing(root, lockprof, procs, newest_ft)
 
 
 def test_dump_leaves_nothing(root, lockprof, procs, any_python):

@@ -3,7 +3,13 @@ supported CPython found."""
 
 import json
 
+import pytest
+
 from conftest import clip, leaf, parse_report, show_json
+
+# Run alone, not beside other tests (make check-functional):
+# GIL waits are CPU scheduling: parallel tests would be measured as GIL waits.
+pytestmark = pytest.mark.serial
 
 SECONDS = 2.0
 SHARE_TOLERANCE = 0.20
@@ -40,12 +46,14 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
         # runnable, waiting for a CPU: on a loaded machine (other jobs on the CPUs) it lies
         # between the blocked time and the blocked plus runqueue time; on an idle one, both
         # bounds meet.
-        blocked, runqueue = t["blocked_ns"], t["runqueue_ns"]
-        assert (1 - SHARE_TOLERANCE) * blocked <= mine["wait_ns"] <= (1 + SHARE_TOLERANCE) * (blocked + runqueue), (
-            "thread %d waited %.0f ms for the GIL, the kernel says it was blocked %.0f ms and runnable %.0f ms\n%s"
-            % (t["tid"], mine["wait_ns"] / 1e6, blocked / 1e6, runqueue / 1e6, whole)
+        # Time the hypervisor took the VM's CPUs away (steal) looks blocked too: at most the
+        # whole VM's steal during the run is not a GIL wait.
+        blocked, runqueue, steal = t["blocked_ns"], t["runqueue_ns"], t.get("steal_ns", 0)
+        assert (1 - SHARE_TOLERANCE) * (blocked - steal) <= mine["wait_ns"] <= (1 + SHARE_TOLERANCE) * (blocked + runqueue), (
+            "thread %d waited %.0f ms for the GIL, the kernel says it was blocked %.0f ms (steal %.0f ms) and"
+            " runnable %.0f ms\n%s" % (t["tid"], mine["wait_ns"] / 1e6, blocked / 1e6, steal / 1e6, runqueue / 1e6, whole)
         )
-        if runqueue < 0.1 * t["wall_ns"]:
+        if runqueue + steal < 0.1 * t["wall_ns"]:
             assert abs(mine["wait_ns"] - blocked) <= SHARE_TOLERANCE * blocked, (
                 "thread %d waited %.0f ms for the GIL, the kernel says it was blocked %.0f ms\n%s"
                 % (t["tid"], mine["wait_ns"] / 1e6, blocked / 1e6, whole)
@@ -53,7 +61,7 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
         # Two threads share one GIL: each waits about half the run, unless the machine is so
         # loaded that the threads spent much of it waiting for a CPU instead.
         half = SECONDS / 2 * 1e9
-        if t["runqueue_ns"] < 0.1 * t["wall_ns"]:
+        if runqueue + steal < 0.1 * t["wall_ns"]:
             assert abs(mine["wait_ns"] - half) <= SHARE_TOLERANCE * half, (
                 "thread %d waited %.0f ms for the GIL, expected about %.0f ms (half the run)\n%s"
                 % (t["tid"], mine["wait_ns"] / 1e6, half / 1e6, whole)
@@ -69,9 +77,15 @@ def test_two_busy_threads_each_wait_half(python, run_profiled):
 
 def test_busy_and_sleeping_thread_hardly_wait(python, run_profiled):
     run, report, whole = profile(run_profiled, python, ["--busy", 1, "--sleepers", 1, "--seconds", SECONDS])
-    # One thread wants the GIL at a time; the sleeper needs it once, when it wakes.
+    # One thread wants the GIL at a time; the sleeper needs it once, when it wakes. A wait also
+    # lasts while the holder is off its CPU: runnable behind other work, or its vCPU stolen.
     total = report["gil"]["wait_ns"]
-    assert total < 0.05 * SECONDS * 1e9, "%.1f ms of GIL waits\n%s" % (total / 1e6, whole)
+    off_cpu = sum(t["runqueue_ns"] + t.get("steal_ns", 0) for t in run.result["threads"])
+    assert total < 0.05 * SECONDS * 1e9 + off_cpu, "%.1f ms of GIL waits (%.1f ms runnable or stolen)\n%s" % (
+        total / 1e6,
+        off_cpu / 1e6,
+        whole,
+    )
 
 
 def test_gil_together_with_contention(python, run_profiled):

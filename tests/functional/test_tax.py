@@ -10,6 +10,10 @@ import pytest
 
 from conftest import clip, show_json, start_lockprof, start_python, start_target
 
+# Run alone, not beside other tests (make check-functional):
+# the neighbor process's syscalls and timings are measured beside the target.
+pytestmark = pytest.mark.serial
+
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 IDLE = "import sys, time; sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)"
 SECONDS = 2.0

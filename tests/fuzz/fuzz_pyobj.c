@@ -22,8 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const struct lp_pyoffsets *offsets_for(uint8_t selector)
 {
 	int span = pyoffsets__max_minor() - pyoffsets__min_minor() + 1;
+	int minor = pyoffsets__min_minor() + selector % span;
+	/* Free-threaded layouts too, where there is one: a larger header, another state bit. */
+	const struct lp_pyoffsets *ft = pyoffsets__for_build(3, minor, (selector / span) & 1);
 
-	return pyoffsets__for(3, pyoffsets__min_minor() + selector % span);
+	return ft ? ft : pyoffsets__for(3, minor);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -71,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (pyobj__read_str(0, addr, o, out, 0) == 0)
 		abort();
 
-	if (!pyobj__read_bytes(0, addr, &bytes, &len)) {
+	if (!pyobj__read_bytes(0, addr, o, &bytes, &len)) {
 		if (len > LP_PYBYTES_MAX || !bytes)
 			abort();
 		/* every byte claimed is there (ASan checks the heap block) */

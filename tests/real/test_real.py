@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -198,6 +199,29 @@ class Outcome:
 _OUTCOMES = {}
 
 
+def run_pair(pool, python, outdir, attempt):
+    """The plain and the profiled run side by side: half the wall time, and both see the same
+    load, so a timing-sensitive test fails in both or neither more often than run one after
+    the other. An exception in either (lockprof did not start) is raised here."""
+    results, errors = {}, []
+
+    def one(profiled):
+        try:
+            tag = ("lockprof-%d" if profiled else "plain-%d") % attempt
+            results[profiled] = run_suites(pool, python, outdir, tag, profiled=profiled)
+        except BaseException as e:  # noqa: B036 -- pytest.fail's exception is not an Exception
+            errors.append(e)
+
+    threads = [threading.Thread(target=one, args=(profiled,)) for profiled in (False, True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results[False], results[True]
+
+
 def outcome_for(python, pool):
     """Run (once per session) the stage for python: plain and profiled, again on a mismatch; check the report."""
     if python.label in _OUTCOMES:
@@ -213,10 +237,8 @@ def outcome_for(python, pool):
     start = time.monotonic()
     try:
         for attempt in (1, 2):
-            plain = run_suites(pool, python, outdir, "plain-%d" % attempt, profiled=False)
-            out.runs.append((plain, None))
-            prof = run_suites(pool, python, outdir, "lockprof-%d" % attempt, profiled=True)
-            out.runs[-1] = (plain, prof)
+            plain, prof = run_pair(pool, python, outdir, attempt)
+            out.runs.append((plain, prof))
             if plain.error or prof.error or prof.lockprof_rc != 0 or out.matched():
                 break
             fc._log("lockprof real tests: %s: failing tests differ (plain %s, lockprof %s); both once more" % (

@@ -11,6 +11,7 @@ Protocol: prints "ready", waits for "go" on stdin, runs, prints one JSON line:
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -29,27 +30,39 @@ def schedstat():
         return 0, 0
 
 
+def steal_ns():
+    """Time the hypervisor ran something else on this VM's CPUs (all of them, since boot).
+    A thread preempted that way is neither on a CPU nor runnable in its own accounting, so it
+    looks blocked: on a busy VM this is part of what wall - CPU - runqueue counts."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return int(fields[8]) * 1000000000 // os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 go = threading.Event()
 
 
 def busy(seconds):
     go.wait()
-    start, cpu0, sched0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat()
+    start, cpu0, sched0, steal0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat(), steal_ns()
     end = time.perf_counter() + seconds
     n = 0
     while time.perf_counter() < end:  # BUSY-LINE
         n += 1
-    record("busy", start, cpu0, sched0)
+    record("busy", start, cpu0, sched0, steal0)
 
 
 def sleeper(seconds):
     go.wait()
-    start, cpu0, sched0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat()
+    start, cpu0, sched0, steal0 = time.perf_counter_ns(), time.thread_time_ns(), schedstat(), steal_ns()
     time.sleep(seconds)  # one long sleep: it needs the GIL once, when it wakes
-    record("sleeper", start, cpu0, sched0)
+    record("sleeper", start, cpu0, sched0, steal0)
 
 
-def record(kind, start, cpu0, sched0):
+def record(kind, start, cpu0, sched0, steal0):
     wall = time.perf_counter_ns() - start
     cpu = time.thread_time_ns() - cpu0
     runqueue = schedstat()[1] - sched0[1]
@@ -60,6 +73,7 @@ def record(kind, start, cpu0, sched0):
         "cpu_ns": cpu,
         "runqueue_ns": runqueue,
         "blocked_ns": wall - cpu - runqueue,
+        "steal_ns": steal_ns() - steal0,
     }
     with results_lock:
         results.append(entry)

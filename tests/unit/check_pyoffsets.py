@@ -12,16 +12,20 @@ Three kinds of check, each field comparison counting as one check:
    reads) and compare with lockprof's table for that minor (`dump_pyoffsets table`). Headers come
    from pyenv (`pyenv versions --bare`, $(pyenv prefix V)/include/python3.X), the system
    (/usr/include/python3.X), the Debian roots' headers cached by tools/fetch-python-headers.sh
-   (/var/cache/lockprof/headers/SUITE) and $LOCKPROF_PYTHON_INCLUDES (colon-separated
+   (/var/cache/lockprof/headers/SUITE), the free-threaded builds of tools/build-ft-python.sh
+   (/var/cache/lockprof/python/3.Xt, checked as ft-3.Xt) and $LOCKPROF_PYTHON_INCLUDES (colon-separated
    include/python3.X directories).
 2. debug map (3.13+ headers): the uint64_t index pyoffsets__apply_debug_offsets reads each field
    from (`dump_pyoffsets debugmap`) must be offsetof(_Py_DebugOffsets, field) / 8.
+   The same program prints lockprof dump's layout (src/dump/layout.c, `dump_pyoffsets table`'s
+   "dump" lines): value stacks, native thread ids, instance dicts, object fields past the header.
 3. runtime (3.13+ binaries): pyoffsets__apply_debug_offsets on the .PyRuntime section of each
    3.13+ interpreter found (pyenv libpython3.X.so, the python3.13/python3.14 of the Debian roots
    built by tools/make-rootfs.sh, /usr/bin/python3.1X) must give exactly the table's values.
 
 Sources that are absent are skipped with a printed note. With LOCKPROF_BUILD_ROOTFS=1 (as
-root) the Debian roots and their headers are built/fetched first. Ends with
+root) the Debian roots and their headers are built/fetched first, and the free-threaded 3.13
+(tools/build-ft-python.sh, whose headers and libpython3.13t are checked as ft-3.13t). Ends with
 "offsets: N passed, N failed" and exits 1 on any failure.
 """
 
@@ -38,6 +42,8 @@ ROOTFS_CACHE = os.environ.get("LOCKPROF_ROOTFS_CACHE", "/var/cache/lockprof/root
 HEADERS_CACHE = os.environ.get("LOCKPROF_HEADERS_CACHE", "/var/cache/lockprof/headers")
 # Debian roots the functional tests run targets in (tools/make-rootfs.sh SUITE PACKAGE).
 ROOTS = (("trixie", "python3.13"), ("sid", "python3.14"))
+# Free-threaded builds made by tools/build-ft-python.sh (PREFIX/3.13t, PREFIX/3.14t).
+FT_CACHE = os.environ.get("LOCKPROF_PYTHON_CACHE", "/var/cache/lockprof/python")
 MIN_MINOR = 8
 
 
@@ -69,15 +75,19 @@ def note(text):
 
 
 def parse_lines(text, tag):
-    """{minor: {field: value}} from "TAG 3.M FIELD VALUE" lines."""
+    """{build: {field: value}} from "TAG 3.M[t] FIELD VALUE" lines; build is "3.13" or "3.13t"."""
     out = {}
     for line in text.splitlines():
         parts = line.split()
         if len(parts) != 4 or parts[0] != tag:
             continue
-        minor = int(parts[1].split(".")[1])
-        out.setdefault(minor, {})[parts[2]] = int(parts[3], 0)
+        out.setdefault(parts[1], {})[parts[2]] = int(parts[3], 0)
     return out
+
+
+def build_minor(build):
+    """13 for "3.13" and "3.13t"."""
+    return int(build.split(".")[1].rstrip("t"))
 
 
 def run(argv, **kwargs):
@@ -152,13 +162,13 @@ def header_sources(pyenv):
         if (major, minor) < (3, MIN_MINOR):
             continue
         if os.path.isfile(os.path.join(inc, "Python.h")):
-            sources.append(("pyenv-%s" % version, minor, [inc]))
+            sources.append(("pyenv-%s" % version, "3.%d" % minor, [inc]))
         else:
             note("pyenv %s has no headers in %s" % (version, inc))
     for inc in sorted(glob.glob("/usr/include/python3.*")):
         m = re.search(r"python3\.(\d+)$", inc)
         if m and int(m.group(1)) >= MIN_MINOR and os.path.isfile(os.path.join(inc, "Python.h")):
-            sources.append(("system-3.%s" % m.group(1), int(m.group(1)), [inc]))
+            sources.append(("system-3.%s" % m.group(1), "3.%s" % m.group(1), [inc]))
     for suite_dir in sorted(glob.glob(os.path.join(HEADERS_CACHE, "*"))):
         for inc in sorted(glob.glob(os.path.join(suite_dir, "usr", "include", "python3.*"))):
             m = re.search(r"python3\.(\d+)$", inc)
@@ -167,7 +177,7 @@ def header_sources(pyenv):
                 sources.append(
                     (
                         "debian-%s-3.%s" % (os.path.basename(suite_dir), m.group(1)),
-                        int(m.group(1)),
+                        "3.%s" % m.group(1),
                         [inc, os.path.join(suite_dir, "usr", "include")],
                     )
                 )
@@ -182,7 +192,11 @@ def header_sources(pyenv):
         if not m:
             print("  FAIL LOCKPROF_PYTHON_INCLUDES: %s is not an include/python3.X directory" % inc)
             sys.exit(1)
-        sources.append(("custom-3.%s" % m.group(1), int(m.group(1)), [inc, os.path.dirname(inc.rstrip("/"))]))
+        sources.append(("custom-3.%s" % m.group(1), "3.%s" % m.group(1), [inc, os.path.dirname(inc.rstrip("/"))]))
+    for inc in sorted(glob.glob(os.path.join(FT_CACHE, "3.*t", "include", "python3.*t"))):
+        m = re.search(r"python(3\.\d+t)$", inc)
+        if m and os.path.isfile(os.path.join(inc, "Python.h")):
+            sources.append(("ft-%s" % m.group(1), m.group(1), [inc]))
     return sources
 
 
@@ -207,6 +221,8 @@ def runtime_binaries(pyenv):
         m = re.search(r"python3\.(\d+)$", path)
         if m and int(m.group(1)) >= 13:
             found.append(("system-3.%s" % m.group(1), path))
+    for path in sorted(glob.glob(os.path.join(FT_CACHE, "3.*t", "lib", "libpython3.*t.so.1.0"))):
+        found.append(("ft-%s" % os.path.basename(os.path.dirname(os.path.dirname(path))), path))
     return found
 
 
@@ -223,16 +239,22 @@ def build_roots():
             if cp.returncode != 0:
                 print("  FAIL tools/%s %s %s:\n%s" % (tool, suite, package, cp.stdout))
                 sys.exit(1)
+    # The free-threaded 3.13 the functional tests profile (3.14t needs a source tree).
+    cp = run([os.path.join(REPO, "tools", "build-ft-python.sh"), "3.13"], timeout=3600)
+    if cp.returncode != 0:
+        print("  FAIL tools/build-ft-python.sh 3.13:\n%s" % cp.stdout)
+        sys.exit(1)
 
 
 # --------------------------------------------------------------------------
 # Checks
 
 
-def check_headers(c, args, table, debugmap, label, minor, incs):
+def check_headers(c, args, table, debugmap, label, build, incs, dumplayout):
     what = "%s headers" % label
-    if minor not in table:
-        note("%s: lockprof has no table for 3.%d: nothing to compare" % (label, minor))
+    minor = build_minor(build)
+    if build not in table:
+        note("%s: lockprof has no table for %s: nothing to compare" % (label, build))
         return
     exe = os.path.join(args.work, "header_pyoffsets-%s" % label)
     cflags = ["-std=gnu11", "-O0", "-w"]
@@ -246,14 +268,14 @@ def check_headers(c, args, table, debugmap, label, minor, incs):
     if not c.check(what, cp.returncode == 0, "header_pyoffsets failed:\n" + cp.stdout):
         return
     lines = cp.stdout.splitlines()
-    if not c.check(what, lines and lines[0] == "version 3.%d" % minor, "headers are not 3.%d: %r" % (minor, lines[:1])):
+    if not c.check(what, lines and lines[0] == "version " + build, "headers are not %s: %r" % (build, lines[:1])):
         return
-    t, n = table[minor], 0
+    t, n = table[build], 0
     for line in lines[1:]:
         parts = line.split()
         if parts[0] == "debug":
             field, value = parts[1], int(parts[2])
-            dm = debugmap.get(minor)
+            dm = debugmap.get("3.%d" % minor)
             if not c.check(what, dm is not None, "3.%d has _Py_DebugOffsets but lockprof has no index map" % minor):
                 return
             if field == "count":
@@ -264,6 +286,8 @@ def check_headers(c, args, table, debugmap, label, minor, incs):
                 )
             else:
                 c.compare(what, field, dm.get(field), value, "lockprof's _Py_DebugOffsets index map")
+        elif parts[0].startswith("dump."):
+            c.compare(what, parts[0], dumplayout.get(build, {}).get(parts[0]), int(parts[1]), "lockprof dump's layout")
         elif parts[0] == "tag_bits":
             mask = t["walk.code_mask"]
             c.check(
@@ -274,7 +298,7 @@ def check_headers(c, args, table, debugmap, label, minor, incs):
         else:
             c.compare(what, parts[0], t.get(parts[0]), int(parts[1]))
         n += 1
-    print("  %-28s 3.%-3d %d fields compared" % (label, minor, n))
+    print("  %-28s %-5s %d fields compared" % (label, build, n))
 
 
 def check_runtime(c, args, table, label, path):
@@ -283,14 +307,14 @@ def check_runtime(c, args, table, label, path):
     if not c.check(what, cp.returncode == 0, "dump_pyoffsets runtime %s:\n%s" % (path, cp.stdout)):
         return
     got = parse_lines(cp.stdout, "runtime")
-    (minor, t), = got.items()
-    c.check(what, t.get("free_threaded") == 0, "free-threaded build")
+    (build, t), = got.items()
+    c.check(what, t.get("free_threaded") == int(build.endswith("t")), "free_threaded flag vs the table's")
     n = 0
-    for field, expected in sorted(table[minor].items()):
+    for field, expected in sorted(table[build].items()):
         c.compare(what, field, expected, t.get(field))  # .PyRuntime says t
         n += 1
     check_read_size(c, what, t)
-    print("  %-28s 3.%-3d %d fields compared (version 0x%08x, %s)" % (label, minor, n, t["version"], path))
+    print("  %-28s %-5s %d fields compared (version 0x%08x, %s)" % (label, build, n, t["version"], path))
 
 
 def main():
@@ -308,11 +332,14 @@ def main():
         sys.exit(1)
     table = parse_lines(cp.stdout, "table")
     debugmap = parse_lines(run([args.dump, "debugmap"]).stdout, "debugmap")
-    for minor, t in sorted(table.items()):
-        check_read_size(c, "table 3.%d" % minor, t)
-        c.check("table 3.%d" % minor, (minor in debugmap) == bool(t["has_debug_offsets"]),
-                "has_debug_offsets %d but %s index map" % (t["has_debug_offsets"],
-                                                         "an" if minor in debugmap else "no"))
+    dumplayout = parse_lines(cp.stdout, "dump")
+    c.check("dump layouts", set(dumplayout) == set(table),
+            "lockprof dump's layouts (%s) are not for the table's builds (%s)" % (sorted(dumplayout), sorted(table)))
+    for build, t in sorted(table.items()):
+        has_map = "3.%d" % build_minor(build) in debugmap
+        check_read_size(c, "table " + build, t)
+        c.check("table " + build, has_map == bool(t["has_debug_offsets"]),
+                "has_debug_offsets %d but %s index map" % (t["has_debug_offsets"], "an" if has_map else "no"))
 
     build_roots()
     pyenv = pyenv_prefixes()
@@ -321,7 +348,7 @@ def main():
     print("headers (offsetof/sizeof vs lockprof's table; 3.13+: _Py_DebugOffsets indexes):")
     sources = header_sources(pyenv)
     for label, minor, incs in sources:
-        check_headers(c, args, table, debugmap, label, minor, incs)
+        check_headers(c, args, table, debugmap, label, minor, incs, dumplayout)
     if not sources:
         note("no CPython 3.%d+ headers found" % MIN_MINOR)
     print(".PyRuntime (_Py_DebugOffsets applied by pyoffsets__apply_debug_offsets vs the table):")

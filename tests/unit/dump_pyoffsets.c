@@ -3,7 +3,9 @@
  * which compares them with offsetof() compiled against installed CPython headers and with what
  * real 3.13+ binaries publish in their _Py_DebugOffsets.
  *
- *   dump_pyoffsets table            "table 3.M FIELD VALUE" for every supported minor
+ *   dump_pyoffsets table            "table 3.M FIELD VALUE" for every supported minor, and
+ *                                   "dump 3.M dump.FIELD VALUE": lockprof dump's own layout
+ *                                   (src/dump/layout.c) for each build it reads
  *   dump_pyoffsets debugmap         "debugmap 3.M FIELD INDEX": which uint64_t of _Py_DebugOffsets
  *                                   pyoffsets__apply_debug_offsets reads for FIELD, and
  *                                   "debugmap 3.M count N", the uint64_t count it needs
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dump/layout.h"
 #include "target/elf_syms.h"
 #include "target/pyoffsets.h"
 
@@ -49,7 +52,19 @@
 	X(unicode_ascii_data)                                                                      \
 	X(unicode_compact_data)                                                                    \
 	X(has_debug_offsets)                                                                       \
-	X(interp_modules)
+	X(interp_modules)                                                                          \
+	X(free_threaded)                                                                           \
+	X(unicode_length)                                                                          \
+	X(unicode_state)                                                                           \
+	X(unicode_kind_shift)                                                                      \
+	X(object_head)                                                                             \
+	X(type_name)                                                                               \
+	X(object_mutex)                                                                            \
+	X(gil_enabled)                                                                             \
+	X(gil_switch_number)                                                                       \
+	X(code.object_type)                                                                        \
+	X(code.size_word)                                                                          \
+	X(code.tlbc)
 
 /* The fields pyoffsets__apply_debug_offsets takes from _Py_DebugOffsets. */
 #define DEBUG_FIELDS(X)                                                                            \
@@ -73,15 +88,52 @@
 
 static void print_table(const char *tag, const struct lp_pyoffsets *o)
 {
-#define PRINT(f) printf("%s 3.%d %s %lld\n", tag, o->minor, #f, (long long)o->f);
+	const char *t = o->free_threaded ? "t" : "";
+
+#define PRINT(f) printf("%s 3.%d%s %s %lld\n", tag, o->minor, t, #f, (long long)o->f);
 	FIELDS(PRINT)
 #undef PRINT
-	printf("%s 3.%d walk.code_mask 0x%llx\n", tag, o->minor,
+	printf("%s 3.%d%s walk.code_mask 0x%llx\n", tag, o->minor, t,
 	       (unsigned long long)o->walk.code_mask);
+}
+
+#define DUMP_FIELDS(X)                                                                             \
+	X(native_tid)                                                                              \
+	X(code_stacksize)                                                                          \
+	X(code_nlocalsplus)                                                                        \
+	X(frame_valuestack)                                                                        \
+	X(frame_localsplus)                                                                        \
+	X(frame_stackpointer)                                                                      \
+	X(ht_cached_keys)                                                                          \
+	X(values_prefix)                                                                           \
+	X(managed_dict)                                                                            \
+	X(func_code)
+
+static void print_dump_layout(const struct dump_layout *l)
+{
+	const char *t = l->free_threaded ? "t" : "";
+
+#define PRINT(f) printf("dump 3.%d%s dump.%s %lld\n", l->minor, t, #f, (long long)l->f);
+	DUMP_FIELDS(PRINT)
+#undef PRINT
+#define PRINT(f, v) printf("dump 3.%d%s dump.%s %lld\n", l->minor, t, f, (long long)(v));
+	PRINT("bound_func_after_head", DUMP_BOUND_FUNC_AFTER_HEAD)
+	PRINT("bound_self_after_func", 8)
+	PRINT("descr_name_after_head", DUMP_DESCR_NAME_AFTER_HEAD)
+	PRINT("dict_keys_after_head", DUMP_DICT_KEYS_AFTER_HEAD)
+	PRINT("dict_values_after_keys", 8)
+	PRINT("type_basicsize_after_head", DUMP_TYPE_BASICSIZE_AFTER_HEAD)
+	if (l->free_threaded) {
+		PRINT("ft_ref_local", DUMP_FT_REF_LOCAL)
+		PRINT("ft_ref_shared", DUMP_FT_REF_SHARED)
+	}
+#undef PRINT
 }
 
 static int dump_tables(void)
 {
+	for (int i = 0; dump_layout__at(i); i++)
+		print_dump_layout(dump_layout__at(i));
 	for (int m = pyoffsets__min_minor(); m <= pyoffsets__max_minor(); m++) {
 		const struct lp_pyoffsets *o = pyoffsets__for(3, m);
 
@@ -90,6 +142,9 @@ static int dump_tables(void)
 			return 1;
 		}
 		print_table("table", o);
+		o = pyoffsets__for_build(3, m, true);
+		if (o)
+			print_table("table", o);
 	}
 	return 0;
 }
@@ -139,7 +194,7 @@ static int dump_debug_maps(void)
 static int dump_runtime(const char *path)
 {
 	uint8_t buf[LP_DEBUG_OFFSETS_MAX];
-	uint64_t addr, size, version;
+	uint64_t addr, size, version, free_threaded;
 	struct lp_pyoffsets o;
 	const struct lp_pyoffsets *table;
 	struct elf_file *ef;
@@ -171,7 +226,8 @@ static int dump_runtime(const char *path)
 	}
 	memcpy(&version, buf + 8, 8);
 	minor = (int)((version >> 16) & 0xff);
-	table = pyoffsets__for(3, minor);
+	memcpy(&free_threaded, buf + 16, 8);
+	table = pyoffsets__for_build(3, minor, free_threaded != 0);
 	if (memcmp(buf, "xdebugpy", 8) || (version >> 24) != 3 || !table) {
 		fprintf(stderr, "dump_pyoffsets: %s: no _Py_DebugOffsets of a supported 3.x\n",
 			path);
@@ -185,8 +241,8 @@ static int dump_runtime(const char *path)
 			path, strerror(-err));
 		return 1;
 	}
-	printf("runtime 3.%d version 0x%08llx\n", minor, (unsigned long long)version);
-	printf("runtime 3.%d free_threaded %d\n", minor, ft);
+	printf("runtime 3.%d%s version 0x%08llx\n", minor, ft ? "t" : "",
+	       (unsigned long long)version);
 	print_table("runtime", &o);
 	return 0;
 }

@@ -9,6 +9,8 @@
  *   debug FIELD INDEX        3.13+: offsetof(_Py_DebugOffsets, ...) / 8 for the field
  *   debug count N            3.13+: sizeof(_Py_DebugOffsets) / 8
  *   tag_bits N               3.14+: Py_TAG_BITS of _PyStackRef
+ *   dump.FIELD VALUE         lockprof dump's layout (src/dump/layout.c): its fields, and
+ *                            object fields as offsets after the object header
  *
  * Fields a version does not use (code.code_adaptive before 3.11, the owner skip value where
  * frames have no owner byte) are not printed. Never linked against libpython: only offsetof,
@@ -18,6 +20,7 @@
 #include <frameobject.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #if PY_VERSION_HEX < 0x03090000
 #include "internal/pycore_pystate.h" /* struct _is, _PyRuntimeState */
@@ -31,6 +34,10 @@
 #if PY_VERSION_HEX >= 0x030E0000
 #include "internal/pycore_debug_offsets.h"
 #include "internal/pycore_stackref.h"
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+#include "internal/pycore_dict.h"   /* PyDictValues */
+#include "internal/pycore_object.h" /* MANAGED_DICT_OFFSET (3.12+) */
 #endif
 
 #define SIZEOF_MEMBER(type, member) ((long long)sizeof(((type *)0)->member))
@@ -63,9 +70,95 @@ typedef _PyInterpreterFrame frame_t;
 #define FRAME_FUNC f_funcobj
 #endif
 
+/* The bit state.kind starts at: a bitfield has no offsetof. */
+static int unicode_kind_shift(void)
+{
+	PyASCIIObject a;
+	unsigned char bytes[sizeof(a.state)];
+	int bit = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.state.kind = 1;
+	memcpy(bytes, &a.state, sizeof(bytes));
+	while (bit < (int)sizeof(bytes) * 8 && !(bytes[bit / 8] & (1 << (bit % 8))))
+		bit++;
+	return bit;
+}
+
+/* lockprof dump's layout (src/dump/layout.c); object fields past the header, sizeof(PyObject). */
+static void print_dump_layout(void)
+{
+	const long long head = (long long)sizeof(PyObject);
+
+#if PY_VERSION_HEX < 0x030B0000
+	P("dump.native_tid", -1); /* read from glibc's struct pthread */
+	P("dump.code_nlocalsplus", -1);
+	P("dump.frame_valuestack", offsetof(PyFrameObject, f_valuestack));
+	P("dump.frame_localsplus", offsetof(PyFrameObject, f_localsplus));
+	P("dump.ht_cached_keys", -1); /* instance dicts through tp_dictoffset */
+#else
+	P("dump.native_tid", offsetof(PyThreadState, native_thread_id));
+	P("dump.code_nlocalsplus", offsetof(PyCodeObject, co_nlocalsplus));
+	P("dump.frame_valuestack", -1);
+	P("dump.frame_localsplus", offsetof(_PyInterpreterFrame, localsplus));
+	P("dump.ht_cached_keys", offsetof(PyHeapTypeObject, ht_cached_keys));
+	P("dump.values_prefix", offsetof(PyDictValues, values));
+#endif
+#ifdef MANAGED_DICT_OFFSET
+	P("dump.managed_dict", MANAGED_DICT_OFFSET);
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+	P("dump.frame_stackpointer", offsetof(_PyInterpreterFrame, stackpointer));
+#else
+	P("dump.frame_stackpointer", -1);
+#endif
+	P("dump.code_stacksize", offsetof(PyCodeObject, co_stacksize));
+	P("dump.func_code", offsetof(PyFunctionObject, func_code) - head);
+	P("dump.bound_func_after_head", offsetof(PyCFunctionObject, m_ml) - head);
+	P("dump.bound_self_after_func",
+	  offsetof(PyCFunctionObject, m_self) - offsetof(PyCFunctionObject, m_ml));
+	P("dump.bound_func_after_head", offsetof(PyMethodObject, im_func) - head);
+	P("dump.bound_self_after_func",
+	  offsetof(PyMethodObject, im_self) - offsetof(PyMethodObject, im_func));
+	P("dump.descr_name_after_head", offsetof(PyDescrObject, d_name) - head);
+	P("dump.dict_keys_after_head", offsetof(PyDictObject, ma_keys) - head);
+	P("dump.dict_values_after_keys",
+	  offsetof(PyDictObject, ma_values) - offsetof(PyDictObject, ma_keys));
+	P("dump.type_basicsize_after_head", offsetof(PyTypeObject, tp_basicsize) - head);
+#ifdef Py_GIL_DISABLED
+	P("dump.ft_ref_local", offsetof(PyObject, ob_ref_local));
+	P("dump.ft_ref_shared", offsetof(PyObject, ob_ref_shared));
+#endif
+}
+
 int main(void)
 {
+#ifdef Py_GIL_DISABLED
+	printf("version %d.%dt\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	P("free_threaded", 1);
+	P("object_mutex", offsetof(PyObject, ob_mutex));
+	P("gil_enabled", offsetof(struct _gil_runtime_state, enabled));
+#else
 	printf("version %d.%d\n", PY_MAJOR_VERSION, PY_MINOR_VERSION);
+	P("free_threaded", 0);
+	P("object_mutex", -1);
+	P("gil_enabled", -1);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000 /* internal/pycore_gil.h: 3.12+ */
+	P("gil_switch_number", offsetof(struct _gil_runtime_state, switch_number));
+#endif
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
+	P("code.tlbc", offsetof(PyCodeObject, co_tlbc));
+#else
+	P("code.tlbc", -1);
+#endif
+	P("object_head", sizeof(PyObject));
+	P("code.object_type", offsetof(PyObject, ob_type));
+	P("code.size_word", sizeof(PyObject));
+	P("type_name", offsetof(PyTypeObject, tp_name));
+	P("unicode_length", offsetof(PyASCIIObject, length));
+	P("unicode_state", offsetof(PyASCIIObject, state));
+	P("unicode_kind_shift", unicode_kind_shift());
 
 	P("walk.runtime_interp_head", offsetof(_PyRuntimeState, interpreters.head));
 #if PY_VERSION_HEX < 0x030B0000
@@ -155,5 +248,6 @@ int main(void)
 #if PY_VERSION_HEX >= 0x030E0000
 	P("tag_bits", Py_TAG_BITS);
 #endif
+	print_dump_layout();
 	return 0;
 }

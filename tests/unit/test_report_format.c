@@ -18,6 +18,14 @@ static char *json_of(const char *s)
 	return buf;
 }
 
+static char *object_of(const char *line)
+{
+	static char buf[128];
+
+	lockname__object_on_line(line, buf, sizeof(buf));
+	return buf;
+}
+
 static char *lockname_of(const char *line)
 {
 	static char buf[128];
@@ -62,6 +70,14 @@ int main(void)
 
 	CHECK_EQ_STR(lockname_of("        with self._pool_lock:\n"), "self._pool_lock", "with");
 	CHECK_EQ_STR(lockname_of("with lock as held:  # comment"), "lock", "with as");
+	CHECK_EQ_STR(object_of("        shared.append(i)  # APPEND-LINE\n"), "shared",
+		     "method call");
+	CHECK_EQ_STR(object_of("    self.cache[key] = value"), "self.cache", "subscript");
+	CHECK_EQ_STR(object_of("    x = self.pool.items.pop()"), "self.pool.items",
+		     "attribute chain");
+	CHECK_EQ_STR(object_of("    total = len(shared)"), "", "a plain call names nothing");
+	CHECK_EQ_STR(object_of("    log('a.b(c)')"), "", "not inside a string");
+	CHECK_EQ_STR(object_of("    for k in d.keys():"), "d", "after a keyword");
 	CHECK_EQ_STR(lockname_of("with a[0], b:"), "a[0]", "first manager");
 	CHECK_EQ_STR(lockname_of("with get_lock(x, y):"), "get_lock(x, y)", "call in brackets");
 	CHECK_EQ_STR(lockname_of("async with self.sem:"), "self.sem", "async with");

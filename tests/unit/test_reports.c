@@ -410,6 +410,79 @@ static void test_categories(struct lp_stacktab *st, struct lp_threadnames *names
 	profile__free(&p);
 }
 
+#define LOCK_OBJECT 0xe00a /* an object's ob_mutex */
+#define LOCK_STW 0xf000	   /* a _stoptheworld_state */
+
+/* Free-threaded builds: object contention and stop-the-world pauses are categories of their own,
+ * in every format; the text report says whether the GIL is on. */
+static void test_freethreaded(struct lp_stacktab *st, struct lp_threadnames *names)
+{
+	struct lp_stat_key key = {
+		.lock = LOCK_OBJECT, .stack_id = STACK_WAITER, .tid = 101, .source = LP_WAIT_OBJECT
+	};
+	struct lp_stat_value val = { .count = 3, .total_ns = 300000000, .max_ns = 110000000 };
+	struct lp_report_opts o = { .top = 10 };
+	struct lp_profile p;
+	struct lp_lock *obj;
+	char *out;
+
+	profile__init(&p, st, names);
+	p.mode = "contention";
+	p.free_threaded = true;
+	p.gil_enabled = 0;
+	p.duration_ns = 1000000000;
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &val), 0, "object wait");
+	key.kind = LP_KIND_HOLDER;
+	key.stack_id = STACK_HOLDER;
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &val), 0, "object holder");
+	add_kind(&p, LOCK_STW, STACK_OTHER, 102, LP_KIND_STW, 2000000);
+	add_kind(&p, LOCK_STW, STACK_OTHER, 102, LP_KIND_STW, 1000000);
+	add_kind(&p, LOCK_A, STACK_WAITER, 103, LP_KIND_WAIT, 5000);
+	p.counters.stw_threads = 8;
+	profile__link(&p);
+	obj = find_lock(&p, LOCK_OBJECT);
+	CHECK(obj && obj->category == LP_CATEGORY_OBJECT, "object waits: their own category");
+	CHECK(find_lock(&p, LOCK_STW) && find_lock(&p, LOCK_STW)->category == LP_CATEGORY_STW,
+	      "pauses: their own category");
+	snprintf(obj->name, sizeof(obj->name), "shared");
+	snprintf(obj->type_name, sizeof(obj->type_name), "list");
+	obj->site = &obj->stacks[0].stack->frames[0];
+	profile__finish(&p);
+	CHECK_EQ_INT(p.total_waits, 1, "lock contention apart from objects and pauses");
+	CHECK_EQ_INT(p.object_waits, 3, "object waits");
+	CHECK_EQ_INT(p.stw_pauses, 2, "pauses");
+	CHECK_EQ_INT(p.stw_ns, 3000000, "pause total");
+	CHECK_EQ_INT(p.stw_max_ns, 2000000, "longest pause");
+
+	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
+	CHECK(strstr(out, "GIL disabled"), "GIL state\n%s", out);
+	CHECK(strstr(out, "Object contention") && strstr(out, "app/db.py:42 shared (list)") &&
+		      strstr(out, "db.py:50 in Pool.put"),
+	      "object table with its holder\n%s", out);
+	CHECK(strstr(out, "Stop-the-world pauses: 2, 3.00 ms total, max 2.00 ms; 4.0 threads"),
+	      "pauses line\n%s", out);
+	free(out);
+	out = render(&p, LP_FORMAT_JSON, NULL, NULL);
+	CHECK(strstr(out, "\"category\": \"object\", \"type\": \"list\"") &&
+		      strstr(out, "\"primitive\": \"critical section\"") &&
+		      strstr(out, "\"gil_enabled\": false") && strstr(out, "\"pauses\": 2") &&
+		      strstr(out, "\"threads_paused\": 8") &&
+		      strstr(out, "\"category\": \"stop-the-world\""),
+	      "JSON: object type, pauses\n%s", out);
+	free(out);
+	out = render(&p, LP_FORMAT_COLLAPSED, &o, NULL);
+	CHECK(strstr(out, "object shared (list) 300000000\n"), "collapsed: object waits\n%s", out);
+	free(out);
+	out = render(&p, LP_FORMAT_PPROF, &o, NULL);
+	CHECK(out != NULL, "pprof with object waits");
+	free(out);
+	p.gil_enabled = 1;
+	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
+	CHECK(strstr(out, "GIL enabled"), "GIL turned on\n%s", out);
+	free(out);
+	profile__free(&p);
+}
+
 /* The stack budget: waits whose stack was not captured (LP_STACK_UNSAMPLED) keep the lock's
  * totals exact; the captured stacks share them out by their weighted estimates; the reports say
  * so. */
@@ -493,7 +566,25 @@ static void test_sampled_stacks(struct lp_stacktab *st, struct lp_threadnames *n
 	      "json says: %s", out);
 	free(out);
 	out = render(&p, LP_FORMAT_TEXT, &o, NULL);
-	CHECK(out && strstr(out, "Timing probes attached 25.0% of the time"), "text says: %s", out);
+	CHECK(out && strstr(out, "Timing probes attached 25.0% of the time") &&
+		      strstr(out, "upscaled x4.00"),
+	      "text says: %s", out);
+	free(out);
+	profile__free(&p);
+
+	/* The probes' own time taken off the attached time: the scale the budget computed wins */
+	profile__init(&p, st, names);
+	p.duration_ns = 1000000000;
+	p.overhead = (struct lp_overhead){
+		.measured = true, .waits = 10, .timing_duty = 0.25, .timing_scale = 5.0
+	};
+	v = (struct lp_stat_value){ .count = 10, .total_ns = 100000, .max_ns = 10000 };
+	CHECK_EQ_INT(profile__add_stat(&p, &key, &v), 0, "add under duty, scale 5");
+	profile__link(&p);
+	profile__finish(&p);
+	CHECK_EQ_INT(p.locks[0].waits, 50, "upscaled by the budget's scale");
+	out = render(&p, LP_FORMAT_JSON, &o, NULL);
+	CHECK(out && strstr(out, "\"timing_scale\": 5.0000"), "json says: %s", out);
 	free(out);
 	profile__free(&p);
 }
@@ -579,6 +670,7 @@ int main(void)
 	test_pprof(&p);
 	profile__free(&p);
 	test_categories(st, names);
+	test_freethreaded(st, names);
 	test_pprof_full(st, names);
 	test_sampled_stacks(st, names);
 	test_split_lock(st, names);

@@ -9,14 +9,13 @@
 #include "symbolize/symbolize.h"
 #include "testing.h"
 
-#define STR_LENGTH 16
-#define STR_STATE 32
-#define STR_STATE_COMPACT_ASCII ((1u << 2) | (1u << 5) | (1u << 6)) /* kind 1, compact, ascii */
-#define BYTES_SIZE 16
-#define BYTES_DATA 32
-#define TYPE_NAME 24
-#define OBJ_TYPE 8
-#define SIZE_WORD 16
+/* kind 1, compact, ascii: from the bit state.kind starts at */
+#define STR_STATE_COMPACT_ASCII(o) (((1u << 0) | (1u << 3) | (1u << 4)) << (o)->unicode_kind_shift)
+#define BYTES_SIZE(o) ((o)->object_head)
+#define BYTES_DATA(o) ((o)->object_head + 16)
+#define TYPE_NAME(o) ((o)->type_name)
+#define OBJ_TYPE (o->code.object_type)
+#define SIZE_WORD (o->code.size_word)
 #define HDR_MAX 256 /* every code offset of the tables is below it */
 
 static void *blocks[64];
@@ -57,29 +56,29 @@ static uint64_t make_str(const struct lp_pyoffsets *o, const char *s)
 {
 	size_t n = strlen(s);
 	uint8_t *p = block((size_t)o->unicode_ascii_data + n + 1);
-	uint32_t state = STR_STATE_COMPACT_ASCII;
+	uint32_t state = STR_STATE_COMPACT_ASCII(o);
 
-	put64(p + STR_LENGTH, n);
-	memcpy(p + STR_STATE, &state, sizeof(state));
+	put64(p + o->unicode_length, n);
+	memcpy(p + o->unicode_state, &state, sizeof(state));
 	memcpy(p + o->unicode_ascii_data, s, n);
 	return addr(p);
 }
 
 /* An empty bytes object: every instruction is then on co_firstlineno. */
-static uint64_t make_bytes(void)
+static uint64_t make_bytes(const struct lp_pyoffsets *o)
 {
-	uint8_t *p = block(BYTES_DATA + 1);
+	uint8_t *p = block((size_t)BYTES_DATA(o) + 1);
 
-	put64(p + BYTES_SIZE, 0);
+	put64(p + BYTES_SIZE(o), 0);
 	return addr(p);
 }
 
-static uint64_t make_code_type(void)
+static uint64_t make_code_type(const struct lp_pyoffsets *o)
 {
 	static const char name[] = "code";
-	uint8_t *t = block(TYPE_NAME + 8);
+	uint8_t *t = block((size_t)TYPE_NAME(o) + 8);
 
-	put64(t + TYPE_NAME, addr(name));
+	put64(t + TYPE_NAME(o), addr(name));
 	return addr(t);
 }
 
@@ -99,7 +98,7 @@ static void write_code(const struct lp_pyoffsets *o, uint8_t *code, uint64_t typ
 	if (co->qualname >= 0)
 		put64(code + co->qualname, make_str(o, name));
 	put64(code + co->filename, make_str(o, file));
-	put64(code + co->linetable, make_bytes());
+	put64(code + co->linetable, make_bytes(o));
 }
 
 /* The raw instruction field of a frame at the code's first instruction. */
@@ -159,8 +158,8 @@ static void test_ident(const struct lp_pyoffsets *o)
 static void test_reuse(const struct lp_pyoffsets *o)
 {
 	struct lp_symbolizer *s = symbolizer__new(getpid(), o);
-	uint64_t type = make_code_type();
-	uint8_t *code = block(HDR_MAX), *other_type = block(TYPE_NAME + 8);
+	uint64_t type = make_code_type(o);
+	uint8_t *code = block(HDR_MAX), *other_type = block((size_t)TYPE_NAME(o) + 8);
 	struct lp_frame_sym a, again, b, c;
 	static const char none[] = "None";
 	char what[64];
@@ -190,7 +189,7 @@ static void test_reuse(const struct lp_pyoffsets *o)
 	CHECK_EQ_INT(symbolizer__failures(s), 0, "no failures so far");
 
 	/* Something other than a code object there now: nothing is named after the old one. */
-	put64(other_type + TYPE_NAME, addr(none));
+	put64(other_type + TYPE_NAME(o), addr(none));
 	put64(code + OBJ_TYPE, addr(other_type));
 	symbolizer__frame(s, addr(code), first_instr(o, code), &c);
 	check_frame(&c, "<unknown>", "<unknown>", 0, what);
@@ -210,9 +209,15 @@ int main(void)
 {
 	for (int m = pyoffsets__min_minor(); m <= pyoffsets__max_minor(); m++) {
 		const struct lp_pyoffsets *o = pyoffsets__for(3, m);
+		const struct lp_pyoffsets *ft = pyoffsets__for_build(3, m, true);
 
 		test_ident(o);
 		test_reuse(o);
+		/* Free-threaded layouts: longer headers, 3.14t's interned byte. */
+		if (ft) {
+			test_ident(ft);
+			test_reuse(ft);
+		}
 	}
 	return testing_summary("symbolize");
 }

@@ -822,9 +822,7 @@ def make_configs(info, lockprof):
     """The configurations, in the order they alternate; those that cannot run here say why."""
     cython_dir, cython_na = build_cython(info)
     lp_na = None
-    if info["freethreaded"]:
-        lp_na = "free-threaded build"
-    elif not os.access(lockprof, os.X_OK):
+    if not os.access(lockprof, os.X_OK):
         lp_na = "no lockprof binary at %s: run make" % lockprof
     elif os.geteuid() != 0:
         lp_na = "lockprof needs root: sudo make bench"
