@@ -14,8 +14,12 @@
 #include "util/log.h"
 
 #define SCAN_NS 1000000000ULL /* --all: how often /proc is read again for new processes */
-#define MAX_ATTEMPTS 5	      /* attach attempts at one process (1, 2, 4, 8 s apart) */
-#define PIDFD_TAG 1	      /* epoll data: the process's pidfd, not its ring buffer */
+/* --all: attaching is synchronous (load, verify, place the probes: ~0.2 s, seconds on a loaded
+ * machine), so a scan stops attaching past this and the next poll scans again at once: the
+ * caller's loop (serve's HTTP requests) runs between attaches, not after a burst of them. */
+#define SCAN_ATTACH_BUDGET_NS 200000000ULL
+#define MAX_ATTEMPTS 5 /* attach attempts at one process (1, 2, 4, 8 s apart) */
+#define PIDFD_TAG 1    /* epoll data: the process's pidfd, not its ring buffer */
 
 struct fleet_proc {
 	struct lp_proc_info info;
@@ -326,8 +330,9 @@ static void try_found(struct lp_fleet *f, pid_t pid, uint64_t now_ns)
 			exit_reason(err));
 }
 
-/* --all: the CPython processes /proc shows now; new ones attached. */
-static void rescan(struct lp_fleet *f, uint64_t now_ns)
+/* --all: the CPython processes /proc shows now; new ones attached. True when it stopped
+ * attaching for the budget, with new processes left. */
+static bool rescan(struct lp_fleet *f, uint64_t now_ns)
 {
 	static pid_t pids[LP_MAX_PROCESSES_LIMIT * 4];
 	size_t n = 0;
@@ -336,19 +341,24 @@ static void rescan(struct lp_fleet *f, uint64_t now_ns)
 	f->health.scans++;
 	if (err) {
 		lp_warn("cannot list the processes in /proc: %s", strerror(-err));
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < f->nretries; i++)
 		f->retries[i].seen = false;
-	for (size_t i = 0; i < n; i++)
-		if (!is_live(f, pids[i]))
-			try_found(f, pids[i], now_ns);
+	for (size_t i = 0; i < n; i++) {
+		if (is_live(f, pids[i]))
+			continue;
+		if (clock__monotonic_ns() - now_ns > SCAN_ATTACH_BUDGET_NS)
+			return true; /* the rest next time; retries left unswept */
+		try_found(f, pids[i], now_ns);
+	}
 	/* Processes gone from /proc are forgotten: a new one may get their pid. */
 	for (size_t i = 0; i < f->nretries;)
 		if (f->retries[i].seen)
 			i++;
 		else
 			f->retries[i] = f->retries[--f->nretries];
+	return false;
 }
 
 int fleet__new(const struct lp_opts *opts, struct lp_fleet **out)
@@ -448,8 +458,9 @@ int fleet__poll(struct lp_fleet *f, int timeout_ms, uint64_t *now_ns)
 	}
 	*now_ns = clock__monotonic_ns();
 	if (f->opts->all && *now_ns >= f->next_scan_ns) {
-		rescan(f, *now_ns);
-		f->next_scan_ns = *now_ns + SCAN_NS;
+		bool more = rescan(f, *now_ns);
+
+		f->next_scan_ns = more ? clock__monotonic_ns() : *now_ns + SCAN_NS;
 		*now_ns = clock__monotonic_ns();
 	}
 	if (!interval_mode(f))
