@@ -8,12 +8,13 @@ set -euo pipefail
 # clang-format: make check-format (its version 14 is the one .clang-format is written for).
 # python3-sqlalchemy: a real library's resource pool in the functional tests (system python3).
 # libmicrohttpd-dev: lockprof serve's HTTP server; prometheus: the server scraping it in the
-# functional tests. libncurses-dev: lockprof top's terminal. chromium, tmux: the HTML report and
-# top tested in the real clients (and make bench's render time). xz-utils, libffi-dev,
-# libssl-dev: the free-threaded CPython tools/build-ft-python.sh builds for the tests (its source
-# tarball, ctypes, ssl).
+# functional tests; gunicorn, apache2-utils (ab): the prefork server and its load in test_fleet.
+# libncurses-dev: lockprof top's terminal. chromium, tmux: the HTML report and top tested in the
+# real clients (and make bench's render time). xz-utils, libffi-dev, libssl-dev: the
+# free-threaded CPython tools/build-ft-python.sh builds for the tests (its source tarball,
+# ctypes, ssl).
 packages=(make gcc clang clang-format llvm pkg-config libbpf-dev libelf-dev zlib1g-dev python3 python3-pytest
-	python3-pytest-xdist python3-sqlalchemy libncurses-dev libmicrohttpd-dev prometheus chromium tmux
+	python3-pytest-xdist python3-sqlalchemy libncurses-dev libmicrohttpd-dev prometheus gunicorn apache2-utils chromium tmux
 	golang-go debootstrap libclang-rt-14-dev
 	xz-utils libffi-dev libssl-dev)
 # libpython3.X-testsuite: CPython's own test suites (test_threading, ...) for the distribution's
