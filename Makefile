@@ -37,7 +37,8 @@ LDLIBS := $(LIBBPF_LIBS) -lelf -lz -pthread $(NCURSES_LIBS) $(MHD_LIBS)
 # clang -target bpf does not see the host's multiarch include dirs; add them after its own.
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
+# -mcpu=v3: compare-and-swap (blame's hand-off between a wait and its release), 32-bit jumps.
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Wno-unused-parameter \
 	-Werror -Iinclude -I$(dir $(VMLINUX_H)) $(CLANG_BPF_SYS_INCLUDES)
 
 # src/ has one folder per pipeline stage (doc/ARCHITECTURE.md); objects mirror it under .output/.

@@ -25,17 +25,19 @@
 SEC("uprobe")
 int BPF_KPROBE(sem_wait_enter, void *sem)
 {
-	__u32 tid, value;
+	struct thread_state *th;
 	struct lp_inflight *outer;
+	__u32 tid, value;
 	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
+	th = thread_state_here();
+	outer = th ? &th->wait : NULL;
 	/* Inside _PySemaphore_Wait or a critical section's slow path: that outer wait already
 	 * measures it, against the lock or object. During a stop-the-world pause, the parking of
 	 * a paused thread (or of the initiator, waiting for them) is the pause. */
-	outer = bpf_map_lookup_elem(&inflight, &tid);
 	if ((outer && (outer->source == LP_WAIT_PARK || outer->source == LP_WAIT_OBJECT)) ||
 	    stw_active > 0)
 		goto out;
@@ -46,7 +48,7 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 		count_event(&counters.read_errors);
 		goto out;
 	}
-	begin_wait(tid, outer, (__u64)sem, LP_WAIT_SEM, value > 0, 0);
+	begin_wait(outer, (__u64)sem, LP_WAIT_SEM, value > 0, 0, t0);
 out:
 	hit_end(t0);
 	return 0;
@@ -57,19 +59,19 @@ out:
 static __always_inline void wait_exit(void *ctx, __u32 source, bool acquired)
 {
 	__u64 lock = 0, stack_id = 0, t0;
+	struct thread_state *th;
 	struct lp_inflight *w;
 	__u32 tid;
 
 	if (!current_is_target(&tid))
 		return;
 	t0 = hit_begin();
+	th = thread_state_here();
+	w = th ? &th->wait : NULL;
 	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
-	if (full_cfg.enabled) {
-		w = bpf_map_lookup_elem(&inflight, &tid);
-		if (w && w->source == source)
-			lock = w->lock;
-	}
-	if (end_wait(tid, source, acquired, &stack_id) && lock && acquired)
+	if (full_cfg.enabled && w && w->source == source)
+		lock = w->lock;
+	if (end_wait(w, tid, source, acquired, &stack_id, t0) && lock && acquired)
 		hold_contended_acquire(tid, lock, stack_id);
 	hit_end(t0);
 }
@@ -185,6 +187,7 @@ int BPF_KPROBE(rmutex_release_save_enter, void *self)
 SEC("uprobe")
 int BPF_KPROBE(park_wait_enter, void *sema)
 {
+	struct thread_state *th;
 	struct lp_inflight *outer;
 	__u32 tid;
 	__u64 lock;
@@ -193,14 +196,15 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
+	th = thread_state_here();
+	outer = th ? &th->wait : NULL;
 	/* Parked inside a critical section's slow path (measured there), or paused by a
 	 * stop-the-world (measured as the pause). */
-	outer = bpf_map_lookup_elem(&inflight, &tid);
 	if ((outer && outer->source == LP_WAIT_OBJECT) || stw_active > 0)
 		goto out;
 	if (read_user_u64((__u64)sema - 8, &lock))
 		goto out;
-	begin_wait(tid, outer, lock, LP_WAIT_PARK, false, 0);
+	begin_wait(outer, lock, LP_WAIT_PARK, false, 0, t0);
 out:
 	hit_end(t0);
 	return 0;
@@ -220,13 +224,15 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 SEC("uprobe")
 int BPF_KPROBE(section_wait_enter, void *section, void *mutex)
 {
+	struct thread_state *th;
 	__u32 tid;
 	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	begin_wait(tid, NULL, (__u64)mutex, LP_WAIT_OBJECT, false, (__u64)section);
+	th = thread_state_here();
+	begin_wait(th ? &th->wait : NULL, (__u64)mutex, LP_WAIT_OBJECT, false, (__u64)section, t0);
 	hit_end(t0);
 	return 0;
 }
@@ -236,14 +242,16 @@ int BPF_KPROBE(section_wait_enter, void *section, void *mutex)
 SEC("uprobe")
 int BPF_KPROBE(section2_wait_enter, void *section, void *m1, void *m2, int is_m1_locked)
 {
+	struct thread_state *th;
 	__u32 tid;
 	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	begin_wait(tid, NULL, (__u64)(is_m1_locked ? m2 : m1), LP_WAIT_OBJECT, false,
-		   (__u64)section);
+	th = thread_state_here();
+	begin_wait(th ? &th->wait : NULL, (__u64)(is_m1_locked ? m2 : m1), LP_WAIT_OBJECT, false,
+		   (__u64)section, t0);
 	hit_end(t0);
 	return 0;
 }
@@ -252,6 +260,7 @@ int BPF_KPROBE(section2_wait_enter, void *section, void *m1, void *m2, int is_m1
 SEC("uretprobe")
 int BPF_KRETPROBE(section_wait_exit)
 {
+	struct thread_state *th;
 	struct lp_inflight *w;
 	__u64 mutex = 0, t0;
 	__u32 tid;
@@ -259,10 +268,11 @@ int BPF_KRETPROBE(section_wait_exit)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	w = bpf_map_lookup_elem(&inflight, &tid);
+	th = thread_state_here();
+	w = th ? &th->wait : NULL;
 	if (w && w->source == LP_WAIT_OBJECT)
 		mutex = w->lock;
-	if (end_wait(tid, LP_WAIT_OBJECT, true, NULL) && mutex)
+	if (end_wait(w, tid, LP_WAIT_OBJECT, true, NULL, t0) && mutex)
 		note_object_type(mutex);
 	hit_end(t0);
 	return 0;
@@ -310,7 +320,7 @@ SEC("uprobe")
 int BPF_KPROBE(sem_post_wake, void *sem)
 {
 	__u64 lock = (__u64)sem;
-	struct lp_waiters *waiters;
+	struct lock_state *st;
 	__u32 tid;
 	__u64 t0;
 
@@ -320,10 +330,10 @@ int BPF_KPROBE(sem_post_wake, void *sem)
 	/* A semaphore no thread was seen waiting on (a waiter that blocked before attach, or a
 	 * C-internal lock) has no wait to charge. Its count may be 0 already: the woken thread
 	 * may have ended its wait before this probe ran. */
-	waiters = bpf_map_lookup_elem(&lock_waiters, &lock);
-	if (!waiters)
+	st = bpf_map_lookup_elem(&lock_states, &lock);
+	if (!st)
 		goto out;
-	note_release(tid, lock, waiters);
+	note_release(tid, lock, st, t0);
 out:
 	hit_end(t0);
 	return 0;
@@ -334,7 +344,7 @@ out:
 SEC("uprobe")
 int BPF_KPROBE(park_wakeup_enter, void *sema)
 {
-	struct lp_waiters *waiters;
+	struct lock_state *st;
 	__u64 lock;
 	__u32 tid;
 	__u64 t0;
@@ -345,10 +355,10 @@ int BPF_KPROBE(park_wakeup_enter, void *sema)
 	if (read_user_u64((__u64)sema - 8, &lock))
 		goto out;
 	/* As for sem_post_wake: no measured waiter, no wait to charge. */
-	waiters = bpf_map_lookup_elem(&lock_waiters, &lock);
-	if (!waiters)
+	st = bpf_map_lookup_elem(&lock_states, &lock);
+	if (!st)
 		goto out;
-	note_release(tid, lock, waiters);
+	note_release(tid, lock, st, t0);
 out:
 	hit_end(t0);
 	return 0;

@@ -11,16 +11,6 @@
 #include "pyframes.bpf.h"
 #include "lockprof/hist.h"
 
-/* key: kernel tid.  value: the wait this thread is blocked in (source 0: none). An entry stays
- * for its thread's next wait, written in place, so that a wait costs no insert or delete (both
- * take the bucket's lock); the entries of threads that exited age out of the LRU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32);
-	__type(value, struct lp_inflight);
-} inflight SEC(".maps");
-
 /* key: {lock, stack, tid, kind}.  value: count, total, max, histogram (per CPU, summed by user) */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -37,14 +27,34 @@ struct {
 	__type(value, __u8);
 } stacks_seen SEC(".maps");
 
-/* key: lock.  value: threads currently blocked on it, and since when (lets the release probes
- * ignore the wakes of semaphores no measured thread waits on, and sample their stacks) */
+/* What a wait and the release that ends it share, per lock: one entry, so that each side finds
+ * all of it in one lookup (three maps cost a contended wait five lookups more). */
+struct lock_state {
+	/* Threads blocked on it now, and since when one has been: lets a release ignore the
+	 * wakes of semaphores no measured thread waits on, and decide, before it walks its stack,
+	 * how long the wait it ends has lasted. */
+	__s64 waiters;
+	__u64 since_ns;
+	/* Its last release that woke a waiter (time_ns 0: none yet). */
+	struct lp_release rel;
+	/* A wait that ended before the release that woke it was seen (end 0: none): glibc's
+	 * sem_post is probed after its wake (the emulated instruction there is far cheaper than
+	 * the block's first ones), and the woken thread may run first. The release claims it. */
+	__u64 pending_end_ns;
+	__u64 pending_ns;
+	__u32 pending_source;
+	__u32 pad;
+	__u64 fence; /* only ever added 0 to: an atomic add is x86's full barrier */
+};
+
+/* key: lock.  value: its state. An entry lives as long as the LRU keeps it: a lock waited on
+ * once is likely waited on again. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct lp_waiters);
-} lock_waiters SEC(".maps");
+	__type(value, struct lock_state);
+} lock_states SEC(".maps");
 
 /* lockprof's own cost, per CPU: no shared cache line between the CPUs the probes run on. */
 struct {
@@ -61,11 +71,30 @@ static __always_inline struct lp_self_cost *self_cost_here(void)
 	return bpf_map_lookup_elem(&self_cost, &zero);
 }
 
-/* A probe hit for the target begins: timed until hit_end(), which counts it. Per CPU: a shared
- * counter's cache line would bounce between the CPUs of a handoff at every hit. */
+/* Runs timed: the first LP_TIMED_RUNS_ALL on each CPU, then one in LP_TIMED_RUN_EVERY, which
+ * stands for that many. A clock read costs about 40 ns here, as much as a map lookup: timing
+ * every run and walk read it four times more per contended wait. */
+#define LP_TIMED_RUNS_ALL 1024
+#define LP_TIMED_RUN_EVERY 8
+
+/* A probe hit for the target begins: its time (the event's time too), and whether this run is
+ * timed, chosen by the clock's middle bits (a fixed one-in-N would alias with the programs'
+ * order on a CPU, which repeats). Per CPU: a shared counter's cache line would bounce between
+ * the CPUs of a handoff at every hit. */
 static __always_inline __u64 hit_begin(void)
 {
-	return bpf_ktime_get_ns();
+	struct lp_self_cost *c = self_cost_here();
+	__u64 t0 = bpf_ktime_get_ns();
+
+	if (c) {
+		if (c->runs < LP_TIMED_RUNS_ALL)
+			c->timed_weight = 1;
+		else if (!((t0 ^ (t0 >> 9)) & (LP_TIMED_RUN_EVERY - 1)))
+			c->timed_weight = LP_TIMED_RUN_EVERY;
+		else
+			c->timed_weight = 0;
+	}
+	return t0;
 }
 
 /* Counted per probe site too (its attach cookie, src/probes/sites.h): what a hit's trap costs
@@ -82,7 +111,8 @@ static __always_inline void count_hit(void *ctx, __u64 t0, bool full)
 		c->full_runs++;
 	if (site < LP_MAX_SITES)
 		c->site_hits[site]++;
-	c->run_ns += bpf_ktime_get_ns() - t0;
+	if (c->timed_weight)
+		c->run_ns += c->timed_weight * (bpf_ktime_get_ns() - t0);
 }
 
 #define hit_end(t0) count_hit(ctx, t0, false)
@@ -100,14 +130,6 @@ static __always_inline bool stack_sampled(__u64 ns, __u64 threshold)
 	return (((__u64)bpf_get_prandom_u32() * threshold) >> 32) < ns;
 }
 
-/* key: lock.  value: its last release that had waiters */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct lp_release);
-} last_release SEC(".maps");
-
 /* key: lock.  value: id of the stack that created it (forgotten when the lock is freed) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -116,29 +138,11 @@ struct {
 	__type(value, __u64);
 } lock_created SEC(".maps");
 
-/* A wait that ended before the release that woke it was seen: glibc's sem_post is probed after
- * its wake (the emulated instruction there is far cheaper than the block's first ones), and the
- * woken thread may run first. The release claims it (note_release). */
-struct pending_blame {
-	__u64 end_ns;
-	__u64 ns;
-	__u32 source;
-	__u32 pad;
-};
-
 /* A release this soon after the same thread's uncharged one reuses its stack (note_release). */
 #define REWALK_NS 1000000ULL
 
 /* A pending wait older than this is not charged to a release: it was woken otherwise. */
 #define PENDING_BLAME_NS 20000000ULL
-
-/* key: lock.  value: its last wait that ended before its release was seen */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct pending_blame);
-} pending_blame SEC(".maps");
 
 /* New stacks, so user space symbolizes them while the target is alive. */
 struct {
@@ -146,8 +150,10 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-/* Captures the current thread's Python stack and returns its id (0 when none). */
-static __always_inline __u64 capture_stack(__u32 tid)
+/* Captures the current thread's Python stack and returns its id (0 when none). A global
+ * function: the verifier checks it once, not once per path of each caller, which cut the load
+ * of the wait-return programs (the largest) by half. */
+__noinline __u64 capture_stack(__u32 tid)
 {
 	__u32 zero = 0;
 	struct stack_scratch *sc = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -156,22 +162,28 @@ static __always_inline __u64 capture_stack(__u32 tid)
 	__u8 one = 1;
 	long err;
 
-	struct lp_self_cost *cost;
-	__u64 t0 = bpf_ktime_get_ns();
+	struct lp_self_cost *cost = self_cost_here();
+	__u64 weight = cost ? cost->timed_weight : 0, t0 = weight ? bpf_ktime_get_ns() : 0;
+
+	/* Looked up again after the walk: a pointer that may be NULL, held across it, doubles what
+	 * the verifier explores. */
+	cost = NULL;
 
 	if (!sc)
 		return 0;
 	ev = &sc->ev;
-	tstate = find_tstate(tid);
+	tstate = find_tstate(thread_state_here());
 	if (!tstate) {
 		count_event(&counters.thread_not_found);
 		return 0;
 	}
 	walk_frames(tstate, sc);
+	/* Timed with the run that walks (hit_begin's choice). */
 	cost = self_cost_here();
 	if (cost) {
 		cost->walks++;
-		cost->walk_ns += bpf_ktime_get_ns() - t0;
+		if (weight)
+			cost->walk_ns += weight * (bpf_ktime_get_ns() - t0);
 	}
 	if (!ev->stack.stack_id)
 		return 0;
@@ -248,94 +260,89 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 	}
 }
 
-/* Not bpf_map_lookup_or_try_init(): a missing entry is created with the count itself, in the one
- * update, and a lookup more on the first wait on each lock (every Condition.wait waits on a new
- * lock) is what that saves. */
-static __always_inline void add_waiter(__u64 lock, __s64 delta, __u64 now)
+/* A wait on lock begins at now: its state, created when missing with the count itself in the
+ * one update (every Condition.wait waits on a new lock: a lookup more each is what that saves). */
+static __always_inline void waiter_begins(__u64 lock, __u64 now)
 {
-	struct lp_waiters first = { .count = 1, .since_ns = now },
-			  *n = bpf_map_lookup_elem(&lock_waiters, &lock);
+	struct lock_state first = { .waiters = 1, .since_ns = now },
+			  *st = bpf_map_lookup_elem(&lock_states, &lock);
 
-	if (n) {
-		/* Racy by design: since_ns is a sampling hint, not a measurement. */
-		if (delta > 0 && n->count <= 0)
-			n->since_ns = now;
-		__sync_fetch_and_add(&n->count, delta);
-		return;
+	if (!st) {
+		if (!bpf_map_update_elem(&lock_states, &lock, &first, BPF_NOEXIST))
+			return;
+		st = bpf_map_lookup_elem(&lock_states, &lock);
+		if (!st)
+			return;
 	}
-	if (delta > 0 && bpf_map_update_elem(&lock_waiters, &lock, &first, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&lock_waiters, &lock);
-		if (n)
-			__sync_fetch_and_add(&n->count, delta);
-	}
+	/* Racy by design: since_ns is a sampling hint, not a measurement. */
+	if (st->waiters <= 0)
+		st->since_ns = now;
+	__sync_fetch_and_add(&st->waiters, 1);
 }
 
-/* Charges a pending wait of lock to the release rel, unless it is stale or the other side
- * charged it first: the side whose delete of the entry succeeds charges it. */
-static __always_inline bool claim_pending(__u64 lock, const struct lp_release *rel)
+/* Charges the pending wait of st to the release rel, unless it is stale or the other side
+ * charged it first: the side whose compare-and-swap clears pending_end_ns charges it. */
+static __always_inline bool claim_pending(__u64 lock, struct lock_state *st,
+					  const struct lp_release *rel)
 {
-	struct pending_blame *pending = bpf_map_lookup_elem(&pending_blame, &lock);
 	struct lp_stat_key key = {
 		.lock = lock,
 		.stack_id = rel->stack_id,
 		.tid = rel->tid,
 		.kind = LP_KIND_HOLDER,
 	};
-	__u64 ns, end_ns;
+	__u64 end_ns = *(volatile __u64 *)&st->pending_end_ns, ns;
 
-	if (!pending || (__s64)(rel->time_ns - pending->end_ns) >= (__s64)PENDING_BLAME_NS)
+	if (!end_ns || (__s64)(rel->time_ns - end_ns) >= (__s64)PENDING_BLAME_NS)
 		return false;
-	ns = pending->ns;
-	end_ns = pending->end_ns;
-	key.source = (__u16)pending->source;
-	if (bpf_map_delete_elem(&pending_blame, &lock))
+	ns = st->pending_ns;
+	key.source = (__u16)st->pending_source;
+	if (__sync_val_compare_and_swap(&st->pending_end_ns, end_ns, 0) != end_ns)
 		return false;
 	record_stat(&key, ns, true, rel->threshold, end_ns);
 	return true;
 }
 
-/* A thread's release of a lock woke (or is about to wake) a waiter: it is charged with the wait
- * it ends, when that wait ends (last_release) or now if it ended already (pending_blame). The
- * release is published first and the pending wait looked up after, the waiting side does the
+/* A thread's release of a lock woke (or is about to wake) a waiter, at now: it is charged with
+ * the wait it ends, when that wait ends (st->rel) or now if it ended already (pending). The
+ * release is published first and the pending wait looked at after, the waiting side does the
  * reverse (end_wait), so that when both run at once one of them sees the other. */
-static __always_inline void note_release(__u32 tid, __u64 lock, const struct lp_waiters *waiters)
+static __always_inline void note_release(__u32 tid, __u64 lock, struct lock_state *st, __u64 now)
 {
-	struct lp_release rel = { .tid = tid, .threshold = stack_sample_ns }, *slot;
-	__u64 now = bpf_ktime_get_ns();
+	struct lp_release *slot = &st->rel;
+	__u64 threshold = stack_sample_ns, stack_id;
 
-	slot = bpf_map_lookup_elem(&last_release, &lock);
 	/* A thread that releases again, a moment later, a lock whose last release (its own) woke a
 	 * waiter that has not ended its wait yet (it lost the race for the lock and sleeps again
 	 * inside the same sem_wait): the same release site, most likely, and no walk. Where one
 	 * thread takes and releases a hot lock in a loop, glibc wakes a waiter at nearly every
 	 * release and few of those wakes end a wait (55 per wait in the bench's "4 threads 1
 	 * lock"), each of them walking the releaser's stack. */
-	if (slot && slot->tid == tid && !slot->charged && now - slot->time_ns < REWALK_NS) {
+	if (slot->time_ns && slot->tid == tid && !slot->charged &&
+	    now - slot->time_ns < REWALK_NS) {
 		*(volatile __u64 *)&slot->time_ns = now;
-		rel = *slot;
-		if (claim_pending(lock, &rel))
+		if (claim_pending(lock, st, slot))
 			slot->charged = 1;
 		return;
 	}
 	/* The stack budget, by how long the lock has had a waiter (about the wait this ends). */
-	if (stack_sampled(now - waiters->since_ns, rel.threshold))
-		rel.stack_id = capture_stack(tid);
+	if (stack_sampled(now - st->since_ns, threshold))
+		stack_id = capture_stack(tid);
 	else
-		rel.stack_id = LP_STACK_UNSAMPLED;
-	rel.time_ns = bpf_ktime_get_ns();
-	/* Written in place when the lock has an entry: an LRU update takes a free node and the
-	 * LRU's lock at every release. The time goes last (volatile: in this order): a waiter that
-	 * reads the new time after it (x86 keeps stores and loads in order) sees the new fields. */
-	if (slot) {
-		slot->charged = 0;
-		slot->stack_id = rel.stack_id;
-		slot->threshold = rel.threshold;
-		slot->tid = rel.tid;
-		*(volatile __u64 *)&slot->time_ns = rel.time_ns;
-	} else {
-		bpf_map_update_elem(&last_release, &lock, &rel, BPF_ANY);
-	}
-	if (claim_pending(lock, &rel) && slot)
+		stack_id = LP_STACK_UNSAMPLED;
+	/* Written in place. The time goes last (volatile: in this order): a waiter that reads the
+	 * new time after it (x86 keeps stores and loads in order) sees the new fields. The time is
+	 * the probe's entry: after the wake, before any wait this release could not have ended. */
+	slot->charged = 0;
+	slot->stack_id = stack_id;
+	slot->threshold = threshold;
+	slot->tid = tid;
+	*(volatile __u64 *)&slot->time_ns = now;
+	/* A full barrier between publishing the release and looking for a pending wait: the
+	 * waiter stores its pending wait and then loads the release, and x86 may let a load pass
+	 * an earlier store. */
+	__sync_fetch_and_add(&st->fence, 0);
+	if (claim_pending(lock, st, slot))
 		slot->charged = 1;
 }
 
@@ -361,43 +368,38 @@ static __always_inline bool section_was_held(__u64 section)
 	return !bpf_probe_read_user(&mutex, sizeof(mutex), (const void *)(section + 8)) && !mutex;
 }
 
-/* Begins the thread's wait on lock; slot is its inflight entry when the caller looked it up
- * already (NULL: looked up here); section: LP_WAIT_OBJECT's PyCriticalSection, else 0. */
-static __always_inline void begin_wait(__u32 tid, struct lp_inflight *slot, __u64 lock,
-				       __u32 source, bool may_not_block, __u64 section)
+/* Begins the current thread's wait on lock at now, in slot (its thread state's wait; NULL: the
+ * state could not be had, the wait is lost). section: LP_WAIT_OBJECT's PyCriticalSection, else 0. */
+static __always_inline void begin_wait(struct lp_inflight *slot, __u64 lock, __u32 source,
+				       bool may_not_block, __u64 section, __u64 now)
 {
-	struct lp_inflight w = {
-		.lock = lock,
-		.source = source,
-		.may_not_block = may_not_block,
-		.epoch = timing_epoch,
-		.section = section,
-	};
-
 	if (!lock)
 		return;
-	if (may_not_block)
-		w.nvcsw = current_nvcsw();
-	w.start_ns = bpf_ktime_get_ns();
-	add_waiter(lock, 1, w.start_ns);
-	if (!slot)
-		slot = bpf_map_lookup_elem(&inflight, &tid);
-	if (slot)
-		*slot = w;
-	else if (bpf_map_update_elem(&inflight, &tid, &w, BPF_ANY))
+	if (!slot) {
 		count_event(&counters.inflight_dropped);
+		return;
+	}
+	slot->lock = lock;
+	slot->source = source;
+	slot->may_not_block = may_not_block;
+	slot->epoch = timing_epoch;
+	slot->section = section;
+	if (may_not_block)
+		slot->nvcsw = current_nvcsw();
+	slot->start_ns = now;
+	waiter_begins(lock, now);
 }
 
-/* Ends the thread's wait of this source; true when it was recorded as one (its stack id then in
- * *stack_id when not NULL). */
-static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u64 *stack_id)
+/* Ends the wait in slot (the current thread's, NULL: none) of this source at now; true when it
+ * was recorded as one (its stack id then in *stack_id when not NULL). */
+static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 source,
+				     bool acquired, __u64 *stack_id, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
-	struct lp_inflight *w = bpf_map_lookup_elem(&inflight, &tid);
 	struct lp_stat_key key = { .tid = tid, .kind = LP_KIND_WAIT };
-	__u64 ns, start_ns, threshold = stack_sample_ns;
+	__u64 ns, start_ns, threshold = stack_sample_ns, rel_ns;
 	struct lp_self_cost *cost;
-	struct lp_release *rel;
+	struct lock_state *st;
+	bool counted;
 
 	/* A return without our entry: entered before attach, or a nested call of another kind. */
 	if (!w || w->source != source)
@@ -406,12 +408,15 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 	key.source = (__u16)w->source;
 	start_ns = w->start_ns;
 	ns = now - start_ns;
-	w->source = 0; /* the wait is over: the entry waits for the thread's next one */
+	w->source = 0; /* the wait is over: the slot waits for the thread's next one */
 	/* Found free at entry and never slept: it did not block. Or begun before the probes were
 	 * last detached (the duty cycle): its start is not this call's. */
-	if ((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch ||
-	    (w->section && section_was_held(w->section))) {
-		add_waiter(key.lock, -1, now);
+	counted = !((w->may_not_block && current_nvcsw() == w->nvcsw) ||
+		    w->epoch != timing_epoch || (w->section && section_was_held(w->section)));
+	if (!counted) {
+		st = bpf_map_lookup_elem(&lock_states, &key.lock);
+		if (st)
+			__sync_fetch_and_add(&st->waiters, -1);
 		return false;
 	}
 	cost = self_cost_here();
@@ -430,27 +435,33 @@ static __always_inline bool end_wait(__u32 tid, __u32 source, bool acquired, __u
 		*stack_id = key.stack_id;
 
 	record_stat(&key, ns, acquired, threshold, now);
-	add_waiter(key.lock, -1, now);
+	/* Looked up only now: a map value pointer that may be NULL, held across the walk, doubles
+	 * what the verifier explores (and the load time). */
+	st = bpf_map_lookup_elem(&lock_states, &key.lock);
+	if (!st)
+		return true;
+	__sync_fetch_and_add(&st->waiters, -1);
 	/* Blame: the release during this wait that ended it (Go's mutex profile semantics); not
 	 * seen yet, it is left for that release to claim. */
 	if (!acquired)
 		return true;
-	rel = bpf_map_lookup_elem(&last_release, &key.lock);
-	if (rel && rel->time_ns >= start_ns) {
-		rel->charged = 1;
-		key.stack_id = rel->stack_id;
-		key.tid = rel->tid;
+	rel_ns = *(volatile __u64 *)&st->rel.time_ns;
+	if (rel_ns >= start_ns) {
+		st->rel.charged = 1;
+		key.stack_id = st->rel.stack_id;
+		key.tid = st->rel.tid;
 		key.kind = LP_KIND_HOLDER;
-		record_stat(&key, ns, true, rel->threshold, now);
+		record_stat(&key, ns, true, st->rel.threshold, now);
 		return true;
 	}
-	struct pending_blame pending = { .end_ns = now, .ns = ns, .source = key.source };
-
-	bpf_map_update_elem(&pending_blame, &key.lock, &pending, BPF_ANY);
-	/* The release may have been published meanwhile, and looked for this entry too early. */
-	rel = bpf_map_lookup_elem(&last_release, &key.lock);
-	if (rel && rel->time_ns >= start_ns && claim_pending(key.lock, rel))
-		rel->charged = 1;
+	st->pending_ns = ns;
+	st->pending_source = key.source;
+	*(volatile __u64 *)&st->pending_end_ns = now;
+	/* The release may have been published meanwhile, and looked for this wait too early (the
+	 * barrier: see note_release). */
+	__sync_fetch_and_add(&st->fence, 0);
+	if (*(volatile __u64 *)&st->rel.time_ns >= start_ns && claim_pending(key.lock, st, &st->rel))
+		st->rel.charged = 1;
 	return true;
 }
 

@@ -6,14 +6,7 @@
 
 #include "globals.bpf.h"
 #include "counters.bpf.h"
-
-/* key: kernel tid.  value: PyThreadState* found last time (validated on use) */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u64);
-} tstate_cache SEC(".maps");
+#include "threadstate.bpf.h"
 
 /* Per-CPU scratch for building a stack and reading frames: too big for the 512-byte BPF stack. */
 struct stack_scratch {
@@ -71,19 +64,18 @@ static long tstate_walk_step(__u64 index, struct tstate_walk *w)
 
 /* The waiting thread's PyThreadState is not "current" (it released the GIL), so match
  * tstate->thread_id against pthread_self() while walking the interpreter's thread list. The
- * match is cached per thread and checked again on use (thread states are freed and reused). */
-static __always_inline __u64 find_tstate(__u32 tid)
+ * match is kept in the thread's state and checked again on use (thread states are freed and
+ * reused). */
+static __always_inline __u64 find_tstate(struct thread_state *th)
 {
 	struct tstate_walk w = { .self = current_pthread_self() };
-	__u64 *cached = bpf_map_lookup_elem(&tstate_cache, &tid);
 	__u64 interp, thread_id;
 
-	if (cached) {
-		__u64 ts = *cached;
-
-		if (!read_user_u64(ts + py.tstate_thread_id, &thread_id) && thread_id == w.self)
-			return ts;
-		bpf_map_delete_elem(&tstate_cache, &tid);
+	if (th && th->tstate) {
+		if (!read_user_u64(th->tstate + py.tstate_thread_id, &thread_id) &&
+		    thread_id == w.self)
+			return th->tstate;
+		th->tstate = 0;
 	}
 	if (read_user_u64(py.runtime_addr + py.runtime_interp_head, &interp) || !interp)
 		return 0;
@@ -92,7 +84,8 @@ static __always_inline __u64 find_tstate(__u32 tid)
 	bpf_loop(LP_MAX_THREADS, tstate_walk_step, &w, 0);
 	if (!w.found)
 		return 0;
-	bpf_map_update_elem(&tstate_cache, &tid, &w.ts, BPF_ANY);
+	if (th)
+		th->tstate = w.ts;
 	return w.ts;
 }
 

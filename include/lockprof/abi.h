@@ -179,13 +179,6 @@ struct lp_inflight {
 	__u64 section;
 };
 
-/* Threads blocked on a lock, and since when one has been (lets a release decide, before it
- * walks its stack, how long the wait it ends has lasted). */
-struct lp_waiters {
-	__s64 count;
-	__u64 since_ns; /* entry of the wait that made count go from 0 to 1 */
-};
-
 /* What lockprof's programs cost, per CPU (user space sums): every run of every program, and of
  * that the stack walks. Measured in the programs (bpf_ktime_get_ns), so it needs no
  * kernel.bpf_stats_enabled; the trap around each run is priced by calibration. */
@@ -198,6 +191,7 @@ struct lp_self_cost {
 	__u64 waits_unsampled; /* of those, waits whose stack the budget left out */
 	__u64 wait_ns;	       /* the waits' total duration */
 	__u64 full_runs;       /* of runs, -m full's probes' (their duty cycle's hit count) */
+	__u64 timed_weight;    /* BPF's own: the run in progress is timed, standing for this many */
 	__u64 site_hits[LP_MAX_SITES]; /* runs per probe site (its attach cookie), for pricing */
 };
 
@@ -236,6 +230,6 @@ LP_STATIC_ASSERT(sizeof(struct lp_hold) == 32, "lp_hold layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_key) == 24, "lp_stat_key layout");
 LP_STATIC_ASSERT(sizeof(struct lp_stat_value) == 72 + 4 * LP_HIST_SLOTS, "lp_stat_value layout");
 LP_STATIC_ASSERT(sizeof(struct lp_inflight) == 48, "lp_inflight layout");
-LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 64 + 8 * LP_MAX_SITES, "lp_self_cost layout");
+LP_STATIC_ASSERT(sizeof(struct lp_self_cost) == 72 + 8 * LP_MAX_SITES, "lp_self_cost layout");
 
 #endif

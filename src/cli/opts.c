@@ -105,9 +105,11 @@ static const struct argp_option options[] = {
 	  "-m full: record P% of uncontended acquisitions, 1-100 (default 1); totals are "
 	  "upscaled estimates", 0 },
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	  "Keep lockprof's estimated cost under PCT% of a CPU (default 50; -m full's probes 5): "
-	  "first stacks are sampled (wait totals stay exact), then, at extreme wait rates, the "
-	  "probes are attached part of the time and totals upscaled; 100: no bound", 0 },
+	  "Keep lockprof's estimated cost under PCT% of a CPU (default 50; -m full's probes 5). "
+	  "Stack walks get at most 1/25 of it (2% of a CPU by default): past that, short waits' "
+	  "stacks are sampled, weighted (wait totals stay exact); at extreme wait rates the "
+	  "probes are attached part of the time and totals upscaled; 100: no bound, every "
+	  "stack", 0 },
 	{ "lock-names", OPT_LOCK_NAMES, "FROM", 0,
 	  "wait (default): name locks from the line where threads wait; creation: also probe lock "
 	  "creation for the creating line and the creation site, at two traps per lock created (every "

@@ -169,6 +169,11 @@ int budget__tick(struct lp_budget *b, uint64_t now_ns, int max_ms)
 		window_decide(b, now_ns);
 	if (b->max_overhead >= 1.0)
 		return max_ms;
+	/* Back at the window's end, however long the caller would sleep. */
+	next_ns = b->window_start_ns + LP_STACK_BUDGET_WINDOW_NS - now_ns;
+	if (now_ns - b->window_start_ns < LP_STACK_BUDGET_WINDOW_NS &&
+	    next_ns / 1000000 + 1 < (uint64_t)max_ms)
+		max_ms = (int)(next_ns / 1000000) + 1;
 	want = dutycycle__step(&b->dc, now_ns, budget__timing_hits(b->skel));
 	if (want && !b->attached) {
 		timing_attach(b);

@@ -25,6 +25,10 @@ uint64_t stackbudget__next(uint64_t threshold_ns, const struct lp_budget_window 
 	double allowed = budget - rest_ns; /* what the bound leaves the walks */
 	double captured, wanted;
 
+	/* And never more than their own share of it. */
+	if (allowed > budget / LP_STACK_SHARE_DIVISOR)
+		allowed = budget / LP_STACK_SHARE_DIVISOR;
+
 	if (!w->elapsed_ns || max_overhead >= 1.0)
 		return 0;
 	/* Nothing walked: nothing to decide from; a quiet window keeps the threshold. */

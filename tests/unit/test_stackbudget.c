@@ -44,6 +44,14 @@ static double cost_pct(const struct workload *w, uint64_t t)
 	return 100.0 * stackbudget__cost_ns(&win) / (double)win.elapsed_ns;
 }
 
+/* The walks' share of one CPU under threshold t, percent. */
+static double walk_pct(const struct workload *w, uint64_t t)
+{
+	struct lp_budget_window win = window(w, t);
+
+	return 100.0 * (double)win.walk_ns / (double)win.elapsed_ns;
+}
+
 /* Runs the controller for n windows from threshold t; returns the last threshold. */
 static uint64_t settle(const struct workload *w, uint64_t t, double bound, int n)
 {
@@ -75,10 +83,17 @@ int main(void)
 	CHECK(t > 15000, "thinned: threshold %llu ns", (unsigned long long)t);
 	CHECK(cost_pct(&w, t) <= 18.0 * 1.05, "settled under the bound: %.2f%%", cost_pct(&w, t));
 	CHECK(cost_pct(&w, t) >= 18.0 * 0.5, "not thinner than needed: %.2f%%", cost_pct(&w, t));
-	/* The bound lifted: back to every stack. */
-	CHECK_EQ_INT(settle(&w, t, 0.5, 20), 0, "every stack again under a loose bound");
-	/* Walks that fit: never thinned. */
+	/* Under the default bound everything fits, but the walks (6.4% of a CPU) are over their
+	 * own share of it (1/25: 2%): thinned to that share, no further. */
+	t = settle(&w, 0, 0.5, 8);
+	CHECK(t > 15000, "walks over their share thinned: threshold %llu ns", (unsigned long long)t);
+	CHECK(walk_pct(&w, t) <= 2.0 * 1.05, "walks within their share: %.2f%%", walk_pct(&w, t));
+	CHECK(walk_pct(&w, t) >= 2.0 * 0.5, "not thinner than their share: %.2f%%", walk_pct(&w, t));
+	/* A tenth of the waits: walks under their share, back to every stack, then never thinned. */
+	w.waits_per_s = 4000;
+	CHECK_EQ_INT(settle(&w, t, 0.5, 20), 0, "every stack again when the walks fit");
 	CHECK_EQ_INT(settle(&w, 0, 0.5, 5), 0, "no thinning when everything fits");
+	w.waits_per_s = 40000;
 	/* Unbounded (100%): never thinned. */
 	CHECK_EQ_INT(settle(&w, 0, 1.0, 5), 0, "no thinning without a bound");
 	/* The rest alone over the bound: stacks thinned as far as they go (the duty cycle's turn). */

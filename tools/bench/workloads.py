@@ -463,7 +463,7 @@ DEFAULT_OPS = {
     "contended": 200000,
     "logging": 30000,
     "queue": 60000,
-    "pingpong": 20000,
+    "pingpong": 40000,
     "threadpool": 30000,
     "probecost": 20000,
 }
