@@ -5,7 +5,8 @@ three sites of one lock: `often` (3 per round), `seldom` (1 per round), both sho
 `long_wait` (20 ms, a few per second). Under a bound that only the stack walks exceed,
 lockprof must thin stack capture and keep every total exact: the lock's waits equal the
 target's count, the stacks' shares are upscaled to those totals (often:seldom stays 3:1),
-and long waits keep their stacks. Under a bound the timing probes alone exceed, they are
+and long waits keep their stacks. Under the default bound the walks alone are over their own
+share of it (1/25), and the same must hold. Under a bound the timing probes alone exceed, they are
 attached part of the time and the totals are upscaled estimates, which the report says.
 Runs on the newest interpreter of each build kind."""
 
@@ -23,6 +24,7 @@ SECONDS = 4
 EXACT_TOLERANCE = 0.02  # lock totals under stack sampling: exact but for the run's edges
 SHARE_TOLERANCE = 0.25  # often/seldom = 3 from sampled, upscaled stacks
 DUTY_TOLERANCE = 0.40  # totals upscaled by the duty cycle
+WALK_SHARE_TOLERANCE = 1.5  # walks' CPU share against their 2% under the default bound
 
 
 def waiter_counts_by_function(lock):
@@ -71,8 +73,29 @@ def test_stack_budget_keeps_totals_exact(any_python, run_profiled):
             bound *= 0.8  # everything cost less this time: tighten
         else:
             break
+    check_sampled_exact(report, result, "bound %.3f%%\n%s" % (bound, show_json(report, 6000)))
+
+
+def test_default_bound_thins_frequent_deep_stacks(any_python, run_profiled):
+    # No --max-overhead: the default bound (50% of a CPU) leaves the timing probes alone, but
+    # walking 40-deep stacks at every one of budget.py's ~10,000 waits a second would take
+    # their own share of it (1/25: 2% of a CPU) several times over.
+    run = run_profiled(any_python, "budget.py", [SECONDS], ["-f", "json"])
+    assert run.returncode == 0, run.describe()
+    report, result = parse_report(run), run.result
+    o = report["overhead"]
+    where = show_json(report, 6000)
+    assert o["max_pct"] == 50, where
+    walk_pct = 100.0 * o["walk_ns"] / report["duration_ns"]
+    # The first 200 ms walk every stack, before the first decision.
+    assert walk_pct <= 2 * WALK_SHARE_TOLERANCE, "walks took %.2f%% of a CPU\n%s" % (walk_pct, where)
+    check_sampled_exact(report, result, where)
+
+
+def check_sampled_exact(report, result, where):
+    """Stacks sampled, totals exact: the lock's waits are the target's count, its stacks add up to
+    them, often:seldom is 3:1 from the weighted sample, and every long wait kept its stack."""
     o, ss = report["overhead"], report["stack_sampling"]
-    where = "bound %.3f%%\n%s" % (bound, show_json(report, 6000))
     assert o["timing_duty"] == 1 and not o["totals_upscaled"], where
     assert ss["stacks_upscaled"] and ss["captured"] < ss["waits"], where
     assert ss["threshold_ns"] > 0, where
