@@ -210,10 +210,13 @@ __noinline __u64 capture_stack(__u32 tid)
 }
 
 /* Adds a wait of ns that ended at end_ns to key's entry. threshold: the stack budget's
- * stack_sample_ns its stack was sampled under (0: captured unconditionally), which gives the
- * wait's weight. */
-static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns, bool acquired,
-					__u64 threshold, __u64 end_ns)
+ * stack_sample_ns its stack was sampled under (0: captured unconditionally); sample_ns: the
+ * duration that decided it (captured with probability sample_ns / threshold when under it),
+ * which gives the wait's weight: the wait's own for a waiter's stack, the release's estimate
+ * for a holder's (note_release). */
+static __always_inline void record_stat_sampled(const struct lp_stat_key *key, __u64 ns,
+						bool acquired, __u64 threshold, __u64 sample_ns,
+						__u64 end_ns)
 {
 	static const struct lp_stat_value zero_value;
 	struct lp_stat_value *v;
@@ -242,9 +245,13 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 		v->first_ns = end_ns;
 	v->last_ns = end_ns;
 	if (key->stack_id != LP_STACK_UNSAMPLED) {
-		if (threshold && ns < threshold) {
-			v->est_count += threshold * LP_WEIGHT_ONE / (ns ? ns : 1);
-			v->est_ns += threshold;
+		if (threshold && sample_ns < threshold) {
+			if (!sample_ns)
+				sample_ns = 1;
+			v->est_count += threshold * LP_WEIGHT_ONE / sample_ns;
+			/* ns x threshold fits in 64 bits below 2^40 ns (18 minutes). */
+			v->est_ns += ns < (1ULL << 40) ? ns * threshold / sample_ns
+						       : ns / sample_ns * threshold;
 		} else {
 			v->est_count += LP_WEIGHT_ONE;
 			v->est_ns += ns;
@@ -258,6 +265,13 @@ static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns,
 		if (created)
 			v->created_stack = *created;
 	}
+}
+
+/* record_stat_sampled() of a stack sampled by its own wait's duration. */
+static __always_inline void record_stat(const struct lp_stat_key *key, __u64 ns, bool acquired,
+					__u64 threshold, __u64 end_ns)
+{
+	record_stat_sampled(key, ns, acquired, threshold, ns, end_ns);
 }
 
 /* A wait on lock begins at now: its state, created when missing with the count itself in the
@@ -299,7 +313,7 @@ static __always_inline bool claim_pending(__u64 lock, struct lock_state *st,
 	key.source = (__u16)st->pending_source;
 	if (__sync_val_compare_and_swap(&st->pending_end_ns, end_ns, 0) != end_ns)
 		return false;
-	record_stat(&key, ns, true, rel->threshold, end_ns);
+	record_stat_sampled(&key, ns, true, rel->threshold, rel->sample_ns, end_ns);
 	return true;
 }
 
@@ -310,7 +324,7 @@ static __always_inline bool claim_pending(__u64 lock, struct lock_state *st,
 static __always_inline void note_release(__u32 tid, __u64 lock, struct lock_state *st, __u64 now)
 {
 	struct lp_release *slot = &st->rel;
-	__u64 threshold = stack_sample_ns, stack_id;
+	__u64 threshold = stack_sample_ns, stack_id, from, sample_ns;
 
 	/* A thread that releases again, a moment later, a lock whose last release (its own) woke a
 	 * waiter that has not ended its wait yet (it lost the race for the lock and sleeps again
@@ -325,8 +339,14 @@ static __always_inline void note_release(__u32 tid, __u64 lock, struct lock_stat
 			slot->charged = 1;
 		return;
 	}
-	/* The stack budget, by how long the lock has had a waiter (about the wait this ends). */
-	if (stack_sampled(now - st->since_ns, threshold))
+	/* The stack budget, by how long the wait this release ends has at least lasted, about: since
+	 * the lock's last release that woke a waiter or since it got one, whichever came later
+	 * (under sustained contention the lock always has a waiter, and its oldest wait would say
+	 * "walk" at every release). The holder's weight uses the same figure (sample_ns), so that
+	 * the estimates stay unbiased however long the wait it is charged with lasted. */
+	from = slot->time_ns > st->since_ns ? slot->time_ns : st->since_ns;
+	sample_ns = (__s64)(now - from) > 0 ? now - from : 0;
+	if (stack_sampled(sample_ns, threshold))
 		stack_id = capture_stack(tid);
 	else
 		stack_id = LP_STACK_UNSAMPLED;
@@ -336,6 +356,7 @@ static __always_inline void note_release(__u32 tid, __u64 lock, struct lock_stat
 	slot->charged = 0;
 	slot->stack_id = stack_id;
 	slot->threshold = threshold;
+	slot->sample_ns = sample_ns;
 	slot->tid = tid;
 	*(volatile __u64 *)&slot->time_ns = now;
 	/* A full barrier between publishing the release and looking for a pending wait: the
@@ -451,7 +472,7 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 		key.stack_id = st->rel.stack_id;
 		key.tid = st->rel.tid;
 		key.kind = LP_KIND_HOLDER;
-		record_stat(&key, ns, true, st->rel.threshold, now);
+		record_stat_sampled(&key, ns, true, st->rel.threshold, st->rel.sample_ns, now);
 		return true;
 	}
 	st->pending_ns = ns;

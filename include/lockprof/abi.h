@@ -200,6 +200,7 @@ struct lp_release {
 	__u64 time_ns;
 	__u64 stack_id;	 /* LP_STACK_UNSAMPLED: the stack budget left it out */
 	__u64 threshold; /* stack_sample_ns the stack was sampled under */
+	__u64 sample_ns; /* ...with probability sample_ns / threshold (when under it) */
 	__u32 tid;
 	__u32 charged; /* a wait was charged to it: the next release walks its own stack */
 };

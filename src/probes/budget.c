@@ -128,6 +128,8 @@ static void window_decide(struct lp_budget *b, uint64_t now_ns)
 		.wait_ns = d.wait_ns,
 		.trap_ns = d.runs ? (full_trap + timing_trap) / (double)d.runs : b->trap_ns,
 	};
+	if (w.walks)
+		b->walked = true;
 	next = stackbudget__next(threshold, &w, b->max_overhead);
 	if (next != threshold) {
 		lp_dbg("stack budget: %.2f%% of a CPU in the last window, %llu waits, %llu walks: "
@@ -165,14 +167,17 @@ int budget__tick(struct lp_budget *b, uint64_t now_ns, int max_ms)
 	uint64_t next_ns;
 	bool want;
 
-	if (now_ns - b->window_start_ns >= LP_STACK_BUDGET_WINDOW_NS)
+	/* Short windows until the first one with walks: a burst of waits from the start of a
+	 * profile (or of the target's work) is thinned within 50 ms, not 200. */
+	uint64_t window = b->walked ? LP_STACK_BUDGET_WINDOW_NS : LP_STACK_BUDGET_FIRST_WINDOW_NS;
+
+	if (now_ns - b->window_start_ns >= window)
 		window_decide(b, now_ns);
 	if (b->max_overhead >= 1.0)
 		return max_ms;
 	/* Back at the window's end, however long the caller would sleep. */
-	next_ns = b->window_start_ns + LP_STACK_BUDGET_WINDOW_NS - now_ns;
-	if (now_ns - b->window_start_ns < LP_STACK_BUDGET_WINDOW_NS &&
-	    next_ns / 1000000 + 1 < (uint64_t)max_ms)
+	next_ns = b->window_start_ns + window - now_ns;
+	if (now_ns - b->window_start_ns < window && next_ns / 1000000 + 1 < (uint64_t)max_ms)
 		max_ms = (int)(next_ns / 1000000) + 1;
 	want = dutycycle__step(&b->dc, now_ns, budget__timing_hits(b->skel));
 	if (want && !b->attached) {

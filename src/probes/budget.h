@@ -41,6 +41,7 @@ struct lp_budget {
 	struct lp_links calibration;
 	/* the stack budget's window */
 	uint64_t window_start_ns;
+	bool walked; /* a window with stack walks was decided on (the first windows are short) */
 	struct lp_self_cost window_start;
 	/* the timing probes' duty cycle */
 	struct lp_dutycycle dc;
