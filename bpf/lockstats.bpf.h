@@ -330,8 +330,8 @@ static __always_inline void note_release(__u32 tid, __u64 lock, struct lock_stat
 	 * waiter that has not ended its wait yet (it lost the race for the lock and sleeps again
 	 * inside the same sem_wait): the same release site, most likely, and no walk. Where one
 	 * thread takes and releases a hot lock in a loop, glibc wakes a waiter at nearly every
-	 * release and few of those wakes end a wait (55 per wait in the bench's "4 threads 1
-	 * lock"), each of them walking the releaser's stack. */
+	 * release and not every wake ends a wait (two wakes per wait ended in the bench's "4
+	 * threads 1 lock"), each of them walking the releaser's stack. */
 	if (slot->time_ns && slot->tid == tid && !slot->charged &&
 	    now - slot->time_ns < REWALK_NS) {
 		*(volatile __u64 *)&slot->time_ns = now;
