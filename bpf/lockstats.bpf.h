@@ -413,8 +413,8 @@ static __always_inline void begin_wait(struct lp_inflight *slot, __u64 lock, __u
 
 /* Ends the wait in slot (the current thread's, NULL: none) of this source at now; true when it
  * was recorded as one (its stack id then in *stack_id when not NULL). */
-static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 source,
-				     bool acquired, __u64 *stack_id, __u64 now)
+static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 source, bool acquired,
+				     __u64 *stack_id, __u64 now)
 {
 	struct lp_stat_key key = { .tid = tid, .kind = LP_KIND_WAIT };
 	__u64 ns, start_ns, threshold = stack_sample_ns, rel_ns;
@@ -432,8 +432,8 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 	w->source = 0; /* the wait is over: the slot waits for the thread's next one */
 	/* Found free at entry and never slept: it did not block. Or begun before the probes were
 	 * last detached (the duty cycle): its start is not this call's. */
-	counted = !((w->may_not_block && current_nvcsw() == w->nvcsw) ||
-		    w->epoch != timing_epoch || (w->section && section_was_held(w->section)));
+	counted = !((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch ||
+		    (w->section && section_was_held(w->section)));
 	if (!counted) {
 		st = bpf_map_lookup_elem(&lock_states, &key.lock);
 		if (st)
@@ -481,7 +481,8 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 	/* The release may have been published meanwhile, and looked for this wait too early (the
 	 * barrier: see note_release). */
 	__sync_fetch_and_add(&st->fence, 0);
-	if (*(volatile __u64 *)&st->rel.time_ns >= start_ns && claim_pending(key.lock, st, &st->rel))
+	if (*(volatile __u64 *)&st->rel.time_ns >= start_ns &&
+	    claim_pending(key.lock, st, &st->rel))
 		st->rel.charged = 1;
 	return true;
 }

@@ -23,9 +23,9 @@
 /* Five decisions per second: a burst of contention is thinned within 200 ms. */
 #define LP_STACK_BUDGET_WINDOW_NS 200000000ULL
 #define LP_STACK_BUDGET_FIRST_WINDOW_NS 50000000ULL /* until a window has walks */
-#define LP_STACK_SHARE_DIVISOR 25 /* walks' share of the bound, at most */
-#define LP_STACK_SAMPLE_MIN_NS 1000ULL		/* thinner than 1 us: capture every stack */
-#define LP_STACK_SAMPLE_MAX_NS 10000000ULL	/* waits of 10 ms and more keep every stack */
+#define LP_STACK_SHARE_DIVISOR 25		    /* walks' share of the bound, at most */
+#define LP_STACK_SAMPLE_MIN_NS 1000ULL		    /* thinner than 1 us: capture every stack */
+#define LP_STACK_SAMPLE_MAX_NS 10000000ULL	    /* waits of 10 ms and more keep every stack */
 
 /* What one window cost, from the programs' self cost and the calibrated trap. */
 struct lp_budget_window {

@@ -86,9 +86,11 @@ int main(void)
 	/* Under the default bound everything fits, but the walks (6.4% of a CPU) are over their
 	 * own share of it (1/25: 2%): thinned to that share, no further. */
 	t = settle(&w, 0, 0.5, 8);
-	CHECK(t > 15000, "walks over their share thinned: threshold %llu ns", (unsigned long long)t);
+	CHECK(t > 15000, "walks over their share thinned: threshold %llu ns",
+	      (unsigned long long)t);
 	CHECK(walk_pct(&w, t) <= 2.0 * 1.05, "walks within their share: %.2f%%", walk_pct(&w, t));
-	CHECK(walk_pct(&w, t) >= 2.0 * 0.5, "not thinner than their share: %.2f%%", walk_pct(&w, t));
+	CHECK(walk_pct(&w, t) >= 2.0 * 0.5, "not thinner than their share: %.2f%%",
+	      walk_pct(&w, t));
 	/* A tenth of the waits: walks under their share, back to every stack, then never thinned. */
 	w.waits_per_s = 4000;
 	CHECK_EQ_INT(settle(&w, t, 0.5, 20), 0, "every stack again when the walks fit");
