@@ -215,7 +215,7 @@ struct lp_counters {
 	__u64 thread_not_found; /* no PyThreadState matched the thread */
 	__u64 stats_dropped;	/* stats map full */
 	__u64 stacks_dropped;	/* stacks_seen map full: a new stack not announced */
-	__u64 inflight_dropped; /* inflight map full */
+	__u64 inflight_dropped; /* a wait in progress had no room: no thread state, GIL map full */
 	__u64 short_waits;	/* waits shorter than --min-wait, not in the stats */
 	__u64 stw_threads; /* free-threaded: threads paused, summed over stop-the-world pauses */
 };

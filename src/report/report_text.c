@@ -381,7 +381,7 @@ static void write_header(FILE *f, const struct lp_profile *p)
 		fprintf(f,
 			"Lost: %" PRIu64 " waits (statistics map full), %" PRIu64 " stacks "
 			"(ring buffer full), %" PRIu64 " stacks (stack map full), %" PRIu64
-			" waits (in-flight map full).\n",
+			" waits (no room for a wait in progress).\n",
 			(uint64_t)c->stats_dropped, (uint64_t)c->lost_events,
 			(uint64_t)c->stacks_dropped, (uint64_t)c->inflight_dropped);
 	if (p->overhead.measured) {

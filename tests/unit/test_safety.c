@@ -179,7 +179,7 @@ static void test_lost_in_text(void)
 	CHECK(text && strstr(text, "4,127 events lost") != NULL, "header total: %s", text);
 	CHECK(text && strstr(text,
 			     "Lost: 3616 waits (statistics map full), 508 stacks (ring buffer "
-			     "full), 2 stacks (stack map full), 1 waits (in-flight map full).") !=
+			     "full), 2 stacks (stack map full), 1 waits (no room for a wait in progress).") !=
 			      NULL,
 	      "what and why: %s", text);
 	free(text);
