@@ -133,14 +133,18 @@ def test_duty_cycle_upscales_totals(any_python, run_profiled, tmp_path):
         # Shallow stacks: the upscaling assumes the target waits at the same rate with the probes
         # attached as without, which deep stack walks (slower while attached) would bias low.
         [SECONDS, 0],
-        ["--max-overhead", "0.3", "-f", "json", "-f", "text", "-o", str(text)],
+        # 1% of a CPU: the probes attached about a tenth of the time here. At 0.3% (2-5%
+        # attached, two or three 50 ms windows in 4 s) the upscaled count ranged 0.59-0.96 of
+        # the target's over ten runs, before and after session 7's changes alike; at 1%,
+        # 0.71-0.95.
+        ["--max-overhead", "1", "-f", "json", "-f", "text", "-o", str(text)],
     )
     assert run.returncode == 0, run.describe()
     report, result = parse_report(run), run.result
     o = report["overhead"]
     where = show_json(report, 6000)
     assert 0 < o["timing_duty"] < 0.9 and o["totals_upscaled"] and report["estimated"], where
-    assert o["max_pct"] == 0.3, where
+    assert o["max_pct"] == 1, where
     lock = the_lock(report, result)
     truth = sum(result["waits"].values())
     assert abs(lock["waits"] - truth) <= DUTY_TOLERANCE * truth, "upscaled %d waits, target counted %d\n%s" % (
