@@ -97,6 +97,14 @@ static __always_inline __u64 hit_begin(void)
 	return t0;
 }
 
+/* hit_begin()'s choice for the run in progress: 0 (not timed) or how many runs it stands for. */
+static __always_inline __u64 run_timed_weight(void)
+{
+	struct lp_self_cost *c = self_cost_here();
+
+	return c ? c->timed_weight : 0;
+}
+
 /* Counted per probe site too (its attach cookie, src/probes/sites.h): what a hit's trap costs
  * depends on the instruction its breakpoint sits on. */
 static __always_inline void count_hit(void *ctx, __u64 t0, bool full)
@@ -156,19 +164,16 @@ struct {
  * per-wait work). */
 __noinline __u64 capture_stack(__u32 tid)
 {
+	__u64 weight = run_timed_weight(), t0 = weight ? bpf_ktime_get_ns() : 0;
 	__u32 zero = 0;
 	struct stack_scratch *sc = bpf_map_lookup_elem(&stack_scratch, &zero);
+	/* Looked up after the walk: a pointer that may be NULL, held across it, doubles what the
+	 * verifier explores. */
+	struct lp_self_cost *cost;
 	struct lp_stack_event *ev;
 	__u64 tstate;
 	__u8 one = 1;
 	long err;
-
-	struct lp_self_cost *cost = self_cost_here();
-	__u64 weight = cost ? cost->timed_weight : 0, t0 = weight ? bpf_ktime_get_ns() : 0;
-
-	/* Looked up again after the walk: a pointer that may be NULL, held across it, doubles what
-	 * the verifier explores. */
-	cost = NULL;
 
 	if (!sc)
 		return 0;
@@ -293,6 +298,18 @@ static __always_inline void waiter_begins(__u64 lock, __u64 now)
 	if (st->waiters <= 0)
 		st->since_ns = now;
 	__sync_fetch_and_add(&st->waiters, 1);
+}
+
+/* A wait on lock ends (counted or not): its state, NULL when it has none. Looked up only when the
+ * wait ends, not held from its start: a map value pointer that may be NULL, held across the
+ * walk, doubles what the verifier explores (and the load time). */
+static __always_inline struct lock_state *waiter_ends(__u64 lock)
+{
+	struct lock_state *st = bpf_map_lookup_elem(&lock_states, &lock);
+
+	if (st)
+		__sync_fetch_and_add(&st->waiters, -1);
+	return st;
 }
 
 /* Charges the pending wait of st to the release rel, unless it is stale or the other side
@@ -436,9 +453,7 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 	counted = !((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch ||
 		    (w->section && section_was_held(w->section)));
 	if (!counted) {
-		st = bpf_map_lookup_elem(&lock_states, &key.lock);
-		if (st)
-			__sync_fetch_and_add(&st->waiters, -1);
+		waiter_ends(key.lock);
 		return false;
 	}
 	cost = self_cost_here();
@@ -457,12 +472,9 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 		*stack_id = key.stack_id;
 
 	record_stat(&key, ns, acquired, threshold, now);
-	/* Looked up only now: a map value pointer that may be NULL, held across the walk, doubles
-	 * what the verifier explores (and the load time). */
-	st = bpf_map_lookup_elem(&lock_states, &key.lock);
+	st = waiter_ends(key.lock);
 	if (!st)
 		return true;
-	__sync_fetch_and_add(&st->waiters, -1);
 	/* Blame: the release during this wait that ended it (Go's mutex profile semantics); not
 	 * seen yet, it is left for that release to claim. */
 	if (!acquired)

@@ -2,6 +2,7 @@
 /* The Prometheus text format of the store (metrics.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "serve/metrics.h"
@@ -103,46 +104,53 @@ static void series_labels(const struct lp_store_proc *p, const struct lp_store_s
 	snprintf(buf, len, "%s,lock=\"%s\",site=\"%s\",kind=\"%s\"", pl, lock, site, se->kind);
 }
 
+/* The per-lock counter families: one table, since each family is the same loop over every
+ * process's series (the exposition format groups a family's samples together). */
+static const struct lock_counter {
+	const char *name, *help;
+	size_t field; /* offsetof a uint64_t in struct lp_store_series */
+	bool seconds; /* the field is nanoseconds, exposed in seconds */
+	bool hold;    /* -m full only */
+} lock_counter_families[] = {
+	{ "lockprof_lock_waits_total",
+	  "Contended acquisitions: times a thread blocked waiting for the lock.",
+	  offsetof(struct lp_store_series, waits), false, false },
+	{ "lockprof_lock_wait_seconds_total", "Time threads spent blocked waiting for the lock.",
+	  offsetof(struct lp_store_series, wait_ns), true, false },
+	{ "lockprof_lock_acquisitions_total",
+	  "-m full: acquisitions of the lock (upscaled from the sampled ones).",
+	  offsetof(struct lp_store_series, hold_count), false, true },
+	{ "lockprof_lock_hold_seconds_total",
+	  "-m full: time the lock was held (upscaled from the sampled holds).",
+	  offsetof(struct lp_store_series, hold_ns), true, true },
+};
+
 static void lock_counters(FILE *f, const struct lp_store *s, bool hold)
 {
 	char labels[LABELS];
 
-	family(f, "lockprof_lock_waits_total", "counter",
-	       "Contended acquisitions: times a thread blocked waiting for the lock.");
-	for (size_t i = 0; i < s->nprocs; i++)
-		for (size_t j = 0; j < s->procs[i]->nseries; j++) {
-			series_labels(s->procs[i], &s->procs[i]->series[j], labels, sizeof(labels));
-			fprintf(f, "lockprof_lock_waits_total{%s} %" PRIu64 "\n", labels,
-				s->procs[i]->series[j].waits);
-		}
-	family(f, "lockprof_lock_wait_seconds_total", "counter",
-	       "Time threads spent blocked waiting for the lock.");
-	for (size_t i = 0; i < s->nprocs; i++)
-		for (size_t j = 0; j < s->procs[i]->nseries; j++) {
-			series_labels(s->procs[i], &s->procs[i]->series[j], labels, sizeof(labels));
-			fprintf(f, "lockprof_lock_wait_seconds_total{%s} ", labels);
-			seconds(f, s->procs[i]->series[j].wait_ns);
-			fputc('\n', f);
-		}
-	if (!hold)
-		return;
-	family(f, "lockprof_lock_acquisitions_total", "counter",
-	       "-m full: acquisitions of the lock (upscaled from the sampled ones).");
-	for (size_t i = 0; i < s->nprocs; i++)
-		for (size_t j = 0; j < s->procs[i]->nseries; j++) {
-			series_labels(s->procs[i], &s->procs[i]->series[j], labels, sizeof(labels));
-			fprintf(f, "lockprof_lock_acquisitions_total{%s} %" PRIu64 "\n", labels,
-				s->procs[i]->series[j].hold_count);
-		}
-	family(f, "lockprof_lock_hold_seconds_total", "counter",
-	       "-m full: time the lock was held (upscaled from the sampled holds).");
-	for (size_t i = 0; i < s->nprocs; i++)
-		for (size_t j = 0; j < s->procs[i]->nseries; j++) {
-			series_labels(s->procs[i], &s->procs[i]->series[j], labels, sizeof(labels));
-			fprintf(f, "lockprof_lock_hold_seconds_total{%s} ", labels);
-			seconds(f, s->procs[i]->series[j].hold_ns);
-			fputc('\n', f);
-		}
+	for (size_t k = 0; k < sizeof(lock_counter_families) / sizeof(lock_counter_families[0]);
+	     k++) {
+		const struct lock_counter *c = &lock_counter_families[k];
+
+		if (c->hold && !hold)
+			continue;
+		family(f, c->name, "counter", c->help);
+		for (size_t i = 0; i < s->nprocs; i++)
+			for (size_t j = 0; j < s->procs[i]->nseries; j++) {
+				const struct lp_store_series *se = &s->procs[i]->series[j];
+				uint64_t v;
+
+				memcpy(&v, (const char *)se + c->field, sizeof(v));
+				series_labels(s->procs[i], se, labels, sizeof(labels));
+				fprintf(f, "%s{%s} ", c->name, labels);
+				if (c->seconds)
+					seconds(f, v);
+				else
+					fprintf(f, "%" PRIu64, v);
+				fputc('\n', f);
+			}
+	}
 }
 
 static void histogram(FILE *f, const struct lp_store *s)

@@ -153,9 +153,9 @@ static const struct lp_store_series *series(const struct lp_store_proc *p, const
 	return NULL;
 }
 
-static char *metrics_text(const struct lp_store *s)
+static char *metrics_text(const struct lp_store *s, bool hold)
 {
-	struct lp_metrics_info info = { .gil = true };
+	struct lp_metrics_info info = { .gil = true, .hold = hold };
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -217,8 +217,11 @@ static void test_store(void)
 	      "stack 100 copied");
 	store__snapshot_free(&snap);
 
-	text = metrics_text(&s);
+	text = metrics_text(&s, false);
 	CHECK(strstr(text, "# TYPE lockprof_lock_waits_total counter\n") != NULL, "TYPE line");
+	CHECK(!strstr(text, "lockprof_lock_hold_seconds_total") &&
+		      !strstr(text, "lockprof_lock_acquisitions_total"),
+	      "no hold families without -m full");
 	CHECK(strstr(text,
 		     "lockprof_lock_waits_total{pid=\"42\",comm=\"gunicorn \\\"w\\\"\","
 		     "lock=\"a_lock\",site=\"srv/app.py:10\",kind=\"contention\"} 5\n") != NULL,
@@ -239,6 +242,21 @@ static void test_store(void)
 			   "\\\"w\\\"\"} 0.000000000\n") != NULL,
 	      "GIL family per process");
 	CHECK(strstr(text, "lockprof_series_overflow_waits_total 13\n") != NULL, "overflow");
+	free(text);
+	/* -m full: the hold families, each with its own type and value. */
+	se = series(p, "a_lock");
+	((struct lp_store_series *)se)->hold_count = 17;
+	((struct lp_store_series *)se)->hold_ns = 2500000000ULL;
+	text = metrics_text(&s, true);
+	CHECK(strstr(text, "# TYPE lockprof_lock_acquisitions_total counter\n") &&
+		      strstr(text, "lockprof_lock_acquisitions_total{pid=\"42\",comm=\"gunicorn "
+				   "\\\"w\\\"\",lock=\"a_lock\",site=\"srv/app.py:10\","
+				   "kind=\"contention\"} 17\n"),
+	      "acquisitions of a_lock:\n%s", text);
+	CHECK(strstr(text, "lockprof_lock_hold_seconds_total{pid=\"42\",comm=\"gunicorn "
+			   "\\\"w\\\"\",lock=\"a_lock\",site=\"srv/app.py:10\","
+			   "kind=\"contention\"} 2.500000000\n") != NULL,
+	      "hold seconds of a_lock");
 	free(text);
 
 	/* Exited: kept retain_s, then dropped; a new process may reuse the pid meanwhile. */
