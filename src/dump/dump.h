@@ -168,9 +168,15 @@ struct lp_symbolizer;
 
 /* Reads every thread state of the main interpreter, their frames (symbolized with sym) and the
  * lock objects on their value stacks: d->threads and d->locks. Returns 0 or -errno: -EAGAIN
- * when the thread list changed under the walk (a thread exited: read again), -ESRCH when the
- * process went away. */
+ * when the list of threads changed under every one of its reads (threads starting and exiting
+ * faster than it is read), -ESRCH when the process went away. A thread that exits after the
+ * list was read is kept, marked gone. */
 int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_symbolizer *sym);
+
+/* The main interpreter's thread states in pid, head first, read until the list is consistent:
+ * up to max in states. Returns their count, -EAGAIN when every read found the list changing,
+ * -ENOENT without an interpreter, or -errno. */
+int dump__read_thread_list(pid_t pid, const struct lp_interp *info, uint64_t *states, int max);
 
 /* --- tasks.c: /proc --- */
 

@@ -28,6 +28,10 @@ struct dump_layout {
 	int func_code;		/* PyFunctionObject.func_code, after the header */
 };
 
+/* PyThreadState begins with prev, next, interp on every version and build. */
+#define DUMP_TSTATE_PREV 0
+#define DUMP_TSTATE_INTERP 16
+
 /* Fields after the object header, on every version and build. */
 /* A bound C method's m_ml and a bound Python method's im_func; m_self, im_self follow. */
 #define DUMP_BOUND_FUNC_AFTER_HEAD 0

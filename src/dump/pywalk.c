@@ -18,6 +18,7 @@
 
 #define MAX_THREADS 4096
 #define MAX_SLOTS 512
+#define LIST_READ_ATTEMPTS 40
 #define GLIBC_PTHREAD_TID 0x2d0 /* x86-64 glibc: struct pthread.tid (pthread_self() + 720) */
 
 enum obj_kind {
@@ -379,7 +380,9 @@ static int walk_frames(struct walker *w, struct dump_thread *t, uint64_t frame)
 	return 0;
 }
 
-static int read_thread(struct walker *w, uint64_t ts, uint64_t *next)
+/* Reads one thread state and walks its frames. A read that fails means the thread exited after
+ * the list was read (its state freed, the memory returned): it is kept, marked gone. */
+static int read_thread(struct walker *w, uint64_t ts)
 {
 	const struct lp_py_offsets *o = &w->info->offsets.walk;
 	struct dump *d = w->d;
@@ -392,19 +395,19 @@ static int read_thread(struct walker *w, uint64_t ts, uint64_t *next)
 	if (!grown)
 		return -ENOMEM;
 	d->threads = grown;
-	t = &d->threads[d->nthreads];
+	t = &d->threads[d->nthreads++];
 	memset(t, 0, sizeof(*t));
 	t->tstate = ts;
-	if ((err = read_u64(w->pid, ts + o->tstate_next, next)) ||
-	    (err = read_u64(w->pid, ts + o->tstate_thread_id, &t->ident)) ||
-	    (err = read_u64(w->pid, ts + o->tstate_frame, &frame)))
-		return err;
+	if (read_u64(w->pid, ts + o->tstate_thread_id, &t->ident) ||
+	    read_u64(w->pid, ts + o->tstate_frame, &frame)) {
+		t->gone = true;
+		return 0;
+	}
 	if (w->lay->native_tid >= 0)
 		err = remote_read(w->pid, ts + w->lay->native_tid, &ns_tid, 4);
 	else
 		err = remote_read(w->pid, t->ident + GLIBC_PTHREAD_TID, &ns_tid, 4);
 	t->ns_tid = err ? 0 : ns_tid;
-	d->nthreads++;
 	if (frame && o->cframe_frame >= 0 && read_u64(w->pid, frame + o->cframe_frame, &frame))
 		frame = 0;
 	if (frame && (err = walk_frames(w, t, frame)) == -ENOMEM)
@@ -412,52 +415,69 @@ static int read_thread(struct walker *w, uint64_t ts, uint64_t *next)
 	return 0;
 }
 
-static bool target_alive_hint(pid_t pid)
+/* A consistent list is one where each state's prev is the state before it and its interp is
+ * this interpreter. The target runs on while it is read, so a thread that starts or exits
+ * meanwhile breaks that (the old head gets a prev; a freed state's links are overwritten by
+ * malloc, or left stale and no longer its neighbours'), and the list is read again. Only the
+ * links are read, a few microseconds, so the window is short. */
+int dump__read_thread_list(pid_t pid, const struct lp_interp *info, uint64_t *states, int max)
 {
-	char path[32];
+	const struct lp_py_offsets *o = &info->offsets.walk;
+	uint64_t interp, ts;
+	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d", pid);
-	return access(path, F_OK) == 0;
+	if ((err = read_u64(pid, info->runtime_addr + o->runtime_interp_head, &interp)))
+		return err;
+	if (!interp)
+		return -ENOENT;
+	if (o->tstate_next != DUMP_TSTATE_PREV + 8)
+		return -ENOTSUP; /* links[] below: prev, next, interp follow each other */
+	for (int attempt = 0; attempt < LIST_READ_ATTEMPTS; attempt++) {
+		uint64_t prev = 0;
+		int n = 0;
+		bool consistent = true;
+
+		if ((err = read_u64(pid, interp + o->interp_threads_head, &ts)))
+			return err;
+		while (ts && n < max) {
+			uint64_t links[3]; /* prev, next, interp */
+
+			if (remote_read(pid, ts + DUMP_TSTATE_PREV, links, sizeof(links)) ||
+			    links[0] != prev || links[DUMP_TSTATE_INTERP / 8] != interp) {
+				consistent = false;
+				break;
+			}
+			states[n++] = ts;
+			prev = ts;
+			ts = links[1];
+		}
+		if (consistent)
+			return n;
+		if (attempt >= LIST_READ_ATTEMPTS / 2)
+			usleep(1000); /* a burst of thread starts: let it pass */
+	}
+	return -EAGAIN;
 }
 
 int dump__read_threads(struct dump *d, const struct lp_interp *info, struct lp_symbolizer *sym)
 {
-	const struct lp_py_offsets *o = &info->offsets.walk;
 	struct walker w = { .info = info, .sym = sym, .d = d, .pid = d->pid };
-	uint64_t interp, ts;
-	int err = 0, n = 0;
+	uint64_t states[MAX_THREADS];
+	int err = 0, nstates;
 
 	w.lay = dump_layout__for(info->version.minor, info->offsets.free_threaded);
 	if (!w.lay || info->offsets.object_head <= 0)
 		return -ENOTSUP;
 	w.head = (uint64_t)info->offsets.object_head;
 	w.sem_locks = pyversion__lock_is_semaphore(&info->version);
-	if ((err = read_u64(d->pid, info->runtime_addr + o->runtime_interp_head, &interp)))
-		return err;
-	if (!interp || (err = read_u64(d->pid, interp + o->interp_threads_head, &ts)))
-		return err ? err : -ENOENT;
-	/* The list first, next pointers only, then each thread: a thread that exits while its
-	 * state is read (its stack walked, which takes far longer) then no longer cuts the walk
-	 * short, as its freed state's next pointer would. */
-	uint64_t states[MAX_THREADS];
-	int nstates = 0;
-
-	while (ts && nstates < MAX_THREADS) {
-		states[nstates++] = ts;
-		if ((err = read_u64(d->pid, ts + o->tstate_next, &ts)))
-			break;
-	}
-	for (int i = 0; !err && i < nstates; i++) {
-		uint64_t next = 0;
-
-		n++;
-		err = read_thread(&w, states[i], &next);
-	}
+	/* The list first, links only, then each thread: reading a thread (its stack walked) takes
+	 * far longer, and one that exits meanwhile is then left out, not a reason to start over. */
+	nstates = dump__read_thread_list(d->pid, info, states, MAX_THREADS);
+	if (nstates < 0)
+		return nstates;
+	for (int i = 0; !err && i < nstates; i++)
+		err = read_thread(&w, states[i]);
 	u64map__free(&w.types);
 	u64map__free(&w.exit_names);
-	/* A thread state freed mid-walk (its thread exited) ends the list early: the caller reads
-	 * again rather than show part of the threads. */
-	if (err && err != -ENOMEM && target_alive_hint(d->pid))
-		return -EAGAIN;
 	return err;
 }

@@ -22,7 +22,6 @@
 
 #define GIL_STATE_SIZE 208    /* struct _gil_runtime_state, default builds */
 #define GIL_STATE_SIZE_FT 216 /* free-threaded: an `enabled` field first (sizeof, 3.13t, 3.14t) */
-#define READ_ATTEMPTS 5
 
 /* A zombie has no memory left to read: say so rather than "not a CPython process". */
 static int check_target(pid_t pid)
@@ -124,31 +123,19 @@ int face_dump__run(const struct lp_opts *opts)
 		err = LP_EXIT_ERROR;
 		goto out;
 	}
-	/* A thread that exits mid-walk breaks the list: read it again, a few times. So does one
-	 * that exits before its task is read: a freed thread state's next pointer may already read
-	 * as the end of the list (3.14), hiding the threads after it. */
-	for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-		bool gone = false;
-
-		err = dump__read_threads(&d, &info, sym);
-		if (!err)
-			err = dump__read_tasks(&d);
-		for (int i = 0; !err && i < d.nthreads; i++)
-			gone |= d.threads[i].gone;
-		if (err != -EAGAIN && (!gone || attempt == READ_ATTEMPTS - 1))
-			break;
-		dump__free(&d);
-		d.pid = opts->pid;
-		snprintf(d.python, sizeof(d.python), "%s", info.version_str);
-	}
+	/* The list of threads is read until consistent (pywalk.c); a thread that exits after that
+	 * is left out and counted. */
+	err = dump__read_threads(&d, &info, sym);
+	if (!err)
+		err = dump__read_tasks(&d);
 	if (err) {
 		if (!target__alive(opts->pid) || err == -ESRCH) {
 			lp_err("pid %d: the process exited during the dump", opts->pid);
 			err = LP_EXIT_NO_PROCESS;
 		} else if (err == -EAGAIN) {
-			lp_err("pid %d: its list of threads changed under every one of %d reads "
-			       "(threads exiting): try again",
-			       opts->pid, READ_ATTEMPTS);
+			lp_err("pid %d: its list of threads changed under every read (threads "
+			       "starting and exiting faster than it can be read): try again",
+			       opts->pid);
 			err = LP_EXIT_ERROR;
 		} else {
 			lp_err("pid %d: cannot read its threads: %s", opts->pid, strerror(-err));

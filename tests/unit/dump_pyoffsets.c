@@ -117,6 +117,8 @@ static void print_dump_layout(const struct dump_layout *l)
 	DUMP_FIELDS(PRINT)
 #undef PRINT
 #define PRINT(f, v) printf("dump 3.%d%s dump.%s %lld\n", l->minor, t, f, (long long)(v));
+	PRINT("tstate_prev", DUMP_TSTATE_PREV)
+	PRINT("tstate_interp", DUMP_TSTATE_INTERP)
 	PRINT("bound_func_after_head", DUMP_BOUND_FUNC_AFTER_HEAD)
 	PRINT("bound_self_after_func", 8)
 	PRINT("descr_name_after_head", DUMP_DESCR_NAME_AFTER_HEAD)

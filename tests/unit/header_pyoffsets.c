@@ -112,6 +112,8 @@ static void print_dump_layout(void)
 #else
 	P("dump.frame_stackpointer", -1);
 #endif
+	P("dump.tstate_prev", offsetof(PyThreadState, prev));
+	P("dump.tstate_interp", offsetof(PyThreadState, interp));
 	P("dump.code_stacksize", offsetof(PyCodeObject, co_stacksize));
 	P("dump.func_code", offsetof(PyFunctionObject, func_code) - head);
 	P("dump.bound_func_after_head", offsetof(PyCFunctionObject, m_ml) - head);
