@@ -25,7 +25,6 @@
 SEC("uprobe")
 int BPF_KPROBE(sem_wait_enter, void *sem)
 {
-	struct thread_state *th;
 	struct lp_inflight *outer;
 	__u32 tid, value;
 	__u64 t0;
@@ -33,8 +32,7 @@ int BPF_KPROBE(sem_wait_enter, void *sem)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	th = thread_state_here();
-	outer = th ? &th->wait : NULL;
+	outer = wait_slot_here();
 	/* Inside _PySemaphore_Wait or a critical section's slow path: that outer wait already
 	 * measures it, against the lock or object. During a stop-the-world pause, the parking of
 	 * a paused thread (or of the initiator, waiting for them) is the pause. */
@@ -59,15 +57,13 @@ out:
 static __always_inline void wait_exit(void *ctx, __u32 source, bool acquired)
 {
 	__u64 lock = 0, stack_id = 0, t0;
-	struct thread_state *th;
 	struct lp_inflight *w;
 	__u32 tid;
 
 	if (!current_is_target(&tid))
 		return;
 	t0 = hit_begin();
-	th = thread_state_here();
-	w = th ? &th->wait : NULL;
+	w = wait_slot_here();
 	/* -m full: the thread now holds the lock it waited for; end_wait forgets which one. */
 	if (full_cfg.enabled && w && w->source == source)
 		lock = w->lock;
@@ -187,7 +183,6 @@ int BPF_KPROBE(rmutex_release_save_enter, void *self)
 SEC("uprobe")
 int BPF_KPROBE(park_wait_enter, void *sema)
 {
-	struct thread_state *th;
 	struct lp_inflight *outer;
 	__u32 tid;
 	__u64 lock;
@@ -196,8 +191,7 @@ int BPF_KPROBE(park_wait_enter, void *sema)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	th = thread_state_here();
-	outer = th ? &th->wait : NULL;
+	outer = wait_slot_here();
 	/* Parked inside a critical section's slow path (measured there), or paused by a
 	 * stop-the-world (measured as the pause). */
 	if ((outer && outer->source == LP_WAIT_OBJECT) || stw_active > 0)
@@ -224,15 +218,13 @@ int BPF_KRETPROBE(park_wait_exit, long ret)
 SEC("uprobe")
 int BPF_KPROBE(section_wait_enter, void *section, void *mutex)
 {
-	struct thread_state *th;
 	__u32 tid;
 	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	th = thread_state_here();
-	begin_wait(th ? &th->wait : NULL, (__u64)mutex, LP_WAIT_OBJECT, false, (__u64)section, t0);
+	begin_wait(wait_slot_here(), (__u64)mutex, LP_WAIT_OBJECT, false, (__u64)section, t0);
 	hit_end(t0);
 	return 0;
 }
@@ -242,15 +234,13 @@ int BPF_KPROBE(section_wait_enter, void *section, void *mutex)
 SEC("uprobe")
 int BPF_KPROBE(section2_wait_enter, void *section, void *m1, void *m2, int is_m1_locked)
 {
-	struct thread_state *th;
 	__u32 tid;
 	__u64 t0;
 
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	th = thread_state_here();
-	begin_wait(th ? &th->wait : NULL, (__u64)(is_m1_locked ? m2 : m1), LP_WAIT_OBJECT, false,
+	begin_wait(wait_slot_here(), (__u64)(is_m1_locked ? m2 : m1), LP_WAIT_OBJECT, false,
 		   (__u64)section, t0);
 	hit_end(t0);
 	return 0;
@@ -260,7 +250,6 @@ int BPF_KPROBE(section2_wait_enter, void *section, void *m1, void *m2, int is_m1
 SEC("uretprobe")
 int BPF_KRETPROBE(section_wait_exit)
 {
-	struct thread_state *th;
 	struct lp_inflight *w;
 	__u64 mutex = 0, t0;
 	__u32 tid;
@@ -268,8 +257,7 @@ int BPF_KRETPROBE(section_wait_exit)
 	if (!current_is_target(&tid))
 		return 0;
 	t0 = hit_begin();
-	th = thread_state_here();
-	w = th ? &th->wait : NULL;
+	w = wait_slot_here();
 	if (w && w->source == LP_WAIT_OBJECT)
 		mutex = w->lock;
 	if (end_wait(w, tid, LP_WAIT_OBJECT, true, NULL, t0) && mutex)

@@ -438,7 +438,6 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 	__u64 ns, start_ns, threshold = stack_sample_ns, rel_ns;
 	struct lp_self_cost *cost;
 	struct lock_state *st;
-	bool counted;
 
 	/* A return without our entry: entered before attach, or a nested call of another kind. */
 	if (!w || w->source != source)
@@ -450,9 +449,8 @@ static __always_inline bool end_wait(struct lp_inflight *w, __u32 tid, __u32 sou
 	w->source = 0; /* the wait is over: the slot waits for the thread's next one */
 	/* Found free at entry and never slept: it did not block. Or begun before the probes were
 	 * last detached (the duty cycle): its start is not this call's. */
-	counted = !((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch ||
-		    (w->section && section_was_held(w->section)));
-	if (!counted) {
+	if ((w->may_not_block && current_nvcsw() == w->nvcsw) || w->epoch != timing_epoch ||
+	    (w->section && section_was_held(w->section))) {
 		waiter_ends(key.lock);
 		return false;
 	}

@@ -32,4 +32,12 @@ static __always_inline struct thread_state *thread_state_here(void)
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
+/* The current thread's wait slot (its state's), NULL when it has no state. */
+static __always_inline struct lp_inflight *wait_slot_here(void)
+{
+	struct thread_state *th = thread_state_here();
+
+	return th ? &th->wait : NULL;
+}
+
 #endif
